@@ -1,0 +1,111 @@
+//! The command line: every flag, its help text, and the `--help` epilogue
+//! with the environment variables and the exit-status table.
+//!
+//! Only parsing happens here. Values that depend on the environment or the
+//! env file are resolved and checked in `config`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{CommandFactory, FromArgMatches, Parser};
+
+use crate::duration::parse_duration;
+use crate::error::EXIT_STATUS_TABLE;
+use crate::job::Job;
+
+/// Trigger an OCD background job with one authenticated POST, and exit with a
+/// status that says exactly what happened.
+#[derive(Parser, Debug)]
+#[command(name = "ocd-cron", version)]
+pub struct Cli {
+    /// The job to trigger: rewards (POST /api/training/calculate-pending) or
+    /// outcomes (POST /api/training/outcomes).
+    #[arg(short, long, value_enum, value_name = "JOB")]
+    pub job: Job,
+
+    /// Batch size, sent as {"limit": N}. Without it the body is {} and the
+    /// server uses its own default.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+
+    /// Base URL of the OCD app, path prefix included. Overrides API_BASE_URL.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Read this file instead of ./.env. It must exist.
+    #[arg(long, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+
+    /// Deadline for the whole run, retries and waits included
+    /// (500ms, 30s, 2m, 1h, or bare seconds).
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Deadline for establishing each TCP connection.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// Extra attempts for retryable failures (connection errors, 408, 429,
+    /// 500, 502, 503, 504), all within --timeout.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub retries: u32,
+
+    /// Succeed even if the server reports up to N decisions that failed
+    /// inside an otherwise completed run.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_item_errors: u64,
+
+    /// Only warnings and errors: a successful run prints nothing, so cron
+    /// mails only failures.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Debug detail: URL, timings, headers sent (never the key).
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// Parses `std::env::args`, with the long help's epilogue attached.
+pub fn parse() -> Result<Cli, clap::Error> {
+    let mut matches = Cli::command()
+        .after_long_help(epilogue())
+        .try_get_matches()?;
+    Cli::from_arg_matches_mut(&mut matches)
+}
+
+/// The environment variables and the exit-status table, for `--help`.
+fn epilogue() -> String {
+    let mut text = String::from(
+        "ENVIRONMENT:\n  \
+         INTERNAL_API_KEY  required; sent as the x-internal-api-key header, never printed\n  \
+         API_BASE_URL      where the OCD app listens [default: http://localhost:3000]\n  \
+         RUST_LOG          log filter, overrides -q/-v (e.g. debug)\n  \
+         http_proxy, https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, no_proxy, NO_PROXY\n                    \
+         \x20 proxies, by curl's rules\n\
+         Both API variables may also come from ./.env (or --env-file); the real\n\
+         environment beats the file, and flags beat both. DATABASE_URL is not needed.\n\n\
+         EXIT STATUS:\n",
+    );
+    for (code, meaning) in EXIT_STATUS_TABLE {
+        text.push_str(&format!("  {code:>3}  {meaning}\n"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_lists_every_exit_status() {
+        let help = epilogue();
+        for (code, meaning) in EXIT_STATUS_TABLE {
+            assert!(help.contains(&format!("{code:>3}  {meaning}")));
+        }
+    }
+}

@@ -1,0 +1,457 @@
+//! Raw flags + environment + env file → a checked [`Config`].
+//!
+//! Everything that can be wrong with the configuration is found here, before
+//! any socket is opened: a run with a bad key or URL must send nothing. The
+//! precedence (flag > real environment > env file > default) lives in
+//! [`resolve`] and nowhere else. Error messages name both the flag and the
+//! variable, and say where a bad value came from, but never echo the key.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::cli::Cli;
+use crate::error::Error;
+use crate::job::{self, Job};
+use crate::proxy;
+
+/// Where the base URL comes from when nothing sets it.
+pub const DEFAULT_BASE_URL: &str = "http://localhost:3000";
+
+/// The env file read when `--env-file` is not given; a missing one is fine.
+pub const DEFAULT_ENV_FILE: &str = ".env";
+
+/// Values the OCD documentation uses as examples. A key still set to one of
+/// them is a deployment that was never finished, not a secret.
+const PLACEHOLDER_KEYS: &[&str] = &[
+    "your-secret-api-key-here",
+    "your-secret-key",
+    "change-me-in-production",
+];
+
+/// The API key. It cannot be printed by accident: `Debug` and `Display` show
+/// `(redacted)`, and the only way to the value is [`Secret::expose`], used
+/// once, where the header is set.
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(redacted)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(redacted)")
+    }
+}
+
+/// A configuration that has passed every check.
+pub struct Config {
+    pub job: Job,
+    /// The full endpoint URL, base and path prefix included.
+    pub url: String,
+    /// The host part of `url`, for TLS messages.
+    pub host: String,
+    pub key: Secret,
+    pub body: String,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retries: u32,
+    pub max_item_errors: u64,
+    /// The proxy chosen by curl's rules, already parsed.
+    pub proxy: Option<ureq::Proxy>,
+}
+
+/// Where a setting's value came from, for error messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Flag,
+    Environment,
+    EnvFile,
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Flag => "from the command line",
+            Source::Environment => "from the environment",
+            Source::EnvFile => "from the env file",
+            Source::Default => "the default",
+        })
+    }
+}
+
+/// Reads the env file and the real environment, then resolves.
+pub fn load(cli: &Cli) -> Result<Config, Error> {
+    let file = read_env_file(cli.env_file.as_deref())?;
+    let env = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+    resolve(cli, &env, &file)
+}
+
+/// Applies precedence and validates: flag > `env` > `file` > default.
+pub fn resolve(
+    cli: &Cli,
+    env: &dyn Fn(&str) -> Option<String>,
+    file: &HashMap<String, String>,
+) -> Result<Config, Error> {
+    let lookup = |name: &str| {
+        env(name)
+            .map(|v| (v, Source::Environment))
+            .or_else(|| file.get(name).map(|v| (v.clone(), Source::EnvFile)))
+    };
+
+    let key = match lookup("INTERNAL_API_KEY") {
+        Some((value, source)) => check_key(value, source)?,
+        None => {
+            return Err(Error::Config(
+                "INTERNAL_API_KEY is not set; put it in the environment or in the env file \
+                 (./.env, or the file named by --env-file)"
+                    .into(),
+            ));
+        }
+    };
+
+    let (base, source) = match &cli.base_url {
+        Some(url) => (url.clone(), Source::Flag),
+        None => lookup("API_BASE_URL").unwrap_or((DEFAULT_BASE_URL.into(), Source::Default)),
+    };
+    let target = endpoint(&base, cli.job).map_err(|why| {
+        Error::Config(format!(
+            "--base-url / API_BASE_URL ({source}) {why}; expected an absolute URL such as \
+             https://ocd.example.com or http://localhost:3000/prefix"
+        ))
+    })?;
+
+    // Proxy variables are read from the real environment only: they belong
+    // to the machine, not to the app's .env, and curl reads them the same way.
+    let proxy = match proxy::select(&target.scheme, &target.host, env) {
+        None => None,
+        Some(choice) => Some(ureq::Proxy::new(&choice.url).map_err(|_| {
+            Error::Config(format!(
+                "{} is not a valid proxy URL; expected http://host:port",
+                choice.variable
+            ))
+        })?),
+    };
+
+    Ok(Config {
+        job: cli.job,
+        url: target.url,
+        host: target.host,
+        key,
+        body: job::request_body(cli.limit),
+        timeout: cli.timeout,
+        connect_timeout: cli.connect_timeout,
+        retries: cli.retries,
+        max_item_errors: cli.max_item_errors,
+        proxy,
+    })
+}
+
+/// Rejects a key that cannot work, without ever quoting it.
+fn check_key(value: String, source: Source) -> Result<Secret, Error> {
+    let problem = if value.is_empty() {
+        Some("is empty")
+    } else if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        Some(
+            "contains a character that is not visible ASCII (a space, a line break, a control or non-ASCII character)",
+        )
+    } else if PLACEHOLDER_KEYS.contains(&value.as_str()) {
+        Some("is still a placeholder from the OCD documentation")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(Error::Config(format!(
+            "INTERNAL_API_KEY ({source}) {problem}; set it to the key the OCD server has in its INTERNAL_API_KEY"
+        ))),
+        None => Ok(Secret(value)),
+    }
+}
+
+/// The parts of the endpoint URL the rest of the tool needs.
+#[derive(Debug, PartialEq, Eq)]
+struct Endpoint {
+    url: String,
+    scheme: String,
+    /// Without IPv6 brackets.
+    host: String,
+}
+
+/// Joins a base URL (which may carry a path prefix) and the job's path.
+/// Returns why the base is unusable as a phrase that completes
+/// "API_BASE_URL …".
+fn endpoint(base: &str, job: Job) -> Result<Endpoint, String> {
+    if base.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("contains white space or control characters".into());
+    }
+    let Some((scheme, rest)) = base.split_once("://") else {
+        return Err("is not an absolute URL (it must start with http:// or https://)".into());
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(format!(
+            "has scheme '{scheme}'; only http and https are supported"
+        ));
+    }
+    if rest.contains('?') || rest.contains('#') {
+        return Err("has a query or fragment".into());
+    }
+    let (authority, prefix) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if authority.contains('@') {
+        return Err(
+            "has credentials in it; the key goes in INTERNAL_API_KEY, nothing else is sent".into(),
+        );
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (host, after) = v6.split_once(']').ok_or("has an unclosed IPv6 bracket")?;
+        match (after, after.strip_prefix(':')) {
+            ("", _) => (host, None),
+            (_, Some(port)) => (host, Some(port)),
+            (_, None) => return Err("has an invalid port".into()),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("has no host".into());
+    }
+    if let Some(port) = port
+        && !(port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|p| p > 0))
+    {
+        return Err("has an invalid port".into());
+    }
+    let url = format!(
+        "{scheme}://{authority}{}{}",
+        prefix.trim_end_matches('/'),
+        job.path()
+    );
+    if url.parse::<ureq::http::Uri>().is_err() {
+        return Err("is not a valid URL".into());
+    }
+    Ok(Endpoint {
+        url,
+        scheme,
+        host: host.to_ascii_lowercase(),
+    })
+}
+
+/// Reads `KEY=value` pairs from the env file without touching the process
+/// environment. `--env-file` must exist; the default `./.env` may not.
+pub fn read_env_file(explicit: Option<&Path>) -> Result<HashMap<String, String>, Error> {
+    let path = explicit.unwrap_or(Path::new(DEFAULT_ENV_FILE));
+    let fail = |why: String| {
+        Error::Config(format!(
+            "env file {} {why}; fix it or point --env-file at another file",
+            path.display()
+        ))
+    };
+    let iter = match dotenvy::from_path_iter(path) {
+        Ok(iter) => iter,
+        Err(dotenvy::Error::Io(e))
+            if explicit.is_none() && e.kind() == std::io::ErrorKind::NotFound =>
+        {
+            return Ok(HashMap::new());
+        }
+        Err(dotenvy::Error::Io(e)) => return Err(fail(format!("cannot be read ({e})"))),
+        Err(e) => return Err(fail(format!("cannot be read ({e})"))),
+    };
+    let mut values = HashMap::new();
+    for item in iter {
+        match item {
+            Ok((name, value)) => {
+                values.insert(name, value);
+            }
+            // The parser hands back the offending line, which may hold the
+            // key: only its number is reported.
+            Err(dotenvy::Error::LineParse(line, _)) => {
+                return Err(fail(format!(
+                    "is malformed at {}",
+                    line_number(path, &line).map_or("a line".into(), |n| format!("line {n}"))
+                )));
+            }
+            Err(dotenvy::Error::Io(e)) => return Err(fail(format!("cannot be read ({e})"))),
+            Err(_) => return Err(fail("cannot be parsed".into())),
+        }
+    }
+    Ok(values)
+}
+
+/// The 1-based number of the line where `needle` starts in the file.
+fn line_number(path: &Path, needle: &str) -> Option<usize> {
+    let content = std::fs::read_to_string(path).ok()?;
+    let at = content.find(needle.lines().next().unwrap_or(needle))?;
+    Some(content[..at].matches('\n').count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut argv = vec!["ocd-cron"];
+        if !args.contains(&"--job") {
+            argv.extend(["--job", "rewards"]);
+        }
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).unwrap()
+    }
+
+    fn resolve_with(
+        args: &[&str],
+        env: &[(&str, &str)],
+        file: &[(&str, &str)],
+    ) -> Result<Config, Error> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let file: HashMap<String, String> = file
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        resolve(&cli(args), &|n| env.get(n).cloned(), &file)
+    }
+
+    fn config_error(result: Result<Config, Error>) -> String {
+        match result {
+            Err(Error::Config(msg)) => msg,
+            Err(other) => panic!("expected a config error, got {other}"),
+            Ok(_) => panic!("expected a config error, got a config"),
+        }
+    }
+
+    const KEY: (&str, &str) = ("INTERNAL_API_KEY", "k3y");
+
+    #[test]
+    fn precedence_is_flag_then_env_then_file_then_default() {
+        let url = |args: &[&str], env: &[(&str, &str)], file: &[(&str, &str)]| {
+            resolve_with(args, env, file).unwrap().url
+        };
+        let path = "/api/training/calculate-pending";
+        assert_eq!(
+            url(&[], &[KEY], &[]),
+            format!("http://localhost:3000{path}")
+        );
+        assert_eq!(
+            url(&[], &[KEY], &[("API_BASE_URL", "http://file:1")]),
+            format!("http://file:1{path}")
+        );
+        assert_eq!(
+            url(
+                &[],
+                &[KEY, ("API_BASE_URL", "http://env:2")],
+                &[("API_BASE_URL", "http://file:1")]
+            ),
+            format!("http://env:2{path}")
+        );
+        assert_eq!(
+            url(
+                &["--base-url", "http://flag:3"],
+                &[KEY, ("API_BASE_URL", "http://env:2")],
+                &[("API_BASE_URL", "http://file:1")]
+            ),
+            format!("http://flag:3{path}")
+        );
+    }
+
+    #[test]
+    fn key_from_file_and_env_beats_file() {
+        let from_file = resolve_with(&[], &[], &[("INTERNAL_API_KEY", "filekey")]).unwrap();
+        assert_eq!(from_file.key.expose(), "filekey");
+        let from_env = resolve_with(&[], &[KEY], &[("INTERNAL_API_KEY", "filekey")]).unwrap();
+        assert_eq!(from_env.key.expose(), "k3y");
+    }
+
+    #[test]
+    fn rejects_bad_keys_without_quoting_them() {
+        assert!(config_error(resolve_with(&[], &[], &[])).contains("INTERNAL_API_KEY is not set"));
+        for (bad, says) in [
+            ("", "is empty"),
+            ("abc def", "not visible ASCII"),
+            ("abc\r\nx-evil: 1", "not visible ASCII"),
+            ("clé", "not visible ASCII"),
+            ("your-secret-api-key-here", "placeholder"),
+            ("your-secret-key", "placeholder"),
+            ("change-me-in-production", "placeholder"),
+        ] {
+            let msg = config_error(resolve_with(&[], &[("INTERNAL_API_KEY", bad)], &[]));
+            assert!(msg.contains(says), "{bad:?}: {msg}");
+            if bad.len() > 3 && !says.contains("placeholder") {
+                assert!(!msg.contains(bad), "key leaked: {msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn path_prefix_is_joined_without_double_slash() {
+        for base in ["https://h/ocd", "https://h/ocd/", "https://h/ocd//"] {
+            let c = resolve_with(&["--base-url", base, "--job", "outcomes"], &[KEY], &[]).unwrap();
+            assert_eq!(c.url, "https://h/ocd/api/training/outcomes", "{base}");
+        }
+        let c = resolve_with(&["--base-url", "http://[::1]:8080/"], &[KEY], &[]).unwrap();
+        assert_eq!(c.url, "http://[::1]:8080/api/training/calculate-pending");
+        assert_eq!(c.host, "::1");
+    }
+
+    #[test]
+    fn rejects_bad_base_urls() {
+        for (bad, says) in [
+            ("localhost:3000", "must start with http:// or https://"),
+            ("example.com", "not an absolute URL"),
+            ("ftp://h", "scheme 'ftp'"),
+            ("http://", "no host"),
+            ("http://user:pw@h", "credentials"),
+            ("http://h/?a=1", "query or fragment"),
+            ("http://h/#x", "query or fragment"),
+            ("http://h:99999", "invalid port"),
+            ("http://h:", "invalid port"),
+            ("http://h :1", "white space"),
+            ("http://[::1", "unclosed IPv6"),
+        ] {
+            let msg = config_error(resolve_with(&["--base-url", bad], &[KEY], &[]));
+            assert!(msg.contains(says), "{bad:?}: {msg}");
+            assert!(msg.contains("--base-url / API_BASE_URL"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn proxy_follows_curl_rules() {
+        let c = resolve_with(&[], &[KEY, ("HTTPS_PROXY", "http://127.0.0.1:9")], &[]).unwrap();
+        assert!(c.proxy.is_none(), "HTTPS_PROXY must not capture http");
+        let c = resolve_with(&[], &[KEY, ("http_proxy", "http://127.0.0.1:9")], &[]).unwrap();
+        assert_eq!(c.proxy.unwrap().port(), 9);
+    }
+
+    #[test]
+    fn env_file_line_numbers_do_not_quote_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("env");
+        std::fs::write(&path, "A=1\n# comment\nINTERNAL_API_KEY='s3cr3t\n").unwrap();
+        let err = read_env_file(Some(&path)).err().unwrap().to_string();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(!err.contains("s3cr3t"), "{err}");
+    }
+
+    #[test]
+    fn explicit_env_file_must_exist_default_may_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        let err = read_env_file(Some(&missing)).err().unwrap();
+        assert_eq!(err.exit_code(), 78);
+        assert!(err.to_string().contains("nope"));
+    }
+}

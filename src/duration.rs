@@ -1,0 +1,88 @@
+//! Durations as operators write them on a command line (`500ms`, `30s`, `2m`,
+//! `1h`, or a bare number of seconds) and as the logs print them.
+//!
+//! Kept here rather than in a crate: the grammar is four suffixes, and a
+//! dependency would cost start-up time and binary size for nothing.
+
+use std::time::Duration;
+
+/// Parses `500ms`, `30s`, `2m`, `1h` or a bare whole number of seconds.
+/// Zero is rejected: a zero deadline could never let a request through.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let expected = "expected a whole number with an optional unit: 500ms, 30s, 2m, 1h";
+    if digits.is_empty() {
+        return Err(format!("'{text}' is not a duration; {expected}"));
+    }
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is too large a duration"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "" | "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        "h" => Duration::from_secs(number.saturating_mul(3600)),
+        _ => return Err(format!("'{text}' has an unknown unit; {expected}")),
+    };
+    if duration.is_zero() {
+        return Err(format!("'{text}' is zero; the duration must be positive"));
+    }
+    Ok(duration)
+}
+
+/// Formats a duration for log lines: `250 ms` below a second, `1.5 s` above.
+pub fn format_duration(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        format!("{} ms", duration.as_millis())
+    } else {
+        let tenths = (duration.as_secs_f64() * 10.0).round() as u64;
+        if tenths.is_multiple_of(10) {
+            format!("{} s", tenths / 10)
+        } else {
+            format!("{}.{} s", tenths / 10, tenths % 10)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_every_documented_form() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_positive_duration() {
+        for bad in [
+            "",
+            "s",
+            "0",
+            "0ms",
+            "-1",
+            "1.5s",
+            "10 years",
+            "5d",
+            "99999999999999999999",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn formats_for_humans() {
+        assert_eq!(format_duration(Duration::from_millis(134)), "134 ms");
+        assert_eq!(format_duration(Duration::from_secs(2)), "2 s");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(format_duration(Duration::from_millis(119_990)), "120 s");
+    }
+}

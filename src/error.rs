@@ -1,0 +1,242 @@
+//! Every way a run can fail, and the exit status each one maps to.
+//!
+//! The exit status is the tool's contract with cron, systemd and health-check
+//! scripts, so it is defined here and nowhere else: [`Error::exit_code`] is the
+//! only mapping from failure to number, and [`EXIT_STATUS_TABLE`] (printed by
+//! `--help`, mirrored in the README and checked against it by a test) is built
+//! from the same constants.
+//!
+//! Variants describe what went wrong for the operator ("cannot reach …",
+//! "the key was refused"), not which library raised it; each message names the
+//! URL involved (never the key) and what to check.
+
+use std::time::Duration;
+
+use crate::duration::format_duration;
+
+/// The numeric exit statuses; sysexits(3) names where one fits.
+pub mod code {
+    /// The job ran and the server reported success.
+    pub const OK: u8 = 0;
+    /// The job ran but reported failure (`success: false` or too many item errors).
+    pub const JOB_FAILED: u8 = 1;
+    /// EX_USAGE: the command line is wrong.
+    pub const USAGE: u8 = 64;
+    /// EX_UNAVAILABLE: the API could not be reached or its gateway says it is down.
+    pub const UNAVAILABLE: u8 = 69;
+    /// EX_SOFTWARE: the API answered with a server error.
+    pub const SERVER_ERROR: u8 = 70;
+    /// EX_TEMPFAIL: out of time, or the server asked us to come back later.
+    pub const TEMPORARY: u8 = 75;
+    /// EX_PROTOCOL: the answer is not something this tool can act on.
+    pub const PROTOCOL: u8 = 76;
+    /// EX_NOPERM: the API key was refused.
+    pub const AUTH: u8 = 77;
+    /// EX_CONFIG: the configuration is missing or invalid; nothing was sent.
+    pub const CONFIG: u8 = 78;
+}
+
+/// The exit-status table shown by `--help` and in the README.
+pub const EXIT_STATUS_TABLE: &[(u8, &str)] = &[
+    (
+        code::OK,
+        "job ran: 2xx, `success` not false, `errors` <= --max-item-errors",
+    ),
+    (
+        code::JOB_FAILED,
+        "job ran but failed: `success: false`, or `errors` above the limit",
+    ),
+    (code::USAGE, "usage: unknown flag, bad value, missing --job"),
+    (
+        code::UNAVAILABLE,
+        "API unavailable: DNS, refused, reset, TLS failure, or 502/503/504 after retries",
+    ),
+    (
+        code::SERVER_ERROR,
+        "server error: 500 or another 5xx after retries",
+    ),
+    (
+        code::TEMPORARY,
+        "temporary: deadline reached, or 408/429 after retries",
+    ),
+    (
+        code::PROTOCOL,
+        "protocol: 3xx, 400/404/405 or any other 4xx, 2xx whose body is not a JSON object, body over 1 MiB",
+    ),
+    (code::AUTH, "auth: 401 or 403 - the key is wrong"),
+    (
+        code::CONFIG,
+        "config: missing or invalid key, URL, env file",
+    ),
+];
+
+/// Everything that can end a run with a non-zero status.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command line could not be parsed; clap renders the message itself.
+    #[error("{0}")]
+    Usage(#[from] clap::Error),
+
+    /// A setting is missing or invalid. The text names the flag and the
+    /// variable to fix. Nothing has been sent.
+    #[error("configuration: {0}")]
+    Config(String),
+
+    /// No connection could be made or it broke before a complete answer:
+    /// DNS failure, refused, reset, connect timeout, a proxy that failed.
+    #[error(
+        "cannot reach {url}: {reason}; check that the OCD app is running and that --base-url / API_BASE_URL points at it"
+    )]
+    Connect { url: String, reason: String },
+
+    /// The TLS handshake failed, almost always a certificate problem. Not
+    /// retried: a certificate does not fix itself within seconds.
+    #[error(
+        "TLS certificate problem with {host} ({url}): {reason}; check the server's certificate chain and this machine's trust store"
+    )]
+    Tls {
+        url: String,
+        host: String,
+        reason: String,
+    },
+
+    /// The `--timeout` deadline passed while waiting for the server.
+    #[error("no complete answer from {url} within the {} deadline (--timeout); the server may be overloaded or stalled", format_duration(*timeout))]
+    Deadline { url: String, timeout: Duration },
+
+    /// The server answered with a redirect, which is never followed so the
+    /// key cannot travel to another host.
+    #[error(
+        "{url} answered HTTP {status} redirecting to {location}; redirects are not followed so the key stays with the configured host: set --base-url / API_BASE_URL to the final address"
+    )]
+    Redirect {
+        url: String,
+        status: u16,
+        location: String,
+    },
+
+    /// 401 or 403: the server does not accept the key.
+    #[error(
+        "{url} answered HTTP {status}{detail}: the API key was refused; check that INTERNAL_API_KEY matches the server's"
+    )]
+    Auth {
+        url: String,
+        status: u16,
+        detail: String,
+    },
+
+    /// Any other non-2xx status. `detail` is the server's sanitised
+    /// explanation, ready to append (empty or starting with ": ").
+    #[error("{url} answered HTTP {status}{detail}{}", status_hint(*status))]
+    Http {
+        url: String,
+        status: u16,
+        detail: String,
+    },
+
+    /// The answer cannot be understood: a 2xx whose body is not a JSON object,
+    /// a body over the size limit, or broken HTTP.
+    #[error(
+        "{url} answered {what}; expected a JSON object from the OCD API, check that --base-url / API_BASE_URL points at the OCD app"
+    )]
+    BadResponse { url: String, what: String },
+
+    /// The job ran but reported failure.
+    #[error("job failed: {reason}")]
+    JobFailed { reason: String },
+}
+
+/// What to check for a status that carries no more specific advice.
+fn status_hint(status: u16) -> &'static str {
+    match status {
+        404 | 405 => "; check --base-url / API_BASE_URL, including any path prefix",
+        408 | 429 => "; the server asked to come back later",
+        502..=504 => "; the gateway in front of the OCD app cannot reach it",
+        500..=599 => "; the job failed on the server, see the OCD app's logs",
+        _ => "",
+    }
+}
+
+impl Error {
+    /// The process exit status for this failure: the one place codes are assigned.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => code::USAGE,
+            Error::Config(_) => code::CONFIG,
+            Error::Connect { .. } | Error::Tls { .. } => code::UNAVAILABLE,
+            Error::Deadline { .. } => code::TEMPORARY,
+            Error::Redirect { .. } | Error::BadResponse { .. } => code::PROTOCOL,
+            Error::Auth { .. } => code::AUTH,
+            Error::Http { status, .. } => match status {
+                408 | 429 => code::TEMPORARY,
+                502..=504 => code::UNAVAILABLE,
+                500..=599 => code::SERVER_ERROR,
+                _ => code::PROTOCOL,
+            },
+            Error::JobFailed { .. } => code::JOB_FAILED,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(status: u16) -> Error {
+        Error::Http {
+            url: "http://h/x".into(),
+            status,
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn http_statuses_map_to_the_documented_codes() {
+        for (status, want) in [
+            (400, 76),
+            (404, 76),
+            (405, 76),
+            (418, 76),
+            (408, 75),
+            (429, 75),
+            (500, 70),
+            (501, 70),
+            (502, 69),
+            (503, 69),
+            (504, 69),
+            (599, 70),
+        ] {
+            assert_eq!(http(status).exit_code(), want, "status {status}");
+        }
+    }
+
+    #[test]
+    fn every_code_used_is_in_the_table() {
+        let table: Vec<u8> = EXIT_STATUS_TABLE.iter().map(|(c, _)| *c).collect();
+        let samples = [
+            Error::Config("x".into()),
+            Error::Connect {
+                url: "u".into(),
+                reason: "r".into(),
+            },
+            Error::Deadline {
+                url: "u".into(),
+                timeout: Duration::from_secs(1),
+            },
+            Error::Auth {
+                url: "u".into(),
+                status: 401,
+                detail: String::new(),
+            },
+            Error::BadResponse {
+                url: "u".into(),
+                what: "w".into(),
+            },
+            Error::JobFailed { reason: "r".into() },
+            http(500),
+        ];
+        for e in samples {
+            assert!(table.contains(&e.exit_code()), "{e}");
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The two OCD background jobs: which endpoint each one triggers and what
+//! request body it sends. The API contract (`shared/ocd-api-contract.md`) is
+//! the source of these paths.
+
+use std::fmt;
+
+/// A background job of the OCD app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Job {
+    /// Reward calculation: POST /api/training/calculate-pending
+    Rewards,
+    /// Outcome tracking: POST /api/training/outcomes
+    Outcomes,
+}
+
+impl Job {
+    /// The endpoint path, appended to the base URL (which may carry a prefix).
+    pub fn path(self) -> &'static str {
+        match self {
+            Job::Rewards => "/api/training/calculate-pending",
+            Job::Outcomes => "/api/training/outcomes",
+        }
+    }
+
+    /// The name used on the command line and in log lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::Rewards => "rewards",
+            Job::Outcomes => "outcomes",
+        }
+    }
+}
+
+impl fmt::Display for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The JSON request body: `{}` by default, `{"limit":N}` with `--limit`.
+pub fn request_body(limit: Option<u32>) -> String {
+    match limit {
+        Some(n) => format!("{{\"limit\":{n}}}"),
+        None => "{}".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_json() {
+        assert_eq!(request_body(None), "{}");
+        let body: serde_json::Value = serde_json::from_str(&request_body(Some(50))).unwrap();
+        assert_eq!(body, serde_json::json!({"limit": 50}));
+    }
+
+    #[test]
+    fn paths_match_the_contract() {
+        assert_eq!(Job::Rewards.path(), "/api/training/calculate-pending");
+        assert_eq!(Job::Outcomes.path(), "/api/training/outcomes");
+    }
+}

@@ -1,0 +1,286 @@
+//! What a response means: a job report, or the error that sets the exit status.
+//!
+//! Pure on purpose (status, headers and bytes in, result out) so that every
+//! shape a server or a proxy can answer with is unit-tested without a socket.
+//! The API contract allows missing and extra fields; only a 2xx body that is
+//! not a JSON object is refused.
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::sanitize::{MAX_SERVER_TEXT, for_log};
+
+/// The parts of an HTTP response that decide the outcome.
+#[derive(Debug, Default)]
+pub struct Reply {
+    pub status: u16,
+    /// The `Location` header of a redirect, as sent.
+    pub location: Option<String>,
+    /// The body, at most the read limit.
+    pub body: Vec<u8>,
+}
+
+/// What a successful run reported. Fields the server left out are `None`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct JobReport {
+    pub processed: Option<u64>,
+    pub errors: Option<u64>,
+    /// The server's `message`, sanitised.
+    pub message: Option<String>,
+}
+
+/// Classifies a response to the trigger request for the endpoint `url`.
+pub fn classify(url: &str, reply: &Reply, max_item_errors: u64) -> Result<JobReport, Error> {
+    let status = reply.status;
+    let url = url.to_owned();
+    match status {
+        200..=299 => job_result(url, reply, max_item_errors),
+        300..=399 => Err(Error::Redirect {
+            url,
+            status,
+            location: reply
+                .location
+                .as_deref()
+                .map_or("nowhere (no Location header)".into(), |l| for_log(l, 200)),
+        }),
+        401 | 403 => Err(Error::Auth {
+            url,
+            status,
+            detail: server_detail(&reply.body),
+        }),
+        _ => Err(Error::Http {
+            url,
+            status,
+            detail: server_detail(&reply.body),
+        }),
+    }
+}
+
+fn job_result(url: String, reply: &Reply, max_item_errors: u64) -> Result<JobReport, Error> {
+    let Some(object) = json_object(&reply.body) else {
+        let start = for_log(&String::from_utf8_lossy(&reply.body), 80);
+        let what = if start.is_empty() {
+            format!("HTTP {} with an empty body", reply.status)
+        } else {
+            format!(
+                "HTTP {} with a body that is not a JSON object ({start})",
+                reply.status
+            )
+        };
+        return Err(Error::BadResponse { url, what });
+    };
+    let count = |name: &str| object.get(name).and_then(Value::as_u64);
+    let report = JobReport {
+        processed: count("processed"),
+        errors: count("errors"),
+        message: object
+            .get("message")
+            .and_then(Value::as_str)
+            .map(|m| for_log(m, MAX_SERVER_TEXT)),
+    };
+    let counts = format!(
+        "processed {}, errors {}",
+        show(report.processed),
+        show(report.errors)
+    );
+    if object.get("success") == Some(&Value::Bool(false)) {
+        return Err(Error::JobFailed {
+            reason: format!(
+                "the server reported success: false{} ({counts}, HTTP {})",
+                error_fields(&object),
+                reply.status
+            ),
+        });
+    }
+    if let Some(errors) = report.errors
+        && errors > max_item_errors
+    {
+        return Err(Error::JobFailed {
+            reason: format!(
+                "{errors} decisions failed inside the run, more than --max-item-errors {max_item_errors} ({counts}, HTTP {})",
+                reply.status
+            ),
+        });
+    }
+    Ok(report)
+}
+
+/// A count for log lines: the number, or `n/a` when the server left it out.
+pub fn show(count: Option<u64>) -> String {
+    count.map_or_else(|| "n/a".into(), |n| n.to_string())
+}
+
+fn json_object(body: &[u8]) -> Option<Map<String, Value>> {
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(map)) => Some(map),
+        _ => None,
+    }
+}
+
+/// The server's explanation of a failure, ready to append to a message:
+/// `": error (details)"` from a JSON body, `": text"` from anything else,
+/// empty when there is nothing to say.
+fn server_detail(body: &[u8]) -> String {
+    if let Some(object) = json_object(body) {
+        return error_fields(&object);
+    }
+    let text = for_log(&String::from_utf8_lossy(body), MAX_SERVER_TEXT);
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(": {text}")
+    }
+}
+
+/// `": error (details)"` from the API's error fields, or empty.
+fn error_fields(object: &Map<String, Value>) -> String {
+    let field = |name: &str| {
+        object
+            .get(name)
+            .and_then(Value::as_str)
+            .map(|s| for_log(s, MAX_SERVER_TEXT))
+            .filter(|s| !s.is_empty())
+    };
+    match (field("error"), field("details")) {
+        (Some(e), Some(d)) => format!(": {e} ({d})"),
+        (Some(e), None) => format!(": {e}"),
+        (None, Some(d)) => format!(": {d}"),
+        (None, None) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "http://h/api/training/calculate-pending";
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            status,
+            location: None,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn code(status: u16, body: &str) -> u8 {
+        match classify(URL, &reply(status, body), 0) {
+            Ok(_) => 0,
+            Err(e) => e.exit_code(),
+        }
+    }
+
+    #[test]
+    fn the_contract_responses() {
+        let ok = classify(
+            URL,
+            &reply(
+                200,
+                r#"{"success": true, "processed": 42, "errors": 0, "message": "Processed 42 decisions, 0 errors"}"#,
+            ),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            ok,
+            JobReport {
+                processed: Some(42),
+                errors: Some(0),
+                message: Some("Processed 42 decisions, 0 errors".into())
+            }
+        );
+        assert_eq!(
+            code(200, r#"{"success": true, "processed": 7, "errors": 1}"#),
+            1
+        );
+        assert_eq!(code(401, r#"{"error": "Unauthorized"}"#), 77);
+        assert_eq!(
+            code(
+                500,
+                r#"{"error": "Failed to calculate pending rewards", "details": "Error: db"}"#
+            ),
+            70
+        );
+    }
+
+    #[test]
+    fn missing_and_extra_fields_are_fine() {
+        assert_eq!(code(200, "{}"), 0);
+        assert_eq!(code(200, r#"{"processed": "lots", "extra": [1,2]}"#), 0);
+        assert_eq!(code(204, ""), 76);
+    }
+
+    #[test]
+    fn item_errors_up_to_the_limit_pass() {
+        let r = reply(200, r#"{"processed": 7, "errors": 2}"#);
+        assert!(classify(URL, &r, 2).is_ok());
+        let err = classify(URL, &r, 1).unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        assert!(err.to_string().contains("more than --max-item-errors 1"));
+    }
+
+    #[test]
+    fn success_false_fails_with_the_server_error() {
+        let err = classify(
+            URL,
+            &reply(200, r#"{"success": false, "error": "boom"}"#),
+            0,
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        assert!(err.to_string().contains("success: false: boom"), "{err}");
+    }
+
+    #[test]
+    fn non_object_2xx_bodies_are_protocol_errors() {
+        for body in ["", "[]", "42", "\"ok\"", "<html>ok</html>", "{\"a\":"] {
+            assert_eq!(code(200, body), 76, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_codes() {
+        assert_eq!(code(301, ""), 76);
+        assert_eq!(code(307, ""), 76);
+        assert_eq!(code(403, ""), 77);
+        assert_eq!(code(400, "{}"), 76);
+        assert_eq!(code(404, "not found"), 76);
+        assert_eq!(code(429, ""), 75);
+        assert_eq!(code(502, "<html>bad gateway</html>"), 69);
+        assert_eq!(code(505, ""), 70);
+    }
+
+    #[test]
+    fn server_text_is_sanitised() {
+        let err = classify(
+            URL,
+            &reply(
+                500,
+                "{\"error\": \"a\\u001b[2J\\r\\nFAKE LINE\", \"details\": \"x\"}",
+            ),
+            0,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            !err.contains('\x1b') && !err.contains('\n') && !err.contains('\r'),
+            "{err}"
+        );
+        assert!(err.contains("FAKE LINE (x)"), "{err}");
+    }
+
+    #[test]
+    fn redirect_names_the_target() {
+        let r = Reply {
+            status: 302,
+            location: Some("https://elsewhere/x".into()),
+            body: vec![],
+        };
+        let err = classify(URL, &r, 0).unwrap_err();
+        assert_eq!(err.exit_code(), 76);
+        assert!(
+            err.to_string()
+                .contains("redirecting to https://elsewhere/x")
+        );
+    }
+}

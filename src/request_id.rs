@@ -1,0 +1,79 @@
+//! Randomness for the run: the request id (a UUID v4 sent as
+//! `Idempotency-Key`) and the jitter of retry waits.
+//!
+//! Sixteen bytes from the OS are all this needs, so it reads them from
+//! `/dev/urandom` instead of pulling in a UUID or RNG crate. Where that file is
+//! missing (not Unix), std's randomly keyed SipHash stands in: it is seeded
+//! from the OS too, and uniqueness, not secrecy, is what matters here.
+
+use std::hash::{BuildHasher, RandomState};
+use std::io::Read;
+
+/// Sixteen random bytes.
+fn random_bytes() -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    let from_os = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if from_os.is_err() {
+        let state = RandomState::new();
+        let hi = state.hash_one(std::process::id()).to_le_bytes();
+        let lo = state.hash_one(std::time::SystemTime::now()).to_le_bytes();
+        bytes[..8].copy_from_slice(&hi);
+        bytes[8..].copy_from_slice(&lo);
+    }
+    bytes
+}
+
+/// A new random UUID v4 in its canonical lower-case hyphenated form.
+pub fn new_v4() -> String {
+    let mut b = random_bytes();
+    b[6] = (b[6] & 0x0f) | 0x40; // version 4
+    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// A random fraction in `[0, 1)`, for jitter.
+pub fn random_fraction() -> f64 {
+    let b = random_bytes();
+    let n = u64::from_le_bytes(b[..8].try_into().expect("eight bytes"));
+    (n >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_a_canonical_v4_uuid() {
+        let id = new_v4();
+        assert_eq!(id.len(), 36);
+        let parts: Vec<&str> = id.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'));
+        assert!(matches!(&parts[3][..1], "8" | "9" | "a" | "b"));
+        assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn ids_differ() {
+        assert_ne!(new_v4(), new_v4());
+    }
+
+    #[test]
+    fn fraction_is_in_range() {
+        for _ in 0..100 {
+            let f = random_fraction();
+            assert!((0.0..1.0).contains(&f));
+        }
+    }
+}
