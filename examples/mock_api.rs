@@ -1,0 +1,258 @@
+//! A local stand-in for the OCD API, so ocd-cron can be tried, demonstrated
+//! and debugged without an OCD install, a database or Node.
+//!
+//! It serves both job endpoints on loopback with the real routes' response
+//! shapes, checks the `x-internal-api-key` header like the app does, keeps a
+//! count of pending decisions that the jobs drain, and can be told to fail in
+//! each way a real deployment fails.
+//!
+//! ```text
+//! cargo run --example mock_api -- [--port 3000] [--key KEY] [--fail MODE] [--fail-times N]
+//!
+//!   --port        where to listen on 127.0.0.1 [default: 3000, the tool's default base URL]
+//!   --key         the key to accept [default: $INTERNAL_API_KEY, else local-dev-key]
+//!   --fail MODE   answer job requests with: 500 (the job threw), 502 (nginx page),
+//!                 503 (deploy, Retry-After: 2), 429 (rate limited, Retry-After: 1),
+//!                 401 (refuse every key), slow (answer after 30 s),
+//!                 item-errors (200 with errors: 2), success-false
+//!   --fail-times  fail only the first N job requests, then behave [default: always]
+//! ```
+
+#[path = "../tests/common/http.rs"]
+mod http;
+
+use std::io::BufReader;
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+const DEFAULT_KEY: &str = "local-dev-key";
+
+struct Options {
+    port: u16,
+    key: String,
+    fail: Option<String>,
+    fail_times: Option<u32>,
+}
+
+/// What the app's database would hold: decisions still waiting for each job.
+struct State {
+    pending_rewards: u64,
+    pending_outcomes: u64,
+    failures_left: Option<u32>,
+}
+
+fn main() {
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("mock_api: {message}");
+            std::process::exit(64);
+        }
+    };
+    let listener = match TcpListener::bind(("127.0.0.1", options.port)) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("mock_api: cannot listen on 127.0.0.1:{}: {e}", options.port);
+            std::process::exit(69);
+        }
+    };
+    let key_note = if options.key == DEFAULT_KEY {
+        format!(" (key: {DEFAULT_KEY})")
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "mock_api: OCD stand-in listening on http://127.0.0.1:{}{key_note}{}",
+        options.port,
+        options
+            .fail
+            .as_deref()
+            .map(|m| format!(", failing with {m}"))
+            .unwrap_or_default()
+    );
+    let options = Arc::new(options);
+    let state = Arc::new(Mutex::new(State {
+        pending_rewards: 42,
+        pending_outcomes: 7,
+        failures_left: options.fail_times,
+    }));
+    for stream in listener.incoming().flatten() {
+        let (options, state) = (options.clone(), state.clone());
+        thread::spawn(move || handle(stream, &options, &state));
+    }
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options {
+        port: 3000,
+        key: std::env::var("INTERNAL_API_KEY").unwrap_or_else(|_| DEFAULT_KEY.into()),
+        fail: None,
+        fail_times: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--port" => options.port = value()?.parse().map_err(|_| "--port takes a number")?,
+            "--key" => options.key = value()?,
+            "--fail" => options.fail = Some(value()?),
+            "--fail-times" => {
+                options.fail_times = Some(
+                    value()?
+                        .parse()
+                        .map_err(|_| "--fail-times takes a number")?,
+                )
+            }
+            "-h" | "--help" => {
+                eprintln!(
+                    "usage: mock_api [--port 3000] [--key KEY] [--fail 500|502|503|429|401|slow|item-errors|success-false] [--fail-times N]"
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}; see --help")),
+        }
+    }
+    Ok(options)
+}
+
+type Response = (u16, Vec<(String, String)>, String);
+
+fn json(status: u16, body: String) -> Response {
+    (
+        status,
+        vec![("content-type".into(), "application/json".into())],
+        body,
+    )
+}
+
+fn handle(stream: TcpStream, options: &Options, state: &Mutex<State>) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone the socket"));
+    let Ok(request) = http::read_request(&mut reader) else {
+        return;
+    };
+    let (status, headers, body) = respond(&request, options, state);
+    eprintln!(
+        "mock_api: {} {} -> {status} {}",
+        request.method,
+        request.path,
+        body.chars().take(100).collect::<String>()
+    );
+    let mut out = stream;
+    let _ = http::write_response(&mut out, status, &headers, body.as_bytes());
+}
+
+fn respond(request: &http::Request, options: &Options, state: &Mutex<State>) -> Response {
+    let job = match request.path.as_str() {
+        "/api/training/calculate-pending" => "rewards",
+        "/api/training/outcomes" => "outcomes",
+        _ => {
+            return (
+                404,
+                vec![("content-type".into(), "text/html".into())],
+                "<!DOCTYPE html><html><body>404: This page could not be found.</body></html>"
+                    .into(),
+            );
+        }
+    };
+    // Like the app: the key header, or else a browser session (never here).
+    if request.header("x-internal-api-key") != Some(options.key.as_str()) {
+        return json(401, r#"{"error":"Unauthorized"}"#.into());
+    }
+    let mut state = state.lock().expect("state lock");
+    match request.method.as_str() {
+        "GET" => json(
+            200,
+            match job {
+                "rewards" => format!(
+                    r#"{{"pendingRewards":{0},"message":"{0} decisions are ready for reward calculation"}}"#,
+                    state.pending_rewards
+                ),
+                _ => format!(r#"{{"pendingCount":{}}}"#, state.pending_outcomes),
+            },
+        ),
+        "POST" => {
+            if let Some(mode) = &options.fail {
+                let fail_now = match &mut state.failures_left {
+                    None => true,
+                    Some(0) => false,
+                    Some(n) => {
+                        *n -= 1;
+                        true
+                    }
+                };
+                if fail_now && let Some(response) = failure(mode, job) {
+                    return response;
+                }
+            }
+            run_job(job, &request.body, &mut state, options.fail.as_deref())
+        }
+        _ => (405, Vec::new(), String::new()),
+    }
+}
+
+/// The configured failure, or `None` for a mode that still runs the job.
+fn failure(mode: &str, job: &str) -> Option<Response> {
+    let what = if job == "rewards" {
+        "Failed to calculate pending rewards"
+    } else {
+        "Failed to track outcomes"
+    };
+    Some(match mode {
+        "500" => json(
+            500,
+            format!(
+                r#"{{"error":"{what}","details":"Error: Can't reach database server at `localhost:5432`"}}"#
+            ),
+        ),
+        "502" => (
+            502,
+            vec![("content-type".into(), "text/html".into())],
+            "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n".into(),
+        ),
+        "503" => (
+            503,
+            vec![("retry-after".into(), "2".into())],
+            "Service Unavailable".into(),
+        ),
+        "429" => (
+            429,
+            vec![("retry-after".into(), "1".into())],
+            "Too Many Requests".into(),
+        ),
+        "401" => json(401, r#"{"error":"Unauthorized"}"#.into()),
+        "slow" => {
+            thread::sleep(Duration::from_secs(30));
+            return None;
+        }
+        _ => return None,
+    })
+}
+
+fn run_job(job: &str, body: &[u8], state: &mut State, mode: Option<&str>) -> Response {
+    let limit = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("limit").and_then(serde_json::Value::as_u64))
+        .unwrap_or(100);
+    let errors = if mode == Some("item-errors") { 2 } else { 0 };
+    let success = mode != Some("success-false");
+    if job == "rewards" {
+        // The rewards route works through everything pending, in batches of 100.
+        let processed = state.pending_rewards;
+        state.pending_rewards = 0;
+        json(
+            200,
+            format!(
+                r#"{{"success":{success},"processed":{processed},"errors":{errors},"message":"Processed {processed} decisions, {errors} errors"}}"#
+            ),
+        )
+    } else {
+        let processed = state.pending_outcomes.min(limit);
+        state.pending_outcomes -= processed;
+        json(
+            200,
+            format!(r#"{{"success":{success},"processed":{processed},"errors":{errors}}}"#),
+        )
+    }
+}

@@ -1,0 +1,54 @@
+//! What an operator sees from the command line itself.
+
+mod common;
+
+use common::run;
+
+#[test]
+fn help_documents_options_environment_and_every_exit_status() {
+    let run = run(&["--help"], &[]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    for needle in [
+        "--job",
+        "--limit",
+        "--base-url",
+        "--env-file",
+        "--timeout",
+        "--connect-timeout",
+        "--retries",
+        "--max-item-errors",
+        "--quiet",
+        "--verbose",
+        "INTERNAL_API_KEY",
+        "API_BASE_URL",
+        "EXIT STATUS",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle} missing from --help");
+    }
+    for (code, meaning) in ocd_cron::error::EXIT_STATUS_TABLE {
+        assert!(
+            run.stdout.contains(&format!("{code:>3}  {meaning}")),
+            "{code} missing from --help"
+        );
+    }
+}
+
+#[test]
+fn version_prints_the_version() {
+    let run = run(&["--version"], &[]);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stdout.trim(),
+        concat!("ocd-cron ", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn readme_exit_table_matches_the_code() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for (code, meaning) in ocd_cron::error::EXIT_STATUS_TABLE {
+        let row = format!("| {code} | {} |", meaning.replace('|', "\\|"));
+        assert!(readme.contains(&row), "README lacks the row `{row}`");
+    }
+}

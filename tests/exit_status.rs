@@ -1,0 +1,311 @@
+//! One test (at least) per row of the exit-status table: the exact code,
+//! the message, and what the server saw.
+
+mod common;
+
+use common::{KEY, Server, Step, closed_port, respond, respond_with, run, run_against};
+
+#[test]
+fn ok_0_when_the_job_ran() {
+    let server = Server::start(vec![respond(
+        200,
+        r#"{"success":true,"processed":3,"errors":0}"#,
+    )]);
+    let run = run_against(&server, &["--job", "rewards"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn job_failed_1_on_success_false() {
+    let server = Server::start(vec![respond(
+        200,
+        r#"{"success":false,"processed":0,"errors":0,"error":"lock held"}"#,
+    )]);
+    let run = run_against(&server, &["--job", "rewards"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("the server reported success: false: lock held"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.requests().len(), 1, "a completed run is not retried");
+}
+
+#[test]
+fn job_failed_1_on_item_errors_above_the_limit_and_0_within_it() {
+    let body = r#"{"success":true,"processed":7,"errors":2}"#;
+    let server = Server::start(vec![respond(200, body)]);
+    let run = run_against(&server, &["--job", "outcomes"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("2 decisions failed inside the run, more than --max-item-errors 0"),
+        "{}",
+        run.stderr
+    );
+    let run = run_against(&server, &["--job", "outcomes", "--max-item-errors", "2"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[test]
+fn usage_64_sends_nothing() {
+    let server = Server::start(vec![respond(200, "{}")]);
+    for (args, says) in [
+        (vec!["--job", "rewards", "--bogus"], "--bogus"),
+        (vec![], "--job"),
+        (vec!["--job", "everything"], "everything"),
+        (vec!["--job", "rewards", "--limit", "0"], "--limit"),
+        (
+            vec!["--job", "rewards", "--timeout", "soon"],
+            "not a duration",
+        ),
+        (vec!["--job", "rewards", "--timeout", "0"], "zero"),
+        (vec!["--job", "rewards", "-q", "-v"], "cannot be used with"),
+    ] {
+        let run = run_against(&server, &args);
+        assert_eq!(run.code, 64, "{args:?}: {run:#?}");
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(server.connections(), 0);
+}
+
+#[test]
+fn unavailable_69_when_nothing_listens() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let run = run(
+        &["--job", "rewards", "--retries", "1"],
+        &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)],
+    );
+    assert_eq!(run.code, 69, "{run:#?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "cannot reach {url}/api/training/calculate-pending: connection refused"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("attempt 1/2 failed"),
+        "one retry: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn unavailable_69_on_a_gateway_error_after_retries() {
+    let nginx = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n";
+    let server = Server::start(vec![respond_with(
+        502,
+        &[("content-type", "text/html"), ("retry-after", "0")],
+        nginx,
+    )]);
+    let run = run_against(&server, &["--job", "rewards", "--retries", "2"]);
+    assert_eq!(run.code, 69, "{run:#?}");
+    assert_eq!(server.requests().len(), 3);
+    assert!(
+        run.stderr.contains(
+            "answered HTTP 502: 502 Bad Gateway 502 Bad Gateway nginx/1.25.3; the gateway"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn server_error_70_after_retries() {
+    let server = Server::start(vec![respond_with(
+        500,
+        &[("retry-after", "0")],
+        r#"{"error":"Failed to calculate pending rewards","details":"Error: connect ECONNREFUSED 127.0.0.1:5432"}"#,
+    )]);
+    let run = run_against(&server, &["--job", "rewards", "--retries", "1"]);
+    assert_eq!(run.code, 70, "{run:#?}");
+    assert_eq!(server.requests().len(), 2);
+    assert!(
+        run.stderr.contains("HTTP 500: Failed to calculate pending rewards (Error: connect ECONNREFUSED 127.0.0.1:5432)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn temporary_75_when_the_server_never_answers() {
+    let server = Server::start(vec![Step::Hang]);
+    let run = run_against(&server, &["--job", "rewards", "--timeout", "1s"]);
+    assert_eq!(run.code, 75, "{run:#?}");
+    assert!(
+        run.stderr.contains("within the 1 s deadline (--timeout)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.requests().len(), 1);
+    assert!(
+        run.elapsed.as_secs_f64() < 10.0,
+        "ended at the deadline, took {:?}",
+        run.elapsed
+    );
+}
+
+#[test]
+fn temporary_75_on_rate_limit_after_retries() {
+    let server = Server::start(vec![respond_with(429, &[("retry-after", "0")], "")]);
+    let run = run_against(&server, &["--job", "outcomes", "--retries", "1"]);
+    assert_eq!(run.code, 75, "{run:#?}");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[test]
+fn protocol_76_on_not_found_without_retry() {
+    let server = Server::start(vec![respond(
+        404,
+        "<!DOCTYPE html><html><body>This page could not be found.</body></html>",
+    )]);
+    let run = run_against(&server, &["--job", "rewards"]);
+    assert_eq!(run.code, 76, "{run:#?}");
+    assert_eq!(server.requests().len(), 1);
+    assert!(
+        run.stderr
+            .contains("HTTP 404: This page could not be found.; check --base-url"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn protocol_76_on_a_2xx_that_is_not_json() {
+    let server = Server::start(vec![respond(200, "<html>welcome</html>")]);
+    let run = run_against(&server, &["--job", "rewards"]);
+    assert_eq!(run.code, 76, "{run:#?}");
+    assert!(
+        run.stderr.contains("a body that is not a JSON object"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn protocol_76_on_a_body_over_1_mib() {
+    let server = Server::start(vec![Step::Huge { length: 64 << 20 }]);
+    let run = run_against(&server, &["--job", "rewards"]);
+    assert_eq!(run.code, 76, "{run:#?}");
+    assert!(run.stderr.contains("a body over 1 MiB"), "{}", run.stderr);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn auth_77_on_401_without_retry() {
+    let server = Server::start(vec![respond(401, r#"{"error":"Unauthorized"}"#)]);
+    let run = run_against(&server, &["--job", "rewards"]);
+    assert_eq!(run.code, 77, "{run:#?}");
+    assert_eq!(server.requests().len(), 1);
+    assert!(
+        run.stderr.contains(
+            "HTTP 401: Unauthorized: the API key was refused; check that INTERNAL_API_KEY matches"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn auth_77_on_403() {
+    let server = Server::start(vec![respond(403, "")]);
+    let run = run_against(&server, &["--job", "rewards"]);
+    assert_eq!(run.code, 77, "{run:#?}");
+}
+
+#[test]
+fn config_78_sends_nothing() {
+    let server = Server::start(vec![respond(200, "{}")]);
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.env");
+    let missing = missing.to_str().unwrap();
+    for (env, args, says) in [
+        (
+            vec![("API_BASE_URL", url.as_str())],
+            vec![],
+            "INTERNAL_API_KEY is not set",
+        ),
+        (
+            vec![("API_BASE_URL", &url), ("INTERNAL_API_KEY", "")],
+            vec![],
+            "is empty",
+        ),
+        (
+            vec![
+                ("API_BASE_URL", &url),
+                ("INTERNAL_API_KEY", "a\r\nx-evil: 1"),
+            ],
+            vec![],
+            "not visible ASCII",
+        ),
+        (
+            vec![
+                ("API_BASE_URL", &url),
+                ("INTERNAL_API_KEY", "your-secret-api-key-here"),
+            ],
+            vec![],
+            "placeholder",
+        ),
+        (
+            vec![
+                ("INTERNAL_API_KEY", KEY),
+                ("API_BASE_URL", "localhost:3000"),
+            ],
+            vec![],
+            "API_BASE_URL (from the environment) is not an absolute URL",
+        ),
+        (
+            vec![("INTERNAL_API_KEY", KEY)],
+            vec!["--base-url", "http://user:pw@127.0.0.1:1"],
+            "credentials",
+        ),
+        (
+            vec![("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)],
+            vec!["--env-file", missing],
+            "missing.env cannot be read",
+        ),
+        (
+            vec![
+                ("INTERNAL_API_KEY", KEY),
+                ("API_BASE_URL", &url),
+                ("http_proxy", "http://[bad"),
+            ],
+            vec![],
+            "http_proxy is not a valid proxy URL",
+        ),
+    ] {
+        let mut argv = vec!["--job", "rewards"];
+        argv.extend(args.iter().copied());
+        let run = run(&argv, &env);
+        assert_eq!(run.code, 78, "{env:?} {args:?}: {run:#?}");
+        assert!(run.stderr.contains(says), "{says}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+    }
+    assert_eq!(server.connections(), 0, "nothing is sent with a bad config");
+}
+
+#[test]
+fn config_78_on_a_malformed_env_file_names_the_line_not_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.env");
+    std::fs::write(
+        &file,
+        format!("API_BASE_URL=http://127.0.0.1:1\nINTERNAL_API_KEY=\"{KEY}\n"),
+    )
+    .unwrap();
+    let run = run(
+        &["--job", "rewards", "--env-file", file.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(run.code, 78, "{run:#?}");
+    assert!(
+        run.stderr.contains("bad.env is malformed at line 2"),
+        "{}",
+        run.stderr
+    );
+}

@@ -1,0 +1,183 @@
+//! What ocd-cron sends, and where: method, path, headers, body, and the
+//! precedence of flags, environment and env file.
+
+mod common;
+
+use common::{KEY, REWARDS_OK, Server, respond, run, run_against, run_in};
+
+#[test]
+fn rewards_posts_the_contract_request() {
+    let server = Server::start(vec![respond(200, REWARDS_OK)]);
+    let run = run_against(&server, &["--job=rewards"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    let r = &requests[0];
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.path, "/api/training/calculate-pending");
+    assert_eq!(r.header("x-internal-api-key"), Some(KEY));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(
+        r.header("user-agent"),
+        Some(concat!("ocd-cron/", env!("CARGO_PKG_VERSION")))
+    );
+    let id = r.header("idempotency-key").expect("an Idempotency-Key");
+    assert_eq!(id.len(), 36, "{id}");
+    assert_eq!(&id[14..15], "4", "a UUID v4: {id}");
+    assert_eq!(r.body_text(), "{}");
+    assert!(
+        run.stderr
+            .contains("rewards: processed 42, errors 0 (HTTP 200, "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "attempt 1/3, request {id}): Processed 42 decisions, 0 errors"
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn outcomes_with_limit_posts_the_batch_size() {
+    let server = Server::start(vec![respond(
+        200,
+        r#"{"success":true,"processed":7,"errors":0}"#,
+    )]);
+    let run = run_against(&server, &["-j", "outcomes", "--limit", "50"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let r = &server.requests()[0];
+    assert_eq!(r.path, "/api/training/outcomes");
+    assert_eq!(r.body_text(), r#"{"limit":50}"#);
+    assert!(
+        run.stderr.contains("outcomes: processed 7, errors 0"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn base_url_path_prefix_is_kept() {
+    let server = Server::start(vec![respond(200, "{}")]);
+    let base = format!("{}/ocd/", server.url());
+    let run = run(
+        &["--job", "outcomes", "--base-url", &base],
+        &[("INTERNAL_API_KEY", KEY)],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(server.requests()[0].path, "/ocd/api/training/outcomes");
+}
+
+#[test]
+fn dot_env_in_the_working_directory_is_read() {
+    let server = Server::start(vec![respond(200, "{}")]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        format!(
+            "# the app's own .env\nDATABASE_URL=postgresql://unused\nINTERNAL_API_KEY={KEY}\nAPI_BASE_URL={}\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let run = run_in(dir.path(), &["--job", "rewards"], &[]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(server.requests()[0].header("x-internal-api-key"), Some(KEY));
+}
+
+#[test]
+fn environment_beats_env_file_and_flag_beats_both() {
+    let from_file = Server::start(vec![respond(200, "{}")]);
+    let from_env = Server::start(vec![respond(200, "{}")]);
+    let from_flag = Server::start(vec![respond(200, "{}")]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ocd.env");
+    std::fs::write(
+        &file,
+        format!(
+            "INTERNAL_API_KEY=file-key\nAPI_BASE_URL={}\n",
+            from_file.url()
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+
+    let env_url = from_env.url();
+    let run = run(
+        &["--job", "rewards", "--env-file", file],
+        &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &env_url)],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(from_file.connections(), 0);
+    assert_eq!(
+        from_env.requests()[0].header("x-internal-api-key"),
+        Some(KEY)
+    );
+
+    let flag_url = from_flag.url();
+    let run = common::run(
+        &[
+            "--job",
+            "rewards",
+            "--env-file",
+            file,
+            "--base-url",
+            &flag_url,
+        ],
+        &[("API_BASE_URL", &env_url)],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(from_file.connections(), 0);
+    assert_eq!(from_env.connections(), 1);
+    assert_eq!(
+        from_flag.requests()[0].header("x-internal-api-key"),
+        Some("file-key"),
+        "the key comes from the file when the environment has none"
+    );
+}
+
+#[test]
+fn ipv6_loopback_works() {
+    let Ok(probe) = std::net::TcpListener::bind("[::1]:0") else {
+        eprintln!("SKIPPED ipv6_loopback_works: this machine has no ::1");
+        return;
+    };
+    drop(probe);
+    let server = Server::start_on("[::1]:0", vec![respond(200, REWARDS_OK)]);
+    assert!(server.url().starts_with("http://[::1]:"));
+    let run = run_against(&server, &["--job", "rewards"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn quiet_success_prints_nothing() {
+    let server = Server::start(vec![respond(200, REWARDS_OK)]);
+    let run = run_against(&server, &["--job", "rewards", "-q"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.stderr, "");
+    assert_eq!(run.stdout, "");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn https_proxy_alone_does_not_capture_an_http_url() {
+    let server = Server::start(vec![respond(200, "{}")]);
+    let proxy = Server::start(vec![respond(502, "proxy")]);
+    let url = server.url();
+    let proxy_url = proxy.url();
+    let run = run(
+        &["--job", "rewards"],
+        &[
+            ("INTERNAL_API_KEY", KEY),
+            ("API_BASE_URL", &url),
+            ("HTTPS_PROXY", &proxy_url),
+            ("HTTP_PROXY", &proxy_url),
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(proxy.connections(), 0);
+    assert_eq!(server.requests().len(), 1);
+}
