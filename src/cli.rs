@@ -55,6 +55,18 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub max_item_errors: u64,
 
+    /// Take an exclusive lock on this file (created 0600) before sending
+    /// anything; if another run holds it, exit 75 at once. Released when the
+    /// process ends, however it ends.
+    #[arg(long, value_name = "PATH")]
+    pub lock_file: Option<PathBuf>,
+
+    /// Trust exactly the CA certificates in this PEM bundle for https,
+    /// instead of the system trust store (for internal CAs).
+    /// Overrides OCD_CRON_CA_CERT.
+    #[arg(long, value_name = "PATH")]
+    pub ca_cert: Option<PathBuf>,
+
     /// Only warnings and errors: a successful run prints nothing, so cron
     /// mails only failures.
     #[arg(short, long, conflicts_with = "verbose")]
@@ -78,11 +90,14 @@ fn epilogue() -> String {
     let mut text = String::from(
         "ENVIRONMENT:\n  \
          INTERNAL_API_KEY  required; sent as the x-internal-api-key header, never printed\n  \
+         INTERNAL_API_KEY_FILE  a file holding the key instead (Docker/Kubernetes secret,\n                    \
+         \x20 systemd credential); trailing newline ignored\n  \
+         OCD_CRON_CA_CERT  PEM bundle of CAs to trust instead of the system store\n  \
          API_BASE_URL      where the OCD app listens [default: http://localhost:3000]\n  \
          RUST_LOG          log filter, overrides -q/-v (e.g. debug)\n  \
          http_proxy, https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, no_proxy, NO_PROXY\n                    \
          \x20 proxies, by curl's rules\n\
-         Both API variables may also come from ./.env (or --env-file); the real\n\
+         These may also come from ./.env (or --env-file); the real\n\
          environment beats the file, and flags beat both. DATABASE_URL is not needed.\n\n\
          EXIT STATUS:\n",
     );

@@ -15,6 +15,7 @@ use ureq::tls::{RootCerts, TlsConfig};
 use crate::config::Config;
 use crate::duration::format_duration;
 use crate::error::Error;
+use crate::interrupt;
 use crate::outcome::{self, JobReport, Reply};
 use crate::request_id;
 use crate::retry;
@@ -43,6 +44,10 @@ pub fn trigger(config: &Config, request_id: &str, started: Instant) -> Result<De
         if remaining.is_zero() {
             return Err(deadline_error(config));
         }
+        interrupt::set_phase(format!(
+            "waiting for {} (attempt {attempt}/{max_attempts})",
+            config.url
+        ));
         let (error, retry_after) = match attempt_once(&agent, config, request_id, remaining) {
             Ok(answer) => {
                 match outcome::classify(&config.url, &answer.reply, config.max_item_errors) {
@@ -91,6 +96,11 @@ fn wait_or_give_up(
         config.job,
         format_duration(wait)
     );
+    interrupt::set_phase(format!(
+        "waiting {} before attempt {}/{max_attempts}",
+        format_duration(wait),
+        attempt + 1
+    ));
     std::thread::sleep(wait);
     Ok(())
 }
@@ -110,9 +120,14 @@ fn agent(config: &Config) -> Agent {
         // A fresh connection per attempt: a pooled one the server has since
         // closed would turn a retry into a spurious failure.
         .max_idle_connections(0)
+        // Built lazily by ureq on the first https connection, so an http
+        // run pays nothing for it.
         .tls_config(
             TlsConfig::builder()
-                .root_certs(RootCerts::PlatformVerifier)
+                .root_certs(match &config.ca_certs {
+                    Some(certs) => RootCerts::new_with_certs(certs),
+                    None => RootCerts::PlatformVerifier,
+                })
                 .build(),
         )
         .build()
@@ -215,14 +230,14 @@ fn transport_error(error: ureq::Error, config: &Config) -> Error {
         ureq::Error::Timeout(ureq::Timeout::Resolve) => connect("DNS lookup timed out".into()),
         ureq::Error::Timeout(_) => deadline_error(config),
         ureq::Error::HostNotFound => connect(format!("host {} not found (DNS)", config.host)),
-        ureq::Error::Io(e) => {
-            let text = e.to_string();
-            if text.contains("certificate") || text.contains("TLS") || text.contains("handshake") {
-                tls(text)
-            } else {
-                connect(io_reason(&e))
-            }
+        // rustls reports a failed handshake (bad certificate, alert) as
+        // InvalidData; a plain TCP socket never does.
+        ureq::Error::Io(e)
+            if e.kind() == std::io::ErrorKind::InvalidData && config.url.starts_with("https:") =>
+        {
+            tls(e.to_string())
         }
+        ureq::Error::Io(e) => connect(io_reason(&e)),
         ureq::Error::Tls(reason) => tls(reason.into()),
         ureq::Error::Rustls(e) => tls(e.to_string()),
         ureq::Error::Pem(e) => tls(e.to_string()),

@@ -8,8 +8,11 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use ureq::tls::{Certificate, PemItem};
 
 use crate::cli::Cli;
 use crate::error::Error;
@@ -68,7 +71,15 @@ pub struct Config {
     pub max_item_errors: u64,
     /// The proxy chosen by curl's rules, already parsed.
     pub proxy: Option<ureq::Proxy>,
+    /// `--ca-cert`: trust exactly these CAs instead of the system store.
+    pub ca_certs: Option<Vec<Certificate<'static>>>,
+    pub lock_file: Option<PathBuf>,
+    /// Things worth an operator's attention that do not stop the run.
+    pub warnings: Vec<String>,
 }
+
+/// Reads a variable by name: the real environment in production, a table in tests.
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Where a setting's value came from, for error messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,31 +105,27 @@ impl fmt::Display for Source {
 pub fn load(cli: &Cli) -> Result<Config, Error> {
     let file = read_env_file(cli.env_file.as_deref())?;
     let env = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
-    resolve(cli, &env, &file)
+    let mut config = resolve(cli, &env, &file)?;
+    if !file.is_empty() {
+        let path = cli
+            .env_file
+            .as_deref()
+            .unwrap_or(Path::new(DEFAULT_ENV_FILE));
+        config.warnings.extend(readable_by_others(path, "env file"));
+    }
+    Ok(config)
 }
 
 /// Applies precedence and validates: flag > `env` > `file` > default.
-pub fn resolve(
-    cli: &Cli,
-    env: &dyn Fn(&str) -> Option<String>,
-    file: &HashMap<String, String>,
-) -> Result<Config, Error> {
+pub fn resolve(cli: &Cli, env: Lookup, file: &HashMap<String, String>) -> Result<Config, Error> {
     let lookup = |name: &str| {
         env(name)
             .map(|v| (v, Source::Environment))
             .or_else(|| file.get(name).map(|v| (v.clone(), Source::EnvFile)))
     };
 
-    let key = match lookup("INTERNAL_API_KEY") {
-        Some((value, source)) => check_key(value, source)?,
-        None => {
-            return Err(Error::Config(
-                "INTERNAL_API_KEY is not set; put it in the environment or in the env file \
-                 (./.env, or the file named by --env-file)"
-                    .into(),
-            ));
-        }
-    };
+    let mut warnings = Vec::new();
+    let key = resolve_key(env, file, &mut warnings)?;
 
     let (base, source) = match &cli.base_url {
         Some(url) => (url.clone(), Source::Flag),
@@ -143,6 +150,21 @@ pub fn resolve(
         })?),
     };
 
+    if target.scheme == "http" && !is_loopback(&target.host) {
+        warnings.push(format!(
+            "the key travels unencrypted over http to {}; use an https URL in --base-url / API_BASE_URL",
+            target.host
+        ));
+    }
+
+    let ca_certs = match &cli.ca_cert {
+        Some(path) => Some(read_ca_bundle(path)?),
+        None => match lookup("OCD_CRON_CA_CERT") {
+            Some((path, _)) => Some(read_ca_bundle(Path::new(&path))?),
+            None => None,
+        },
+    };
+
     Ok(Config {
         job: cli.job,
         url: target.url,
@@ -154,11 +176,103 @@ pub fn resolve(
         retries: cli.retries,
         max_item_errors: cli.max_item_errors,
         proxy,
+        ca_certs,
+        lock_file: cli.lock_file.clone(),
+        warnings,
     })
 }
 
-/// Rejects a key that cannot work, without ever quoting it.
-fn check_key(value: String, source: Source) -> Result<Secret, Error> {
+/// The key from `INTERNAL_API_KEY` or the file named by
+/// `INTERNAL_API_KEY_FILE`. The real environment is consulted first, then
+/// the env file, so a unit's `INTERNAL_API_KEY_FILE` wins over the app's
+/// `.env`; one source setting both is ambiguous and refused.
+fn resolve_key(
+    env: Lookup,
+    file: &HashMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<Secret, Error> {
+    let sources: [(Source, Lookup); 2] = [
+        (Source::Environment, env),
+        (Source::EnvFile, &|name| file.get(name).cloned()),
+    ];
+    for (source, get) in sources {
+        match (get("INTERNAL_API_KEY"), get("INTERNAL_API_KEY_FILE")) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Config(format!(
+                    "both INTERNAL_API_KEY and INTERNAL_API_KEY_FILE are set ({source}); \
+                     drop one of them (keep INTERNAL_API_KEY_FILE for a mounted secret)"
+                )));
+            }
+            (Some(value), None) => {
+                return check_key(value, &format!("INTERNAL_API_KEY ({source})"));
+            }
+            (None, Some(path)) => {
+                let label = format!("the key in INTERNAL_API_KEY_FILE {path}");
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    Error::Config(format!(
+                        "INTERNAL_API_KEY_FILE {path} ({source}) cannot be read ({e}); \
+                         check the path and that this user may read it"
+                    ))
+                })?;
+                warnings.extend(readable_by_others(Path::new(&path), "key file"));
+                return check_key(text.trim_end_matches(['\n', '\r']).to_owned(), &label);
+            }
+            (None, None) => {}
+        }
+    }
+    Err(Error::Config(
+        "INTERNAL_API_KEY is not set; put it in the environment or in the env file \
+         (./.env, or the file named by --env-file), or name a file holding it in \
+         INTERNAL_API_KEY_FILE"
+            .into(),
+    ))
+}
+
+/// A warning if `path` can be read by its group or by others.
+fn readable_by_others(path: &Path, what: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "{what} {} holds the key and is readable by group or others (mode {mode:04o}); chmod 600 it",
+            path.display()
+        )
+    })
+}
+
+/// Loopback hosts, where plain http never leaves the machine.
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The certificates of a PEM bundle; anything else in it is ignored.
+fn read_ca_bundle(path: &Path) -> Result<Vec<Certificate<'static>>, Error> {
+    let fail = |why: String| {
+        Error::Config(format!(
+            "--ca-cert / OCD_CRON_CA_CERT {} {why}; it must be a PEM file of CA certificates",
+            path.display()
+        ))
+    };
+    let pem = std::fs::read(path).map_err(|e| fail(format!("cannot be read ({e})")))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(PemItem::Certificate(cert)) => certs.push(cert),
+            Ok(_) => {}
+            Err(_) => return Err(fail("is not valid PEM".into())),
+        }
+    }
+    if certs.is_empty() {
+        return Err(fail("contains no certificate".into()));
+    }
+    Ok(certs)
+}
+
+/// Rejects a key that cannot work, without ever quoting it. `label` says
+/// where it came from.
+fn check_key(value: String, label: &str) -> Result<Secret, Error> {
     let problem = if value.is_empty() {
         Some("is empty")
     } else if !value.bytes().all(|b| b.is_ascii_graphic()) {
@@ -172,7 +286,7 @@ fn check_key(value: String, source: Source) -> Result<Secret, Error> {
     };
     match problem {
         Some(problem) => Err(Error::Config(format!(
-            "INTERNAL_API_KEY ({source}) {problem}; set it to the key the OCD server has in its INTERNAL_API_KEY"
+            "{label} {problem}; set it to the key the OCD server has in its INTERNAL_API_KEY"
         ))),
         None => Ok(Secret(value)),
     }
@@ -453,5 +567,51 @@ mod tests {
         let err = read_env_file(Some(&missing)).err().unwrap();
         assert_eq!(err.exit_code(), 78);
         assert!(err.to_string().contains("nope"));
+    }
+
+    #[test]
+    fn key_file_in_the_environment_beats_a_key_in_the_env_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, "from-file\r\n").unwrap();
+        let path = key_file.to_str().unwrap();
+        let c = resolve_with(
+            &[],
+            &[("INTERNAL_API_KEY_FILE", path)],
+            &[("INTERNAL_API_KEY", "dotenv-key")],
+        )
+        .unwrap();
+        assert_eq!(c.key.expose(), "from-file");
+        let msg = config_error(resolve_with(
+            &[],
+            &[],
+            &[("INTERNAL_API_KEY", "a"), ("INTERNAL_API_KEY_FILE", path)],
+        ));
+        assert!(
+            msg.contains(
+                "both INTERNAL_API_KEY and INTERNAL_API_KEY_FILE are set (from the env file)"
+            ),
+            "{msg}"
+        );
+        std::fs::write(&key_file, "your-secret-key\n").unwrap();
+        let msg = config_error(resolve_with(&[], &[("INTERNAL_API_KEY_FILE", path)], &[]));
+        assert!(msg.contains("the key in INTERNAL_API_KEY_FILE"), "{msg}");
+        assert!(msg.contains("placeholder"), "{msg}");
+    }
+
+    #[test]
+    fn plain_http_warns_only_off_the_machine() {
+        let warned = |url: &str| {
+            !resolve_with(&["--base-url", url], &[KEY], &[])
+                .unwrap()
+                .warnings
+                .is_empty()
+        };
+        assert!(!warned("http://localhost:3000"));
+        assert!(!warned("http://127.0.0.1:3000"));
+        assert!(!warned("http://[::1]:3000"));
+        assert!(!warned("https://ocd.example.com"));
+        assert!(warned("http://ocd.example.com"));
+        assert!(warned("http://10.0.0.5:3000"));
     }
 }

@@ -34,6 +34,10 @@ pub mod code {
     pub const AUTH: u8 = 77;
     /// EX_CONFIG: the configuration is missing or invalid; nothing was sent.
     pub const CONFIG: u8 = 78;
+    /// 128 + SIGINT, the shell's convention for a process ended by Ctrl-C.
+    pub const INTERRUPTED: u8 = 130;
+    /// 128 + SIGTERM, the shell's convention for a process told to stop.
+    pub const TERMINATED: u8 = 143;
 }
 
 /// The exit-status table shown by `--help` and in the README.
@@ -57,7 +61,7 @@ pub const EXIT_STATUS_TABLE: &[(u8, &str)] = &[
     ),
     (
         code::TEMPORARY,
-        "temporary: deadline reached, or 408/429 after retries",
+        "temporary: deadline reached, 408/429 after retries, or another run holds --lock-file",
     ),
     (
         code::PROTOCOL,
@@ -66,8 +70,10 @@ pub const EXIT_STATUS_TABLE: &[(u8, &str)] = &[
     (code::AUTH, "auth: 401 or 403 - the key is wrong"),
     (
         code::CONFIG,
-        "config: missing or invalid key, URL, env file",
+        "config: missing or invalid key, key file, URL, env file, CA bundle, lock file",
     ),
+    (code::INTERRUPTED, "interrupted by SIGINT (Ctrl-C)"),
+    (code::TERMINATED, "stopped by SIGTERM"),
 ];
 
 /// Everything that can end a run with a non-zero status.
@@ -144,6 +150,30 @@ pub enum Error {
     /// The job ran but reported failure.
     #[error("job failed: {reason}")]
     JobFailed { reason: String },
+
+    /// Another run holds the `--lock-file`; nothing was sent.
+    #[error("another ocd-cron run holds the lock file {path}; not starting a second one")]
+    Locked { path: String },
+
+    /// SIGINT or SIGTERM arrived; `during` says what the run was doing.
+    #[error("interrupted by {signal} while {during}")]
+    Interrupted { signal: Signal, during: String },
+}
+
+/// The signals that stop a run early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Int,
+    Term,
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Signal::Int => "SIGINT",
+            Signal::Term => "SIGTERM",
+        })
+    }
 }
 
 /// What to check for a status that carries no more specific advice.
@@ -174,6 +204,11 @@ impl Error {
                 _ => code::PROTOCOL,
             },
             Error::JobFailed { .. } => code::JOB_FAILED,
+            Error::Locked { .. } => code::TEMPORARY,
+            Error::Interrupted { signal, .. } => match signal {
+                Signal::Int => code::INTERRUPTED,
+                Signal::Term => code::TERMINATED,
+            },
         }
     }
 }
@@ -233,6 +268,15 @@ mod tests {
                 what: "w".into(),
             },
             Error::JobFailed { reason: "r".into() },
+            Error::Locked { path: "p".into() },
+            Error::Interrupted {
+                signal: Signal::Int,
+                during: "d".into(),
+            },
+            Error::Interrupted {
+                signal: Signal::Term,
+                during: "d".into(),
+            },
             http(500),
         ];
         for e in samples {

@@ -11,7 +11,9 @@ pub mod client;
 pub mod config;
 pub mod duration;
 pub mod error;
+pub mod interrupt;
 pub mod job;
+pub mod lock;
 pub mod logging;
 pub mod outcome;
 pub mod proxy;
@@ -65,6 +67,11 @@ impl fmt::Display for Summary {
 /// Runs the job once (with retries) and reports what the server said.
 pub fn run(config: &Config) -> Result<Summary, Error> {
     let started = Instant::now();
+    // Held until this function returns (or the process ends).
+    let _lock = match &config.lock_file {
+        Some(path) => Some(lock::acquire(path)?),
+        None => None,
+    };
     let request_id = request_id::new_v4();
     log::debug!(
         "{}: request {request_id} to {}, deadline {}, up to {} attempts{}",

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use ocd_cron::logging::{self, Verbosity};
-use ocd_cron::{Error, cli, config};
+use ocd_cron::{Error, cli, config, interrupt};
 
 fn main() -> ExitCode {
     let cli = match cli::parse() {
@@ -23,7 +23,13 @@ fn main() -> ExitCode {
         (_, true) => Verbosity::Verbose,
         _ => Verbosity::Normal,
     });
-    match config::load(&cli).and_then(|config| ocd_cron::run(&config)) {
+    let result = config::load(&cli).and_then(|config| {
+        for warning in &config.warnings {
+            log::warn!("{}: {warning}", cli.job);
+        }
+        interrupt::run_until_signal(move || ocd_cron::run(&config))?
+    });
+    match result {
         Ok(summary) => {
             log::info!("{summary}");
             ExitCode::SUCCESS

@@ -283,4 +283,51 @@ mod tests {
                 .contains("redirecting to https://elsewhere/x")
         );
     }
+
+    mod property {
+        use super::*;
+        use crate::error::EXIT_STATUS_TABLE;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever a server sends, the classifier answers with a
+            /// documented outcome and never panics.
+            #[test]
+            fn any_status_and_body_gives_a_documented_code(
+                status in 100u16..1000,
+                body in proptest::collection::vec(any::<u8>(), 0..512),
+                location in proptest::option::of(".*"),
+                max_item_errors in any::<u64>(),
+            ) {
+                let reply = Reply { status, location, body };
+                let code = match classify(URL, &reply, max_item_errors) {
+                    Ok(_) => 0,
+                    Err(e) => {
+                        let text = e.to_string();
+                        prop_assert!(!text.contains('\n') && !text.contains('\r') && !text.contains('\x1b'));
+                        e.exit_code()
+                    }
+                };
+                prop_assert!(EXIT_STATUS_TABLE.iter().any(|(c, _)| *c == code));
+                if !(200..300).contains(&status) {
+                    prop_assert_ne!(code, 0);
+                }
+            }
+
+            /// JSON objects with arbitrary counts classify by the contract.
+            #[test]
+            fn json_counts_decide_between_0_and_1(
+                processed in any::<u64>(),
+                errors in any::<u64>(),
+                success in any::<bool>(),
+                limit in any::<u64>(),
+            ) {
+                let body = format!(r#"{{"success":{success},"processed":{processed},"errors":{errors}}}"#);
+                let reply = Reply { status: 200, location: None, body: body.into_bytes() };
+                let code = classify(URL, &reply, limit).map_or_else(|e| e.exit_code(), |_| 0);
+                let expected = if success && errors <= limit { 0 } else { 1 };
+                prop_assert_eq!(code, expected);
+            }
+        }
+    }
 }
