@@ -110,6 +110,19 @@ fn a_connection_closed_without_answer_is_retried() {
 }
 
 #[test]
+fn a_connection_reset_is_retried_then_unavailable() {
+    let server = Server::start(vec![Step::Reset]);
+    let run = run_against(&server, &["--job", "rewards", "--retries", "1"]);
+    assert_eq!(run.code, 69, "{run:#?}");
+    assert_eq!(server.requests().len(), 2);
+    assert!(
+        run.stderr.contains("connection reset by the server"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn a_body_cut_short_is_retried_then_unavailable() {
     let server = Server::start(vec![Step::CutShort {
         length: 100,

@@ -9,12 +9,12 @@
 
 pub mod http;
 
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -38,10 +38,15 @@ pub enum Step {
     Trickle { length: usize, every: Duration },
     /// Read the request, then close without a word.
     Close,
+    /// Read the request, then abort the connection (TCP RST). Plain http only.
+    Reset,
     /// Announce `length` bytes, send `sent` of them, then close.
     CutShort { length: usize, sent: usize },
     /// A 200 whose body is `length` bytes of JSON-looking filler.
     Huge { length: usize },
+    /// Act as a proxy: accept a CONNECT, then answer the tunnelled request
+    /// with the inner step. Both requests are recorded.
+    Tunnel(Box<Step>),
 }
 
 /// A JSON (or any) response with the given status.
@@ -73,8 +78,23 @@ pub const REWARDS_OK: &str =
 /// connection after the last with the last step.
 pub struct Server {
     addr: SocketAddr,
-    seen: Arc<Mutex<Vec<Request>>>,
+    seen: Arc<Seen>,
     connections: Arc<AtomicUsize>,
+    scheme: &'static str,
+}
+
+/// The requests received, with a condition variable to wait on.
+#[derive(Default)]
+struct Seen {
+    requests: Mutex<Vec<Request>>,
+    arrived: Condvar,
+}
+
+impl Seen {
+    fn record(&self, request: Request) {
+        self.requests.lock().unwrap().push(request);
+        self.arrived.notify_all();
+    }
 }
 
 impl Server {
@@ -83,11 +103,22 @@ impl Server {
     }
 
     pub fn start_on(bind: &str, steps: Vec<Step>) -> Server {
+        Server::spawn(bind, steps, None)
+    }
+
+    /// An https server with the certificate in `tests/fixtures`, signed by
+    /// the test CA `fixtures/ca.pem`.
+    pub fn start_tls(steps: Vec<Step>) -> Server {
+        Server::spawn("127.0.0.1:0", steps, Some(tls_config()))
+    }
+
+    fn spawn(bind: &str, steps: Vec<Step>, tls: Option<Arc<rustls::ServerConfig>>) -> Server {
         assert!(!steps.is_empty(), "a server needs at least one step");
         let listener = TcpListener::bind(bind).expect("bind a loopback port");
         let addr = listener.local_addr().unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::new(Seen::default());
         let connections = Arc::new(AtomicUsize::new(0));
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let (seen2, connections2) = (seen.clone(), connections.clone());
         thread::spawn(move || {
             for stream in listener.incoming() {
@@ -95,19 +126,36 @@ impl Server {
                 let n = connections2.fetch_add(1, Ordering::SeqCst);
                 let step = steps[n.min(steps.len() - 1)].clone();
                 let seen = seen2.clone();
-                thread::spawn(move || serve(stream, step, &seen));
+                let tls = tls.clone();
+                thread::spawn(move || match tls {
+                    None if matches!(step, Step::Reset) => reset(stream, &seen),
+                    None => serve(BufReader::new(stream), step, &seen),
+                    Some(config) => {
+                        let Ok(connection) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
+                        let stream = rustls::StreamOwned::new(connection, stream);
+                        serve(BufReader::new(stream), step, &seen);
+                    }
+                });
             }
         });
         Server {
             addr,
             seen,
             connections,
+            scheme,
         }
     }
 
-    /// `http://host:port`, IPv6 in brackets.
+    /// `http://host:port` (or https), IPv6 in brackets.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// The URL by name, for TLS (the certificate is for `localhost`).
+    pub fn localhost_url(&self) -> String {
+        format!("{}://localhost:{}", self.scheme, self.addr.port())
     }
 
     pub fn port(&self) -> u16 {
@@ -115,34 +163,103 @@ impl Server {
     }
 
     pub fn requests(&self) -> Vec<Request> {
-        self.seen.lock().unwrap().clone()
+        self.seen.requests.lock().unwrap().clone()
     }
 
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }
+
+    /// Blocks until `n` requests have arrived; panics after `limit`.
+    pub fn wait_for_requests(&self, n: usize, limit: Duration) {
+        let guard = self.seen.requests.lock().unwrap();
+        let (guard, timeout) = self
+            .seen
+            .arrived
+            .wait_timeout_while(guard, limit, |r| r.len() < n)
+            .unwrap();
+        assert!(
+            !timeout.timed_out(),
+            "expected {n} requests within {limit:?}, saw {}",
+            guard.len()
+        );
+    }
 }
 
-fn serve(stream: TcpStream, step: Step, seen: &Mutex<Vec<Request>>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The path of the test CA bundle.
+pub fn test_ca() -> String {
+    fixture("ca.pem").to_str().unwrap().to_owned()
+}
+
+fn tls_config() -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).unwrap();
+    Arc::new(
+        rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap(),
+    )
+}
+
+/// Records the request, then closes with SO_LINGER 0 so the kernel sends
+/// RST instead of FIN.
+fn reset(stream: TcpStream, seen: &Seen) {
+    use std::os::fd::AsRawFd;
+    if let Ok(request) = http::read_request(&mut BufReader::new(&stream)) {
+        seen.record(request);
+    }
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket descriptor and a correctly sized option value.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "set SO_LINGER");
+}
+
+fn serve<S: Read + Write>(mut reader: BufReader<S>, step: Step, seen: &Seen) {
     let Ok(request) = http::read_request(&mut reader) else {
         return;
     };
-    seen.lock().unwrap().push(request);
-    let mut out = stream;
+    seen.record(request);
+    answer(reader, step, seen);
+}
+
+fn answer<S: Read + Write>(mut reader: BufReader<S>, step: Step, seen: &Seen) {
+    let out = reader.get_mut();
     let _ = match step {
         Step::Respond {
             status,
             headers,
             body,
-        } => http::write_response(&mut out, status, &headers, &body),
+        } => http::write_response(out, status, &headers, &body),
         Step::Hang => {
             // Long past any deadline a test sets; the test process ends first.
             thread::sleep(Duration::from_secs(120));
             Ok(())
         }
         Step::Trickle { length, every } => {
-            let result = http::write_head(&mut out, 200, &[], length);
+            let result = http::write_head(out, 200, &[], length);
             for _ in 0..length {
                 thread::sleep(every);
                 if out.write_all(b" ").and_then(|()| out.flush()).is_err() {
@@ -151,12 +268,13 @@ fn serve(stream: TcpStream, step: Step, seen: &Mutex<Vec<Request>>) {
             }
             result
         }
-        Step::Close => Ok(()),
-        Step::CutShort { length, sent } => http::write_head(&mut out, 200, &[], length)
-            .and_then(|()| out.write_all(&vec![b' '; sent])),
+        Step::Close | Step::Reset => Ok(()),
+        Step::CutShort { length, sent } => {
+            http::write_head(out, 200, &[], length).and_then(|()| out.write_all(&vec![b' '; sent]))
+        }
         Step::Huge { length } => {
             let chunk = vec![b' '; 64 * 1024];
-            let mut result = http::write_head(&mut out, 200, &[], length);
+            let mut result = http::write_head(out, 200, &[], length);
             let mut left = length;
             while result.is_ok() && left > 0 {
                 let n = left.min(chunk.len());
@@ -164,6 +282,18 @@ fn serve(stream: TcpStream, step: Step, seen: &Mutex<Vec<Request>>) {
                 left -= n;
             }
             result
+        }
+        Step::Tunnel(inner) => {
+            if out
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .and_then(|()| out.flush())
+                .is_err()
+            {
+                return;
+            }
+            // The same reader: anything it buffered belongs to the tunnel.
+            serve(reader, *inner, seen);
+            Ok(())
         }
     };
 }
@@ -189,7 +319,18 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
 
 /// Like [`run`], in `dir`. Fails the test if the key shows up in the output.
 pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let started = Instant::now();
+    spawn_in(dir, args, env).finish()
+}
+
+/// A run of the binary still in progress.
+pub struct Running {
+    child: Child,
+    started: Instant,
+    args: Vec<String>,
+}
+
+/// Starts the binary in `dir` without waiting for it.
+pub fn spawn_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Running {
     let child = Command::new(env!("CARGO_BIN_EXE_ocd-cron"))
         .args(args)
         .env_clear()
@@ -200,29 +341,55 @@ pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start ocd-cron");
-    // A bounded wait: a hung binary fails its test instead of the suite.
-    // The output is collected while waiting, so a chatty run cannot fill
-    // the pipe and stall.
-    let pid = child.id();
-    let (done, finished) = mpsc::channel();
-    thread::spawn(move || done.send(child.wait_with_output()));
-    let Ok(output) = finished.recv_timeout(RUN_LIMIT) else {
-        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-        panic!("ocd-cron {args:?} still running after {RUN_LIMIT:?}");
-    };
-    let output = output.unwrap();
-    let elapsed = started.elapsed();
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed,
-    };
-    assert!(
-        !run.stdout.contains(KEY) && !run.stderr.contains(KEY),
-        "the key leaked into the output: {run:#?}"
-    );
-    run
+    Running {
+        child,
+        started: Instant::now(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+    }
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal (`TERM`, `INT`) to the running binary.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits for the exit, at most [`RUN_LIMIT`]; the output is collected
+    /// meanwhile, so a chatty run cannot fill the pipe and stall.
+    pub fn finish(self) -> Run {
+        let Running {
+            child,
+            started,
+            args,
+        } = self;
+        let pid = child.id();
+        let (done, finished) = mpsc::channel();
+        thread::spawn(move || done.send(child.wait_with_output()));
+        let Ok(output) = finished.recv_timeout(RUN_LIMIT) else {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("ocd-cron {args:?} still running after {RUN_LIMIT:?}");
+        };
+        let output = output.unwrap();
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed: started.elapsed(),
+        };
+        assert!(
+            !run.stdout.contains(KEY) && !run.stderr.contains(KEY),
+            "the key leaked into the output: {run:#?}"
+        );
+        run
+    }
 }
 
 /// Runs with the test key and `server` as the base URL.
