@@ -16,13 +16,16 @@
 //!                 401 (refuse every key), slow (answer after 30 s),
 //!                 item-errors (200 with errors: 2), success-false
 //!   --fail-times  fail only the first N job requests, then behave [default: always]
+//!   --tls         serve https with the test certificate (trust tests/fixtures/ca.pem)
 //! ```
 
 #[path = "../tests/common/http.rs"]
 mod http;
+#[path = "../tests/common/tls.rs"]
+mod tls;
 
-use std::io::BufReader;
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufReader, Read, Write};
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -34,6 +37,7 @@ struct Options {
     key: String,
     fail: Option<String>,
     fail_times: Option<u32>,
+    tls: bool,
 }
 
 /// What the app's database would hold: decisions still waiting for each job.
@@ -64,7 +68,8 @@ fn main() {
         String::new()
     };
     eprintln!(
-        "mock_api: OCD stand-in listening on http://127.0.0.1:{}{key_note}{}",
+        "mock_api: OCD stand-in listening on {}://127.0.0.1:{}{key_note}{}",
+        if options.tls { "https" } else { "http" },
         options.port,
         options
             .fail
@@ -78,9 +83,21 @@ fn main() {
         pending_outcomes: 7,
         failures_left: options.fail_times,
     }));
+    let tls = options.tls.then(tls::server_config);
     for stream in listener.incoming().flatten() {
-        let (options, state) = (options.clone(), state.clone());
-        thread::spawn(move || handle(stream, &options, &state));
+        let (options, state, tls) = (options.clone(), state.clone(), tls.clone());
+        thread::spawn(move || match tls {
+            None => handle(stream, &options, &state),
+            Some(config) => {
+                if let Ok(connection) = rustls::ServerConnection::new(config) {
+                    handle(
+                        rustls::StreamOwned::new(connection, stream),
+                        &options,
+                        &state,
+                    );
+                }
+            }
+        });
     }
 }
 
@@ -90,6 +107,7 @@ fn parse_args() -> Result<Options, String> {
         key: std::env::var("INTERNAL_API_KEY").unwrap_or_else(|_| DEFAULT_KEY.into()),
         fail: None,
         fail_times: None,
+        tls: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -105,9 +123,10 @@ fn parse_args() -> Result<Options, String> {
                         .map_err(|_| "--fail-times takes a number")?,
                 )
             }
+            "--tls" => options.tls = true,
             "-h" | "--help" => {
                 eprintln!(
-                    "usage: mock_api [--port 3000] [--key KEY] [--fail 500|502|503|429|401|slow|item-errors|success-false] [--fail-times N]"
+                    "usage: mock_api [--port 3000] [--key KEY] [--fail 500|502|503|429|401|slow|item-errors|success-false] [--fail-times N] [--tls]"
                 );
                 std::process::exit(0);
             }
@@ -127,8 +146,8 @@ fn json(status: u16, body: String) -> Response {
     )
 }
 
-fn handle(stream: TcpStream, options: &Options, state: &Mutex<State>) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone the socket"));
+fn handle(stream: impl Read + Write, options: &Options, state: &Mutex<State>) {
+    let mut reader = BufReader::new(stream);
     let Ok(request) = http::read_request(&mut reader) else {
         return;
     };
@@ -139,8 +158,7 @@ fn handle(stream: TcpStream, options: &Options, state: &Mutex<State>) {
         request.path,
         body.chars().take(100).collect::<String>()
     );
-    let mut out = stream;
-    let _ = http::write_response(&mut out, status, &headers, body.as_bytes());
+    let _ = http::write_response(reader.get_mut(), status, &headers, body.as_bytes());
 }
 
 fn respond(request: &http::Request, options: &Options, state: &Mutex<State>) -> Response {

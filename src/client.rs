@@ -9,8 +9,13 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use log::{debug, warn};
+use std::net::{IpAddr, SocketAddr};
+
 use ureq::Agent;
+use ureq::http::Uri;
 use ureq::tls::{RootCerts, TlsConfig};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use crate::config::Config;
 use crate::duration::format_duration;
@@ -105,9 +110,48 @@ fn wait_or_give_up(
     Ok(())
 }
 
+/// Resolves IP literals in place and hands names to ureq's resolver.
+///
+/// ureq bounds a DNS lookup by running it on a new thread; for
+/// `http://127.0.0.1:3000` there is nothing to look up, and the thread is a
+/// measurable share of a run that takes two milliseconds.
+#[derive(Debug, Default)]
+struct LiteralFirst(DefaultResolver);
+
+impl Resolver for LiteralFirst {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let literal = uri.authority().and_then(|authority| {
+            let host = authority
+                .host()
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            let ip = host.parse::<IpAddr>().ok()?;
+            let port = authority.port_u16().or(match uri.scheme_str() {
+                Some("https") => Some(443),
+                Some("http") => Some(80),
+                _ => None,
+            })?;
+            Some(SocketAddr::new(ip, port))
+        });
+        match literal {
+            Some(addr) => {
+                let mut addrs = self.empty();
+                addrs.push(addr);
+                Ok(addrs)
+            }
+            None => self.0.resolve(uri, config, timeout),
+        }
+    }
+}
+
 /// The agent, with every default that matters set on purpose.
 fn agent(config: &Config) -> Agent {
-    Agent::config_builder()
+    let settings = Agent::config_builder()
         // Statuses are classified by `outcome`, body included.
         .http_status_as_error(false)
         // A redirect would carry the key to wherever it points.
@@ -130,8 +174,8 @@ fn agent(config: &Config) -> Agent {
                 })
                 .build(),
         )
-        .build()
-        .new_agent()
+        .build();
+    Agent::with_parts(settings, DefaultConnector::new(), LiteralFirst::default())
 }
 
 /// A response and the wait it asked for.

@@ -20,6 +20,7 @@ pub mod proxy;
 pub mod request_id;
 pub mod retry;
 pub mod sanitize;
+pub mod time;
 
 use std::fmt;
 use std::time::{Duration, Instant};

@@ -1,6 +1,13 @@
-//! Log set-up: env_logger on stderr with RFC 3339 UTC timestamps, the level
-//! from `-q`/`-v` unless `RUST_LOG` says otherwise, and a guard that keeps
+//! Log set-up: env_logger on stderr, the level from `-q`/`-v` unless
+//! `RUST_LOG` says otherwise, one of two line formats, and a guard that keeps
 //! the key out of the log whatever `RUST_LOG` asks for.
+//!
+//! Lines are `[2026-11-28T22:29:03.245Z INFO ] message` (RFC 3339, UTC) on a
+//! terminal, in a file or in cron mail. Under systemd, whose journal stamps
+//! each line itself, they are `<3>message` instead: the syslog priority
+//! prefix lets `journalctl -p err` select failures. The formats are written
+//! here rather than by env_logger's timestamp feature, which would pull in a
+//! date-time crate for one line of output.
 //!
 //! At trace level ureq's protocol crate (`ureq_proto`) hex-dumps every byte
 //! sent, the `x-internal-api-key` header included. No filter string can be
@@ -8,7 +15,12 @@
 //! than any cap set here), so the guard wraps the logger itself and drops
 //! those records before they are formatted.
 
+use std::io::Write;
+use std::time::SystemTime;
+
 use log::{Level, LevelFilter, Log, Metadata, Record};
+
+use crate::time::rfc3339_millis;
 
 /// How much the operator asked to see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,11 +37,26 @@ pub fn init(verbosity: Verbosity) {
         Verbosity::Normal => LevelFilter::Info,
         Verbosity::Verbose => LevelFilter::Debug,
     };
+    let journal = stderr_is_journal();
     let mut builder = env_logger::Builder::new();
-    builder
-        .filter_level(level)
-        .format_timestamp_millis()
-        .format_target(false);
+    builder.filter_level(level).format(move |out, record| {
+        if journal {
+            writeln!(
+                out,
+                "<{}>{}",
+                syslog_priority(record.level()),
+                record.args()
+            )
+        } else {
+            writeln!(
+                out,
+                "[{} {:<5}] {}",
+                rfc3339_millis(SystemTime::now()),
+                record.level(),
+                record.args()
+            )
+        }
+    });
     if let Ok(filters) = std::env::var("RUST_LOG") {
         builder.parse_filters(&filters);
     }
@@ -38,6 +65,37 @@ pub fn init(verbosity: Verbosity) {
     if log::set_boxed_logger(Box::new(Guarded(logger))).is_ok() {
         log::set_max_level(max);
     }
+}
+
+/// syslog(3) priorities, as journald reads them from a `<N>` prefix.
+fn syslog_priority(level: Level) -> u8 {
+    match level {
+        Level::Error => 3,
+        Level::Warn => 4,
+        Level::Info => 6,
+        Level::Debug | Level::Trace => 7,
+    }
+}
+
+/// Whether stderr is connected to the journal: systemd sets `JOURNAL_STREAM`
+/// to the device and inode of the stream it gave the service, so a stderr
+/// redirected elsewhere (a shell started from the unit) is told apart.
+fn stderr_is_journal() -> bool {
+    let Some(value) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = value.to_str().and_then(|v| v.split_once(':')) else {
+        return false;
+    };
+    let (Ok(dev), Ok(ino)) = (dev.parse::<u64>(), ino.parse::<u64>()) else {
+        return false;
+    };
+    // SAFETY: fstat on fd 2 into a zeroed stat of the right type.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(2, &mut stat) } != 0 {
+        return false;
+    }
+    stat.st_dev as u64 == dev && stat.st_ino as u64 == ino
 }
 
 struct Guarded(env_logger::Logger);

@@ -8,10 +8,11 @@
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod http;
+pub mod tls;
 
 use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, mpsc};
@@ -109,7 +110,7 @@ impl Server {
     /// An https server with the certificate in `tests/fixtures`, signed by
     /// the test CA `fixtures/ca.pem`.
     pub fn start_tls(steps: Vec<Step>) -> Server {
-        Server::spawn("127.0.0.1:0", steps, Some(tls_config()))
+        Server::spawn("127.0.0.1:0", steps, Some(tls::server_config()))
     }
 
     fn spawn(bind: &str, steps: Vec<Step>, tls: Option<Arc<rustls::ServerConfig>>) -> Server {
@@ -186,31 +187,9 @@ impl Server {
     }
 }
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
 /// The path of the test CA bundle.
 pub fn test_ca() -> String {
-    fixture("ca.pem").to_str().unwrap().to_owned()
-}
-
-fn tls_config() -> Arc<rustls::ServerConfig> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).unwrap();
-    Arc::new(
-        rustls::ServerConfig::builder()
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .unwrap(),
-    )
+    tls::fixture("ca.pem").to_str().unwrap().to_owned()
 }
 
 /// Records the request, then closes with SO_LINGER 0 so the kernel sends
