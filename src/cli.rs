@@ -77,11 +77,15 @@ pub struct Cli {
     pub verbose: bool,
 }
 
-/// Parses `std::env::args`, with the long help's epilogue attached.
+/// The complete command definition, `--help` epilogue included; also the
+/// source of the man page and shell completions.
+pub fn command() -> clap::Command {
+    Cli::command().after_long_help(epilogue())
+}
+
+/// Parses `std::env::args`.
 pub fn parse() -> Result<Cli, clap::Error> {
-    let mut matches = Cli::command()
-        .after_long_help(epilogue())
-        .try_get_matches()?;
+    let mut matches = command().try_get_matches()?;
     Cli::from_arg_matches_mut(&mut matches)
 }
 

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod assets;
 pub mod http;
 pub mod tls;
 

@@ -1,0 +1,15 @@
+complete -c ocd-cron -s j -l job -d 'The job to trigger: rewards (POST /api/training/calculate-pending) or outcomes (POST /api/training/outcomes)' -r -f -a "rewards\t'Reward calculation: POST /api/training/calculate-pending'
+outcomes\t'Outcome tracking: POST /api/training/outcomes'"
+complete -c ocd-cron -l limit -d 'Batch size, sent as {"limit": N}. Without it the body is {} and the server uses its own default' -r
+complete -c ocd-cron -l base-url -d 'Base URL of the OCD app, path prefix included. Overrides API_BASE_URL' -r
+complete -c ocd-cron -l env-file -d 'Read this file instead of ./.env. It must exist' -r -F
+complete -c ocd-cron -l timeout -d 'Deadline for the whole run, retries and waits included (500ms, 30s, 2m, 1h, or bare seconds)' -r
+complete -c ocd-cron -l connect-timeout -d 'Deadline for establishing each TCP connection' -r
+complete -c ocd-cron -l retries -d 'Extra attempts for retryable failures (connection errors, 408, 429, 500, 502, 503, 504), all within --timeout' -r
+complete -c ocd-cron -l max-item-errors -d 'Succeed even if the server reports up to N decisions that failed inside an otherwise completed run' -r
+complete -c ocd-cron -l lock-file -d 'Take an exclusive lock on this file (created 0600) before sending anything; if another run holds it, exit 75 at once. Released when the process ends, however it ends' -r -F
+complete -c ocd-cron -l ca-cert -d 'Trust exactly the CA certificates in this PEM bundle for https, instead of the system trust store (for internal CAs). Overrides OCD_CRON_CA_CERT' -r -F
+complete -c ocd-cron -s q -l quiet -d 'Only warnings and errors: a successful run prints nothing, so cron mails only failures'
+complete -c ocd-cron -s v -l verbose -d 'Debug detail: URL, timings, headers sent (never the key)'
+complete -c ocd-cron -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ocd-cron -s V -l version -d 'Print version'
