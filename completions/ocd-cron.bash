@@ -23,18 +23,18 @@ _ocd__cron() {
 
     case "${cmd}" in
         ocd__cron)
-            opts="-j -q -v -h -V --job --limit --base-url --env-file --timeout --connect-timeout --retries --max-item-errors --lock-file --ca-cert --quiet --verbose --help --version"
+            opts="-j -q -v -h -V --job --limit --base-url --env-file --timeout --connect-timeout --retries --max-item-errors --lock-file --ca-cert --output --dry-run --pending --max-pending --ping-url --metrics-file --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --job)
-                    COMPREPLY=($(compgen -W "rewards outcomes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "rewards outcomes all" -- "${cur}"))
                     return 0
                     ;;
                 -j)
-                    COMPREPLY=($(compgen -W "rewards outcomes" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "rewards outcomes all" -- "${cur}"))
                     return 0
                     ;;
                 --limit)
@@ -70,6 +70,22 @@ _ocd__cron() {
                     return 0
                     ;;
                 --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-pending)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

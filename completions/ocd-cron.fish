@@ -1,5 +1,6 @@
-complete -c ocd-cron -s j -l job -d 'The job to trigger: rewards (POST /api/training/calculate-pending) or outcomes (POST /api/training/outcomes)' -r -f -a "rewards\t'Reward calculation: POST /api/training/calculate-pending'
-outcomes\t'Outcome tracking: POST /api/training/outcomes'"
+complete -c ocd-cron -s j -l job -d 'The job to trigger: rewards (POST /api/training/calculate-pending), outcomes (POST /api/training/outcomes), or all (rewards, then outcomes even if rewards failed; the exit status is the first failure\'s)' -r -f -a "rewards\t'Reward calculation: POST /api/training/calculate-pending'
+outcomes\t'Outcome tracking: POST /api/training/outcomes'
+all\t'Both, rewards first: outcome tracking reads what reward calculation wrote in the same hour, as in the recommended :00/:15 schedule'"
 complete -c ocd-cron -l limit -d 'Batch size, sent as {"limit": N}. Without it the body is {} and the server uses its own default' -r
 complete -c ocd-cron -l base-url -d 'Base URL of the OCD app, path prefix included. Overrides API_BASE_URL' -r
 complete -c ocd-cron -l env-file -d 'Read this file instead of ./.env. It must exist' -r -F
@@ -9,6 +10,13 @@ complete -c ocd-cron -l retries -d 'Extra attempts for retryable failures (conne
 complete -c ocd-cron -l max-item-errors -d 'Succeed even if the server reports up to N decisions that failed inside an otherwise completed run' -r
 complete -c ocd-cron -l lock-file -d 'Take an exclusive lock on this file (created 0600) before sending anything; if another run holds it, exit 75 at once. Released when the process ends, however it ends' -r -F
 complete -c ocd-cron -l ca-cert -d 'Trust exactly the CA certificates in this PEM bundle for https, instead of the system trust store (for internal CAs). Overrides OCD_CRON_CA_CERT' -r -F
+complete -c ocd-cron -l output -d 'Print the result on stdout as one JSON object per job (also for failures and configuration errors); logs stay on stderr' -r -f -a "text\t'Nothing on stdout for a job run (the log line on stderr says it all); the count for --pending; the request for --dry-run'
+json\t'One JSON object per job, on one line'"
+complete -c ocd-cron -l max-pending -d 'With --pending: exit 1 when more than N decisions are pending' -r
+complete -c ocd-cron -l ping-url -d 'healthchecks.io-style ping URL: GET <URL>/start before the job, POST <URL>/<exit status> after it. A failed ping is only a warning. Overrides OCD_CRON_PING_URL' -r
+complete -c ocd-cron -l metrics-file -d 'Write Prometheus metrics (textfile-collector format) to this file after the run, atomically. Overrides OCD_CRON_METRICS_FILE' -r -F
+complete -c ocd-cron -l dry-run -d 'Resolve and check the configuration, print the request that would be sent (the key shown as (redacted)), send nothing, exit 0 or 78'
+complete -c ocd-cron -l pending -d 'Ask how many decisions are pending (GET on the job\'s endpoint) instead of running the job, and print the count. The OCD deployment\'s GET route must accept the key'
 complete -c ocd-cron -s q -l quiet -d 'Only warnings and errors: a successful run prints nothing, so cron mails only failures'
 complete -c ocd-cron -s v -l verbose -d 'Debug detail: URL, timings, headers sent (never the key)'
 complete -c ocd-cron -s h -l help -d 'Print help (see more with \'--help\')'

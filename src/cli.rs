@@ -11,17 +11,19 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::duration::parse_duration;
 use crate::error::EXIT_STATUS_TABLE;
-use crate::job::Job;
+use crate::job::Selection;
 
 /// Trigger an OCD background job with one authenticated POST, and exit with a
 /// status that says exactly what happened.
 #[derive(Parser, Debug)]
 #[command(name = "ocd-cron", version)]
 pub struct Cli {
-    /// The job to trigger: rewards (POST /api/training/calculate-pending) or
-    /// outcomes (POST /api/training/outcomes).
+    /// The job to trigger: rewards (POST /api/training/calculate-pending),
+    /// outcomes (POST /api/training/outcomes), or all (rewards, then
+    /// outcomes even if rewards failed; the exit status is the first
+    /// failure's).
     #[arg(short, long, value_enum, value_name = "JOB")]
-    pub job: Job,
+    pub job: Selection,
 
     /// Batch size, sent as {"limit": N}. Without it the body is {} and the
     /// server uses its own default.
@@ -67,6 +69,37 @@ pub struct Cli {
     #[arg(long, value_name = "PATH")]
     pub ca_cert: Option<PathBuf>,
 
+    /// Print the result on stdout as one JSON object per job (also for
+    /// failures and configuration errors); logs stay on stderr.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub output: Output,
+
+    /// Resolve and check the configuration, print the request that would be
+    /// sent (the key shown as (redacted)), send nothing, exit 0 or 78.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Ask how many decisions are pending (GET on the job's endpoint)
+    /// instead of running the job, and print the count. The OCD
+    /// deployment's GET route must accept the key.
+    #[arg(long)]
+    pub pending: bool,
+
+    /// With --pending: exit 1 when more than N decisions are pending.
+    #[arg(long, value_name = "N", requires = "pending")]
+    pub max_pending: Option<u64>,
+
+    /// healthchecks.io-style ping URL: GET <URL>/start before the job,
+    /// POST <URL>/<exit status> after it. A failed ping is only a warning.
+    /// Overrides OCD_CRON_PING_URL.
+    #[arg(long, value_name = "URL")]
+    pub ping_url: Option<String>,
+
+    /// Write Prometheus metrics (textfile-collector format) to this file
+    /// after the run, atomically. Overrides OCD_CRON_METRICS_FILE.
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+
     /// Only warnings and errors: a successful run prints nothing, so cron
     /// mails only failures.
     #[arg(short, long, conflicts_with = "verbose")]
@@ -75,6 +108,16 @@ pub struct Cli {
     /// Debug detail: URL, timings, headers sent (never the key).
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// How results are printed on stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// Nothing on stdout for a job run (the log line on stderr says it
+    /// all); the count for --pending; the request for --dry-run.
+    Text,
+    /// One JSON object per job, on one line.
+    Json,
 }
 
 /// The complete command definition, `--help` epilogue included; also the
@@ -97,6 +140,7 @@ fn epilogue() -> String {
          INTERNAL_API_KEY_FILE  a file holding the key instead (Docker/Kubernetes secret,\n                    \
          \x20 systemd credential); trailing newline ignored\n  \
          OCD_CRON_CA_CERT  PEM bundle of CAs to trust instead of the system store\n  \
+         OCD_CRON_PING_URL, OCD_CRON_METRICS_FILE  as --ping-url, --metrics-file\n  \
          API_BASE_URL      where the OCD app listens [default: http://localhost:3000]\n  \
          RUST_LOG          log filter, overrides -q/-v (e.g. debug)\n  \
          http_proxy, https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, no_proxy, NO_PROXY\n                    \

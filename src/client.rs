@@ -1,27 +1,28 @@
-//! The HTTP side: one ureq agent configured with no silent defaults, one
+//! The HTTP side: a ureq agent configured with no silent defaults, one
 //! attempt, and the retry loop that runs attempts under a single deadline.
+//! The job requests and the monitoring pings both go through here.
 //!
-//! ureq's defaults are wrong for this job: no timeout at all, redirects
+//! ureq's defaults are wrong for this tool: no timeout at all, redirects
 //! followed with custom headers (the key!) forwarded to the new host, and
 //! 4xx/5xx turned into errors that drop the body. Each of those is set
 //! explicitly in [`agent`].
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 
 use log::{debug, warn};
-use std::net::{IpAddr, SocketAddr};
-
 use ureq::Agent;
 use ureq::http::Uri;
-use ureq::tls::{RootCerts, TlsConfig};
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
-use crate::config::Config;
+use crate::config::{Config, Mode, Secret, Target};
 use crate::duration::format_duration;
 use crate::error::Error;
 use crate::interrupt;
-use crate::outcome::{self, JobReport, Reply};
+use crate::job::Job;
+use crate::outcome::Reply;
 use crate::request_id;
 use crate::retry;
 use crate::sanitize::for_log;
@@ -29,85 +30,163 @@ use crate::sanitize::for_log;
 /// Responses are read up to this size; anything larger is not an OCD answer.
 pub const MAX_BODY: u64 = 1024 * 1024;
 
-/// A job report with how it was obtained.
+/// The HTTP methods this tool uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// A header value; the key stays a [`Secret`] until the request is built.
+pub enum Value<'a> {
+    Plain(String),
+    Secret(&'a Secret),
+}
+
+impl Value<'_> {
+    /// The value as it may be shown to a person.
+    pub fn shown(&self) -> &str {
+        match self {
+            Value::Plain(v) => v,
+            Value::Secret(_) => "(redacted)",
+        }
+    }
+}
+
+/// One request to make, possibly several times.
+pub struct Request<'a> {
+    /// Prefix for log lines: the job name, or "ping".
+    pub label: String,
+    pub method: Method,
+    pub url: String,
+    /// The URL as messages show it (a ping URL's secret path is elided).
+    pub shown: String,
+    /// Host, for messages about TLS.
+    pub host: String,
+    pub headers: Vec<(&'static str, Value<'a>)>,
+    pub body: Option<String>,
+}
+
+/// How hard to try: attempts, and the deadline they all share.
+pub struct Budget {
+    pub max_attempts: u32,
+    pub deadline: Instant,
+    /// The whole allowance and the setting it comes from, for messages.
+    pub timeout: Duration,
+    pub limit: &'static str,
+}
+
+/// What came of a request: the classified result, the last HTTP status
+/// seen (if any answer came), and how many attempts it took.
 #[derive(Debug)]
-pub struct Delivered {
-    pub report: JobReport,
-    pub status: u16,
+pub struct Exchange<T> {
+    pub result: Result<T, Error>,
+    pub status: Option<u16>,
     pub attempts: u32,
 }
 
-/// Sends the trigger, retrying what is retryable until it succeeds, fails
-/// for good, runs out of attempts, or would overrun `config.timeout`.
-pub fn trigger(config: &Config, request_id: &str, started: Instant) -> Result<Delivered, Error> {
-    let deadline = started + config.timeout;
-    let max_attempts = config.retries.saturating_add(1);
-    let agent = agent(config);
+/// The request for `job` as the configuration describes it: POST to run the
+/// job, GET for `--pending`. The dry run prints exactly this.
+pub fn api_request<'a>(config: &'a Config, job: Job, request_id: &str) -> Request<'a> {
+    let method = match config.mode {
+        Mode::Run => Method::Post,
+        Mode::Pending { .. } => Method::Get,
+    };
+    let mut headers = vec![
+        (
+            "user-agent",
+            Value::Plain(concat!("ocd-cron/", env!("CARGO_PKG_VERSION")).into()),
+        ),
+        ("accept", Value::Plain("application/json".into())),
+    ];
+    if method == Method::Post {
+        headers.push(("content-type", Value::Plain("application/json".into())));
+        headers.push(("idempotency-key", Value::Plain(request_id.into())));
+    }
+    headers.push(("x-internal-api-key", Value::Secret(&config.key)));
+    Request {
+        label: job.name().into(),
+        method,
+        url: config.url(job),
+        shown: config.url(job),
+        host: config.api.host.clone(),
+        headers,
+        body: (method == Method::Post).then(|| config.body.clone()),
+    }
+}
+
+/// Sends `request`, retrying what is retryable until `classify` accepts an
+/// answer, the failure is final, attempts run out, or the next wait would
+/// pass the deadline.
+pub fn exchange<T>(
+    agent: &Agent,
+    request: &Request<'_>,
+    budget: &Budget,
+    classify: impl Fn(&Reply) -> Result<T, Error>,
+) -> Exchange<T> {
+    let max = budget.max_attempts;
+    let mut status = None;
     let mut attempt = 1;
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
+    let result = loop {
+        let remaining = budget.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(deadline_error(config));
+            break Err(deadline_error(request, budget));
         }
         interrupt::set_phase(format!(
-            "waiting for {} (attempt {attempt}/{max_attempts})",
-            config.url
+            "waiting for {} (attempt {attempt}/{max})",
+            request.shown
         ));
-        let (error, retry_after) = match attempt_once(&agent, config, request_id, remaining) {
+        let (error, retry_after) = match attempt_once(agent, request, budget, remaining) {
             Ok(answer) => {
-                match outcome::classify(&config.url, &answer.reply, config.max_item_errors) {
-                    Ok(report) => {
-                        return Ok(Delivered {
-                            report,
-                            status: answer.reply.status,
-                            attempts: attempt,
-                        });
-                    }
+                status = Some(answer.reply.status);
+                match classify(&answer.reply) {
+                    Ok(value) => break Ok(value),
                     Err(error) => (error, answer.retry_after),
                 }
             }
             Err(error) => (error, None),
         };
-        if !retry::is_retryable(&error) || attempt >= max_attempts {
-            return Err(error);
+        if !retry::is_retryable(&error) || attempt >= max {
+            break Err(error);
         }
         let wait =
             retry_after.unwrap_or_else(|| retry::backoff(attempt, request_id::random_fraction()));
-        wait_or_give_up(config, error, attempt, max_attempts, wait, deadline)?;
-        attempt += 1;
-    }
-}
-
-/// Logs the retry and sleeps, unless the wait would pass the deadline: then
-/// the run ends at once with the failure that caused it.
-fn wait_or_give_up(
-    config: &Config,
-    error: Error,
-    attempt: u32,
-    max_attempts: u32,
-    wait: Duration,
-    deadline: Instant,
-) -> Result<(), Error> {
-    if Instant::now() + wait >= deadline {
+        if Instant::now() + wait >= budget.deadline {
+            warn!(
+                "{}: attempt {attempt}/{max} failed: {error}; not retrying, waiting {} would pass the {} deadline",
+                request.label,
+                format_duration(wait),
+                budget.limit
+            );
+            break Err(error);
+        }
         warn!(
-            "{}: attempt {attempt}/{max_attempts} failed: {error}; not retrying, waiting {} would pass the --timeout deadline",
-            config.job,
+            "{}: attempt {attempt}/{max} failed: {error}; retrying in {}",
+            request.label,
             format_duration(wait)
         );
-        return Err(error);
+        interrupt::set_phase(format!(
+            "waiting {} before attempt {}/{max}",
+            format_duration(wait),
+            attempt + 1
+        ));
+        std::thread::sleep(wait);
+        attempt += 1;
+    };
+    Exchange {
+        result,
+        status,
+        attempts: attempt,
     }
-    warn!(
-        "{}: attempt {attempt}/{max_attempts} failed: {error}; retrying in {}",
-        config.job,
-        format_duration(wait)
-    );
-    interrupt::set_phase(format!(
-        "waiting {} before attempt {}/{max_attempts}",
-        format_duration(wait),
-        attempt + 1
-    ));
-    std::thread::sleep(wait);
-    Ok(())
 }
 
 /// Resolves IP literals in place and hands names to ureq's resolver.
@@ -149,18 +228,21 @@ impl Resolver for LiteralFirst {
     }
 }
 
-/// The agent, with every default that matters set on purpose.
-fn agent(config: &Config) -> Agent {
+/// An agent for `target`, with every default that matters set on purpose.
+/// `ca_certs` replaces the system trust store.
+pub fn agent(
+    target: &Target,
+    connect_timeout: Duration,
+    ca_certs: Option<&[Certificate<'static>]>,
+) -> Agent {
     let settings = Agent::config_builder()
-        // Statuses are classified by `outcome`, body included.
+        // Statuses are classified by the caller, body included.
         .http_status_as_error(false)
         // A redirect would carry the key to wherever it points.
         .max_redirects(0)
-        .timeout_connect(Some(config.connect_timeout))
-        .user_agent(concat!("ocd-cron/", env!("CARGO_PKG_VERSION")))
-        .accept("application/json")
+        .timeout_connect(Some(connect_timeout))
         // Chosen by curl's rules in `proxy`, not by ureq's.
-        .proxy(config.proxy.clone())
+        .proxy(target.proxy.clone())
         // A fresh connection per attempt: a pooled one the server has since
         // closed would turn a retry into a spurious failure.
         .max_idle_connections(0)
@@ -168,7 +250,7 @@ fn agent(config: &Config) -> Agent {
         // run pays nothing for it.
         .tls_config(
             TlsConfig::builder()
-                .root_certs(match &config.ca_certs {
+                .root_certs(match ca_certs {
                     Some(certs) => RootCerts::new_with_certs(certs),
                     None => RootCerts::PlatformVerifier,
                 })
@@ -184,30 +266,47 @@ struct Answer {
     retry_after: Option<Duration>,
 }
 
-/// One POST, bounded by `remaining`.
+/// One attempt, bounded by `remaining`.
 fn attempt_once(
     agent: &Agent,
-    config: &Config,
-    request_id: &str,
+    request: &Request<'_>,
+    budget: &Budget,
     remaining: Duration,
 ) -> Result<Answer, Error> {
     debug!(
-        "{}: POST {} (attempt deadline {})",
-        config.job,
-        config.url,
+        "{}: {} {} (attempt deadline {})",
+        request.label,
+        request.method.as_str(),
+        request.shown,
         format_duration(remaining)
     );
     let sent = Instant::now();
-    let mut response = agent
-        .post(&config.url)
-        .config()
-        .timeout_global(Some(remaining))
-        .build()
-        .header("content-type", "application/json")
-        .header("idempotency-key", request_id)
-        .header("x-internal-api-key", config.key.expose())
-        .send(config.body.as_str())
-        .map_err(|e| transport_error(e, config))?;
+    let fail = |e| transport_error(e, request, budget);
+    let mut response = match request.method {
+        Method::Get => {
+            let mut builder = agent
+                .get(&request.url)
+                .config()
+                .timeout_global(Some(remaining))
+                .build();
+            for (name, value) in &request.headers {
+                builder = builder.header(*name, exposed(value));
+            }
+            builder.call()
+        }
+        Method::Post => {
+            let mut builder = agent
+                .post(&request.url)
+                .config()
+                .timeout_global(Some(remaining))
+                .build();
+            for (name, value) in &request.headers {
+                builder = builder.header(*name, exposed(value));
+            }
+            builder.send(request.body.as_deref().unwrap_or_default())
+        }
+    }
+    .map_err(fail)?;
     let status = response.status().as_u16();
     let header = |name: &str| {
         response
@@ -229,11 +328,11 @@ fn attempt_once(
         // An oversized error page does not hide the status; an oversized
         // job result is not a result.
         Err(ureq::Error::BodyExceedsLimit(_)) if !(200..300).contains(&status) => Vec::new(),
-        Err(e) => return Err(transport_error(e, config)),
+        Err(e) => return Err(fail(e)),
     };
     debug!(
         "{}: HTTP {status}, {} bytes in {}",
-        config.job,
+        request.label,
         body.len(),
         format_duration(sent.elapsed())
     );
@@ -247,37 +346,45 @@ fn attempt_once(
     })
 }
 
-fn deadline_error(config: &Config) -> Error {
+/// The one place the key leaves its [`Secret`].
+fn exposed<'v>(value: &'v Value<'_>) -> &'v str {
+    match value {
+        Value::Plain(v) => v,
+        Value::Secret(secret) => secret.expose(),
+    }
+}
+
+fn deadline_error(request: &Request<'_>, budget: &Budget) -> Error {
     Error::Deadline {
-        url: config.url.clone(),
-        timeout: config.timeout,
+        url: request.shown.clone(),
+        timeout: budget.timeout,
+        limit: budget.limit,
     }
 }
 
 /// Maps ureq's failure to what the operator needs to know.
-fn transport_error(error: ureq::Error, config: &Config) -> Error {
-    let url = config.url.clone();
+fn transport_error(error: ureq::Error, request: &Request<'_>, budget: &Budget) -> Error {
+    let url = request.shown.clone();
     let connect = |reason: String| Error::Connect {
-        url: config.url.clone(),
+        url: request.shown.clone(),
         reason,
     };
     let tls = |reason: String| Error::Tls {
-        url: config.url.clone(),
-        host: config.host.clone(),
+        url: request.shown.clone(),
+        host: request.host.clone(),
         reason: for_log(&reason, 200),
     };
     match error {
-        ureq::Error::Timeout(ureq::Timeout::Connect) => connect(format!(
-            "no connection within {} (--connect-timeout)",
-            format_duration(config.connect_timeout)
-        )),
+        ureq::Error::Timeout(ureq::Timeout::Connect) => {
+            connect("no connection within the connect timeout".into())
+        }
         ureq::Error::Timeout(ureq::Timeout::Resolve) => connect("DNS lookup timed out".into()),
-        ureq::Error::Timeout(_) => deadline_error(config),
-        ureq::Error::HostNotFound => connect(format!("host {} not found (DNS)", config.host)),
+        ureq::Error::Timeout(_) => deadline_error(request, budget),
+        ureq::Error::HostNotFound => connect(format!("host {} not found (DNS)", request.host)),
         // rustls reports a failed handshake (bad certificate, alert) as
         // InvalidData; a plain TCP socket never does.
         ureq::Error::Io(e)
-            if e.kind() == std::io::ErrorKind::InvalidData && config.url.starts_with("https:") =>
+            if e.kind() == std::io::ErrorKind::InvalidData && url.starts_with("https:") =>
         {
             tls(e.to_string())
         }

@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use ureq::tls::{Certificate, PemItem};
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Output};
 use crate::error::Error;
-use crate::job::{self, Job};
+use crate::job::{self, Job, Selection};
 use crate::proxy;
 
 /// Where the base URL comes from when nothing sets it.
@@ -58,24 +58,62 @@ impl fmt::Display for Secret {
 
 /// A configuration that has passed every check.
 pub struct Config {
-    pub job: Job,
-    /// The full endpoint URL, base and path prefix included.
-    pub url: String,
-    /// The host part of `url`, for TLS messages.
-    pub host: String,
+    /// What `--job` said, for log lines about the whole run.
+    pub selection: Selection,
+    /// The jobs to run, in order.
+    pub jobs: Vec<Job>,
+    pub mode: Mode,
+    pub dry_run: bool,
+    pub output: Output,
+    /// Where the OCD app listens.
+    pub api: Target,
     pub key: Secret,
     pub body: String,
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub retries: u32,
     pub max_item_errors: u64,
-    /// The proxy chosen by curl's rules, already parsed.
-    pub proxy: Option<ureq::Proxy>,
     /// `--ca-cert`: trust exactly these CAs instead of the system store.
     pub ca_certs: Option<Vec<Certificate<'static>>>,
     pub lock_file: Option<PathBuf>,
+    /// The healthchecks-style ping endpoint, if any.
+    pub ping: Option<Target>,
+    pub metrics_file: Option<PathBuf>,
     /// Things worth an operator's attention that do not stop the run.
     pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// The endpoint of `job`, base URL and path prefix included.
+    pub fn url(&self, job: Job) -> String {
+        self.api.url(job.path())
+    }
+}
+
+/// Run the job, or only ask how much is pending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Run,
+    Pending { max: Option<u64> },
+}
+
+/// A checked base URL, and the proxy that reaches it.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// `scheme://authority/prefix`, without a trailing slash.
+    pub base: String,
+    pub scheme: String,
+    /// Without IPv6 brackets, lower case.
+    pub host: String,
+    /// The proxy chosen by curl's rules, already parsed.
+    pub proxy: Option<ureq::Proxy>,
+}
+
+impl Target {
+    /// The base joined with `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
 }
 
 /// Reads a variable by name: the real environment in production, a table in tests.
@@ -104,8 +142,7 @@ impl fmt::Display for Source {
 /// Reads the env file and the real environment, then resolves.
 pub fn load(cli: &Cli) -> Result<Config, Error> {
     let file = read_env_file(cli.env_file.as_deref())?;
-    let env = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
-    let mut config = resolve(cli, &env, &file)?;
+    let mut config = resolve(cli, &real_env, &file)?;
     if !file.is_empty() {
         let path = cli
             .env_file
@@ -116,13 +153,20 @@ pub fn load(cli: &Cli) -> Result<Config, Error> {
     Ok(config)
 }
 
+/// Only the ping target, for reporting a configuration error to the dead-man
+/// switch when the rest of the configuration is unusable.
+pub fn load_ping(cli: &Cli) -> Option<Target> {
+    let file = read_env_file(cli.env_file.as_deref()).ok()?;
+    resolve_ping(cli, &real_env, &file).ok().flatten()
+}
+
+fn real_env(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+}
+
 /// Applies precedence and validates: flag > `env` > `file` > default.
 pub fn resolve(cli: &Cli, env: Lookup, file: &HashMap<String, String>) -> Result<Config, Error> {
-    let lookup = |name: &str| {
-        env(name)
-            .map(|v| (v, Source::Environment))
-            .or_else(|| file.get(name).map(|v| (v.clone(), Source::EnvFile)))
-    };
+    let lookup = |name: &str| setting(name, env, file);
 
     let mut warnings = Vec::new();
     let key = resolve_key(env, file, &mut warnings)?;
@@ -131,29 +175,11 @@ pub fn resolve(cli: &Cli, env: Lookup, file: &HashMap<String, String>) -> Result
         Some(url) => (url.clone(), Source::Flag),
         None => lookup("API_BASE_URL").unwrap_or((DEFAULT_BASE_URL.into(), Source::Default)),
     };
-    let target = endpoint(&base, cli.job).map_err(|why| {
-        Error::Config(format!(
-            "--base-url / API_BASE_URL ({source}) {why}; expected an absolute URL such as \
-             https://ocd.example.com or http://localhost:3000/prefix"
-        ))
-    })?;
-
-    // Proxy variables are read from the real environment only: they belong
-    // to the machine, not to the app's .env, and curl reads them the same way.
-    let proxy = match proxy::select(&target.scheme, &target.host, env) {
-        None => None,
-        Some(choice) => Some(ureq::Proxy::new(&choice.url).map_err(|_| {
-            Error::Config(format!(
-                "{} is not a valid proxy URL; expected http://host:port",
-                choice.variable
-            ))
-        })?),
-    };
-
-    if target.scheme == "http" && !is_loopback(&target.host) {
+    let api = target(&base, &format!("--base-url / API_BASE_URL ({source})"), env)?;
+    if api.scheme == "http" && !is_loopback(&api.host) {
         warnings.push(format!(
             "the key travels unencrypted over http to {}; use an https URL in --base-url / API_BASE_URL",
-            target.host
+            api.host
         ));
     }
 
@@ -165,20 +191,110 @@ pub fn resolve(cli: &Cli, env: Lookup, file: &HashMap<String, String>) -> Result
         },
     };
 
+    let metrics_file = match &cli.metrics_file {
+        Some(path) => Some(path.clone()),
+        None => lookup("OCD_CRON_METRICS_FILE").map(|(path, _)| PathBuf::from(path)),
+    };
+    if let Some(path) = &metrics_file {
+        check_metrics_dir(path)?;
+    }
+
     Ok(Config {
-        job: cli.job,
-        url: target.url,
-        host: target.host,
+        selection: cli.job,
+        jobs: cli.job.jobs(),
+        mode: if cli.pending {
+            Mode::Pending {
+                max: cli.max_pending,
+            }
+        } else {
+            Mode::Run
+        },
+        dry_run: cli.dry_run,
+        output: cli.output,
+        api,
         key,
         body: job::request_body(cli.limit),
         timeout: cli.timeout,
         connect_timeout: cli.connect_timeout,
         retries: cli.retries,
         max_item_errors: cli.max_item_errors,
-        proxy,
         ca_certs,
         lock_file: cli.lock_file.clone(),
+        ping: resolve_ping(cli, env, file)?,
+        metrics_file,
         warnings,
+    })
+}
+
+/// A variable from the real environment, else the env file, with its source.
+fn setting(name: &str, env: Lookup, file: &HashMap<String, String>) -> Option<(String, Source)> {
+    env(name)
+        .map(|v| (v, Source::Environment))
+        .or_else(|| file.get(name).map(|v| (v.clone(), Source::EnvFile)))
+}
+
+/// `--ping-url` > `OCD_CRON_PING_URL`, checked like the base URL.
+fn resolve_ping(
+    cli: &Cli,
+    env: Lookup,
+    file: &HashMap<String, String>,
+) -> Result<Option<Target>, Error> {
+    let value = match &cli.ping_url {
+        Some(url) => Some((url.clone(), Source::Flag)),
+        None => setting("OCD_CRON_PING_URL", env, file),
+    };
+    value
+        .map(|(url, source)| {
+            target(
+                &url,
+                &format!("--ping-url / OCD_CRON_PING_URL ({source})"),
+                env,
+            )
+        })
+        .transpose()
+}
+
+/// The metrics file is written next to itself (then renamed), so its
+/// directory must exist; finding out after the job ran would lose the run.
+fn check_metrics_dir(path: &Path) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if path.file_name().is_none() || !dir.is_dir() {
+        return Err(Error::Config(format!(
+            "--metrics-file / OCD_CRON_METRICS_FILE {}: the directory does not exist; \
+             point it into the node_exporter textfile directory",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a base URL and picks its proxy; `what` names the setting in errors.
+fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Error> {
+    let (base, scheme, host) = parse_base(value).map_err(|why| {
+        Error::Config(format!(
+            "{what} {why}; expected an absolute URL such as \
+             https://ocd.example.com or http://localhost:3000/prefix"
+        ))
+    })?;
+    // Proxy variables are read from the real environment only: they belong
+    // to the machine, not to the app's .env, and curl reads them the same way.
+    let proxy = match proxy::select(&scheme, &host, env) {
+        None => None,
+        Some(choice) => Some(ureq::Proxy::new(&choice.url).map_err(|_| {
+            Error::Config(format!(
+                "{} is not a valid proxy URL; expected http://host:port",
+                choice.variable
+            ))
+        })?),
+    };
+    Ok(Target {
+        base,
+        scheme,
+        host,
+        proxy,
     })
 }
 
@@ -292,19 +408,10 @@ fn check_key(value: String, label: &str) -> Result<Secret, Error> {
     }
 }
 
-/// The parts of the endpoint URL the rest of the tool needs.
-#[derive(Debug, PartialEq, Eq)]
-struct Endpoint {
-    url: String,
-    scheme: String,
-    /// Without IPv6 brackets.
-    host: String,
-}
-
-/// Joins a base URL (which may carry a path prefix) and the job's path.
-/// Returns why the base is unusable as a phrase that completes
-/// "API_BASE_URL …".
-fn endpoint(base: &str, job: Job) -> Result<Endpoint, String> {
+/// Checks a base URL (which may carry a path prefix) and splits off what the
+/// rest of the tool needs: the base without a trailing slash, the scheme, and
+/// the host without IPv6 brackets. The error completes "API_BASE_URL …".
+fn parse_base(base: &str) -> Result<(String, String, String), String> {
     if base.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("contains white space or control characters".into());
     }
@@ -347,19 +454,12 @@ fn endpoint(base: &str, job: Job) -> Result<Endpoint, String> {
     {
         return Err("has an invalid port".into());
     }
-    let url = format!(
-        "{scheme}://{authority}{}{}",
-        prefix.trim_end_matches('/'),
-        job.path()
-    );
-    if url.parse::<ureq::http::Uri>().is_err() {
+    let base = format!("{scheme}://{authority}{}", prefix.trim_end_matches('/'));
+    // Every path joined to it later starts with a plain ASCII segment.
+    if format!("{base}/x").parse::<ureq::http::Uri>().is_err() {
         return Err("is not a valid URL".into());
     }
-    Ok(Endpoint {
-        url,
-        scheme,
-        host: host.to_ascii_lowercase(),
-    })
+    Ok((base, scheme, host.to_ascii_lowercase()))
 }
 
 /// Reads `KEY=value` pairs from the env file without touching the process
@@ -453,7 +553,7 @@ mod tests {
     #[test]
     fn precedence_is_flag_then_env_then_file_then_default() {
         let url = |args: &[&str], env: &[(&str, &str)], file: &[(&str, &str)]| {
-            resolve_with(args, env, file).unwrap().url
+            resolve_with(args, env, file).unwrap().url(Job::Rewards)
         };
         let path = "/api/training/calculate-pending";
         assert_eq!(
@@ -514,11 +614,18 @@ mod tests {
     fn path_prefix_is_joined_without_double_slash() {
         for base in ["https://h/ocd", "https://h/ocd/", "https://h/ocd//"] {
             let c = resolve_with(&["--base-url", base, "--job", "outcomes"], &[KEY], &[]).unwrap();
-            assert_eq!(c.url, "https://h/ocd/api/training/outcomes", "{base}");
+            assert_eq!(
+                c.url(Job::Outcomes),
+                "https://h/ocd/api/training/outcomes",
+                "{base}"
+            );
         }
         let c = resolve_with(&["--base-url", "http://[::1]:8080/"], &[KEY], &[]).unwrap();
-        assert_eq!(c.url, "http://[::1]:8080/api/training/calculate-pending");
-        assert_eq!(c.host, "::1");
+        assert_eq!(
+            c.url(Job::Rewards),
+            "http://[::1]:8080/api/training/calculate-pending"
+        );
+        assert_eq!(c.api.host, "::1");
     }
 
     #[test]
@@ -545,9 +652,9 @@ mod tests {
     #[test]
     fn proxy_follows_curl_rules() {
         let c = resolve_with(&[], &[KEY, ("HTTPS_PROXY", "http://127.0.0.1:9")], &[]).unwrap();
-        assert!(c.proxy.is_none(), "HTTPS_PROXY must not capture http");
+        assert!(c.api.proxy.is_none(), "HTTPS_PROXY must not capture http");
         let c = resolve_with(&[], &[KEY, ("http_proxy", "http://127.0.0.1:9")], &[]).unwrap();
-        assert_eq!(c.proxy.unwrap().port(), 9);
+        assert_eq!(c.api.proxy.unwrap().port(), 9);
     }
 
     #[test]

@@ -76,12 +76,13 @@ pub const EXIT_STATUS_TABLE: &[(u8, &str)] = &[
     (code::TERMINATED, "stopped by SIGTERM"),
 ];
 
-/// Everything that can end a run with a non-zero status.
-#[derive(Debug, thiserror::Error)]
+/// Everything that can end a run with a non-zero status. `Clone`, because an
+/// error that stops a run before it starts is reported once per job.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
-    /// The command line could not be parsed; clap renders the message itself.
-    #[error("{0}")]
-    Usage(#[from] clap::Error),
+    /// The command line could not be parsed; clap prints its own message.
+    #[error("usage error")]
+    Usage,
 
     /// A setting is missing or invalid. The text names the flag and the
     /// variable to fix. Nothing has been sent.
@@ -106,9 +107,14 @@ pub enum Error {
         reason: String,
     },
 
-    /// The `--timeout` deadline passed while waiting for the server.
-    #[error("no complete answer from {url} within the {} deadline (--timeout); the server may be overloaded or stalled", format_duration(*timeout))]
-    Deadline { url: String, timeout: Duration },
+    /// The deadline (`limit` names its setting) passed while waiting for
+    /// the server.
+    #[error("no complete answer from {url} within the {} deadline ({limit}); the server may be overloaded or stalled", format_duration(*timeout))]
+    Deadline {
+        url: String,
+        timeout: Duration,
+        limit: &'static str,
+    },
 
     /// The server answered with a redirect, which is never followed so the
     /// key cannot travel to another host.
@@ -121,14 +127,14 @@ pub enum Error {
         location: String,
     },
 
-    /// 401 or 403: the server does not accept the key.
-    #[error(
-        "{url} answered HTTP {status}{detail}: the API key was refused; check that INTERNAL_API_KEY matches the server's"
-    )]
+    /// 401 or 403: the server does not accept the key. `hint` says what to
+    /// check, which differs between the job (POST) and status (GET) routes.
+    #[error("{url} answered HTTP {status}{detail}: the API key was refused; {hint}")]
     Auth {
         url: String,
         status: u16,
         detail: String,
+        hint: &'static str,
     },
 
     /// Any other non-2xx status. `detail` is the server's sanitised
@@ -147,9 +153,15 @@ pub enum Error {
     )]
     BadResponse { url: String, what: String },
 
-    /// The job ran but reported failure.
+    /// The job ran but reported failure, or (with `--pending`) more is
+    /// pending than allowed. The counts the server sent are kept for the
+    /// JSON output and the metrics.
     #[error("job failed: {reason}")]
-    JobFailed { reason: String },
+    JobFailed {
+        reason: String,
+        processed: Option<u64>,
+        errors: Option<u64>,
+    },
 
     /// Another run holds the `--lock-file`; nothing was sent.
     #[error("another ocd-cron run holds the lock file {path}; not starting a second one")]
@@ -191,7 +203,7 @@ impl Error {
     /// The process exit status for this failure: the one place codes are assigned.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) => code::USAGE,
+            Error::Usage => code::USAGE,
             Error::Config(_) => code::CONFIG,
             Error::Connect { .. } | Error::Tls { .. } => code::UNAVAILABLE,
             Error::Deadline { .. } => code::TEMPORARY,
@@ -257,17 +269,23 @@ mod tests {
             Error::Deadline {
                 url: "u".into(),
                 timeout: Duration::from_secs(1),
+                limit: "--timeout",
             },
             Error::Auth {
                 url: "u".into(),
                 status: 401,
                 detail: String::new(),
+                hint: "h",
             },
             Error::BadResponse {
                 url: "u".into(),
                 what: "w".into(),
             },
-            Error::JobFailed { reason: "r".into() },
+            Error::JobFailed {
+                reason: "r".into(),
+                processed: None,
+                errors: None,
+            },
             Error::Locked { path: "p".into() },
             Error::Interrupted {
                 signal: Signal::Int,

@@ -5,12 +5,42 @@
 use std::fmt;
 
 /// A background job of the OCD app.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Job {
+    Rewards,
+    Outcomes,
+}
+
+/// What `--job` selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Selection {
     /// Reward calculation: POST /api/training/calculate-pending
     Rewards,
     /// Outcome tracking: POST /api/training/outcomes
     Outcomes,
+    /// Both, rewards first: outcome tracking reads what reward calculation
+    /// wrote in the same hour, as in the recommended :00/:15 schedule.
+    All,
+}
+
+impl Selection {
+    /// The jobs to run, in order.
+    pub fn jobs(self) -> Vec<Job> {
+        match self {
+            Selection::Rewards => vec![Job::Rewards],
+            Selection::Outcomes => vec![Job::Outcomes],
+            Selection::All => vec![Job::Rewards, Job::Outcomes],
+        }
+    }
+
+    /// The name on the command line, for log lines about the whole run.
+    pub fn name(self) -> &'static str {
+        match self {
+            Selection::Rewards => "rewards",
+            Selection::Outcomes => "outcomes",
+            Selection::All => "all",
+        }
+    }
 }
 
 impl Job {
@@ -19,6 +49,14 @@ impl Job {
         match self {
             Job::Rewards => "/api/training/calculate-pending",
             Job::Outcomes => "/api/training/outcomes",
+        }
+    }
+
+    /// The field of the status (GET) answer that holds the pending count.
+    pub fn pending_field(self) -> &'static str {
+        match self {
+            Job::Rewards => "pendingRewards",
+            Job::Outcomes => "pendingCount",
         }
     }
 

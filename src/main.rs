@@ -1,10 +1,10 @@
-//! The binary: parse, set up logging, run, report once, exit with the code
-//! `error` assigns.
+//! The binary: parse the command line, set up logging, run, exit with the
+//! status `error` assigns.
 
 use std::process::ExitCode;
 
 use ocd_cron::logging::{self, Verbosity};
-use ocd_cron::{Error, cli, config, interrupt};
+use ocd_cron::{Error, app, cli};
 
 fn main() -> ExitCode {
     let cli = match cli::parse() {
@@ -15,7 +15,7 @@ fn main() -> ExitCode {
             if !e.use_stderr() {
                 return ExitCode::SUCCESS;
             }
-            return ExitCode::from(Error::Usage(e).exit_code());
+            return ExitCode::from(Error::Usage.exit_code());
         }
     };
     logging::init(match (cli.quiet, cli.verbose) {
@@ -23,20 +23,5 @@ fn main() -> ExitCode {
         (_, true) => Verbosity::Verbose,
         _ => Verbosity::Normal,
     });
-    let result = config::load(&cli).and_then(|config| {
-        for warning in &config.warnings {
-            log::warn!("{}: {warning}", cli.job);
-        }
-        interrupt::run_until_signal(move || ocd_cron::run(&config))?
-    });
-    match result {
-        Ok(summary) => {
-            log::info!("{summary}");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            log::error!("{}: {error}", cli.job);
-            ExitCode::from(error.exit_code())
-        }
-    }
+    ExitCode::from(app::execute(&cli))
 }

@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::Error;
+use crate::job::Job;
 use crate::sanitize::{MAX_SERVER_TEXT, for_log};
 
 /// The parts of an HTTP response that decide the outcome.
@@ -29,30 +30,74 @@ pub struct JobReport {
     pub message: Option<String>,
 }
 
+/// What to check when the job (POST) route refuses the key.
+const JOB_AUTH_HINT: &str = "check that INTERNAL_API_KEY matches the server's";
+
+/// What to check when the status (GET) route refuses the key: stock OCD
+/// accepts only a browser session there (see the API contract).
+const PENDING_AUTH_HINT: &str = "check INTERNAL_API_KEY, and that this deployment's GET route accepts the key: stock OCD accepts only a browser session on GET, so --pending needs the route changed to let the key through";
+
 /// Classifies a response to the trigger request for the endpoint `url`.
 pub fn classify(url: &str, reply: &Reply, max_item_errors: u64) -> Result<JobReport, Error> {
-    let status = reply.status;
+    match reply.status {
+        200..=299 => job_result(url.to_owned(), reply, max_item_errors),
+        _ => Err(not_success(url, reply, JOB_AUTH_HINT)),
+    }
+}
+
+/// Classifies a response to the status request (`--pending`): the count of
+/// decisions still pending, or an error; more than `max_pending` fails the
+/// run like a failed job.
+pub fn classify_pending(
+    url: &str,
+    job: Job,
+    reply: &Reply,
+    max_pending: Option<u64>,
+) -> Result<u64, Error> {
+    if !(200..=299).contains(&reply.status) {
+        return Err(not_success(url, reply, PENDING_AUTH_HINT));
+    }
+    let field = job.pending_field();
+    let Some(pending) = json_object(&reply.body).and_then(|o| o.get(field)?.as_u64()) else {
+        return Err(Error::BadResponse {
+            url: url.to_owned(),
+            what: format!("HTTP {} without a \"{field}\" count", reply.status),
+        });
+    };
+    match max_pending {
+        Some(max) if pending > max => Err(Error::JobFailed {
+            reason: format!("{pending} decisions pending, more than --max-pending {max}"),
+            processed: None,
+            errors: None,
+        }),
+        _ => Ok(pending),
+    }
+}
+
+/// The error for any status outside 2xx.
+fn not_success(url: &str, reply: &Reply, auth_hint: &'static str) -> Error {
     let url = url.to_owned();
+    let status = reply.status;
     match status {
-        200..=299 => job_result(url, reply, max_item_errors),
-        300..=399 => Err(Error::Redirect {
+        300..=399 => Error::Redirect {
             url,
             status,
             location: reply
                 .location
                 .as_deref()
                 .map_or("nowhere (no Location header)".into(), |l| for_log(l, 200)),
-        }),
-        401 | 403 => Err(Error::Auth {
+        },
+        401 | 403 => Error::Auth {
             url,
             status,
             detail: server_detail(&reply.body),
-        }),
-        _ => Err(Error::Http {
+            hint: auth_hint,
+        },
+        _ => Error::Http {
             url,
             status,
             detail: server_detail(&reply.body),
-        }),
+        },
     }
 }
 
@@ -90,6 +135,8 @@ fn job_result(url: String, reply: &Reply, max_item_errors: u64) -> Result<JobRep
                 error_fields(&object),
                 reply.status
             ),
+            processed: report.processed,
+            errors: report.errors,
         });
     }
     if let Some(errors) = report.errors
@@ -100,6 +147,8 @@ fn job_result(url: String, reply: &Reply, max_item_errors: u64) -> Result<JobRep
                 "{errors} decisions failed inside the run, more than --max-item-errors {max_item_errors} ({counts}, HTTP {})",
                 reply.status
             ),
+            processed: report.processed,
+            errors: report.errors,
         });
     }
     Ok(report)
@@ -267,6 +316,47 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("FAKE LINE (x)"), "{err}");
+    }
+
+    #[test]
+    fn pending_counts_and_limits() {
+        let rewards = reply(
+            200,
+            r#"{"pendingRewards": 42, "message": "42 decisions are ready"}"#,
+        );
+        assert_eq!(
+            classify_pending(URL, Job::Rewards, &rewards, None).unwrap(),
+            42
+        );
+        assert_eq!(
+            classify_pending(URL, Job::Rewards, &rewards, Some(42)).unwrap(),
+            42
+        );
+        let over = classify_pending(URL, Job::Rewards, &rewards, Some(10)).unwrap_err();
+        assert_eq!(over.exit_code(), 1);
+        assert!(
+            over.to_string()
+                .contains("42 decisions pending, more than --max-pending 10")
+        );
+        let outcomes = reply(200, r#"{"pendingCount": 3}"#);
+        assert_eq!(
+            classify_pending(URL, Job::Outcomes, &outcomes, None).unwrap(),
+            3
+        );
+        let wrong_field = classify_pending(URL, Job::Outcomes, &rewards, None).unwrap_err();
+        assert_eq!(wrong_field.exit_code(), 76);
+        let refused = classify_pending(
+            URL,
+            Job::Rewards,
+            &reply(401, r#"{"error":"Unauthorized"}"#),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(refused.exit_code(), 77);
+        assert!(
+            refused.to_string().contains("GET route accepts the key"),
+            "{refused}"
+        );
     }
 
     #[test]

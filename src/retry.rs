@@ -144,7 +144,8 @@ mod tests {
         assert!(!is_retryable(&Error::Auth {
             url: String::new(),
             status: 401,
-            detail: String::new()
+            detail: String::new(),
+            hint: "",
         }));
     }
 }

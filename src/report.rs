@@ -1,0 +1,181 @@
+//! What a person or a program sees of a run: one log line per job on
+//! stderr, and on stdout either nothing (text), the pending count, the dry
+//! run's request, or one JSON object per job (`--output json`).
+//!
+//! Every line is made from a [`RunRecord`], so the log, the JSON and the
+//! ping body can never disagree.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::cli::Output;
+use crate::client::{self, Method};
+use crate::config::{Config, Mode};
+use crate::duration::format_duration;
+use crate::error::Error;
+use crate::job::Selection;
+use crate::outcome::show;
+use crate::{Done, RunRecord};
+
+/// The one-line account of a job, as logged and sent with the finish ping.
+pub fn summary(record: &RunRecord) -> String {
+    let job = record.job;
+    let how = || {
+        format!(
+            "HTTP {}, {}, attempt {}/{}, request {}",
+            record.http_status.map_or("-".into(), |s| s.to_string()),
+            format_duration(record.elapsed),
+            record.attempts,
+            record.max_attempts,
+            record.request_id.as_deref().unwrap_or("-")
+        )
+    };
+    match &record.result {
+        Ok(Done::Ran(report)) => {
+            let message = report
+                .message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            format!(
+                "{job}: processed {}, errors {} ({}){message}",
+                show(report.processed),
+                show(report.errors),
+                how()
+            )
+        }
+        Ok(Done::Pending(count)) => format!("{job}: {count} pending ({})", how()),
+        Ok(Done::DryRun) => format!("{job}: dry run, nothing sent"),
+        Err(error) => format!("{job}: {error}"),
+    }
+}
+
+/// Reports a finished job: its log line, and its stdout line if any.
+pub fn emit(record: &RunRecord, config: &Config) {
+    match &record.result {
+        Ok(_) => log::info!("{}", summary(record)),
+        Err(_) => log::error!("{}", summary(record)),
+    }
+    match (config.output, &record.result) {
+        (Output::Json, _) => print_line(&json(record, mode_name(config), None).to_string()),
+        (Output::Text, Ok(Done::Pending(count))) => print_line(&format!("{} {count}", record.job)),
+        _ => {}
+    }
+}
+
+/// Only the stdout JSON line of a record (its log line was written already).
+pub fn json_only(record: &RunRecord, config: &Config) {
+    if config.output == Output::Json {
+        print_line(&json(record, mode_name(config), None).to_string());
+    }
+}
+
+/// Reports an error that stopped the run before any job (configuration,
+/// lock): logged once, and in JSON once per selected job.
+pub fn not_started(selection: Selection, output: Output, mode: &'static str, error: &Error) {
+    log::error!("{}: {error}", selection.name());
+    if output == Output::Json {
+        for job in selection.jobs() {
+            let record = RunRecord::not_started(job, error.clone());
+            print_line(&json(&record, mode, None).to_string());
+        }
+    }
+}
+
+/// `--dry-run`: prints each job's request as it would be sent, key redacted.
+pub fn dry_run(config: &Config, run_id: &str) {
+    for (i, &job) in config.jobs.iter().enumerate() {
+        let request = client::api_request(config, job, run_id);
+        let record = RunRecord {
+            job,
+            request_id: (request.method == Method::Post).then(|| run_id.to_owned()),
+            http_status: None,
+            attempts: 0,
+            max_attempts: 0,
+            elapsed: Duration::ZERO,
+            result: Ok(Done::DryRun),
+        };
+        log::info!("{}", summary(&record));
+        let headers: Vec<(String, String)> = request
+            .headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.shown().to_owned()))
+            .collect();
+        match config.output {
+            Output::Json => {
+                let preview = json!({
+                    "method": request.method.as_str(),
+                    "url": request.url,
+                    "headers": headers.iter().map(|(n, v)| (n.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                    "body": request.body,
+                });
+                print_line(&json(&record, "dry-run", Some(preview)).to_string());
+            }
+            Output::Text => {
+                let mut text = String::new();
+                if i > 0 {
+                    text.push('\n');
+                }
+                text.push_str(&format!("{} {}\n", request.method.as_str(), request.url));
+                for (name, value) in &headers {
+                    text.push_str(&format!("{name}: {value}\n"));
+                }
+                if let Some(body) = &request.body {
+                    text.push_str(&format!("\n{body}\n"));
+                }
+                print_line(text.trim_end());
+            }
+        }
+    }
+}
+
+/// The mode's name in JSON objects.
+pub fn mode_name(config: &Config) -> &'static str {
+    match (config.dry_run, config.mode) {
+        (true, _) => "dry-run",
+        (false, Mode::Run) => "run",
+        (false, Mode::Pending { .. }) => "pending",
+    }
+}
+
+/// The JSON object for a record. The fields are documented in the README
+/// ("Operating it"); tests assert the schema.
+fn json(record: &RunRecord, mode: &str, request: Option<Value>) -> Value {
+    let (processed, errors, message, pending) = match &record.result {
+        Ok(Done::Ran(r)) => (r.processed, r.errors, r.message.clone(), None),
+        Ok(Done::Pending(n)) => (None, None, None, Some(*n)),
+        Err(Error::JobFailed {
+            processed, errors, ..
+        }) => (*processed, *errors, None, None),
+        _ => (None, None, None, None),
+    };
+    let mut object = json!({
+        "job": record.job.name(),
+        "mode": mode,
+        "ok": record.result.is_ok(),
+        "exit_code": record.exit_code(),
+        "http_status": record.http_status,
+        "processed": processed,
+        "errors": errors,
+        "pending": pending,
+        "message": message,
+        "error": record.result.as_ref().err().map(ToString::to_string),
+        "attempts": record.attempts,
+        "duration_ms": u64::try_from(record.elapsed.as_millis()).unwrap_or(u64::MAX),
+        "request_id": record.request_id,
+    });
+    if let Some(request) = request {
+        object["request"] = request;
+    }
+    object
+}
+
+/// Writes a line to stdout, ignoring a closed pipe (`| head`): the exit
+/// status must still say how the job went.
+fn print_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
