@@ -143,7 +143,7 @@ impl fmt::Display for Source {
 pub fn load(cli: &Cli) -> Result<Config, Error> {
     let file = read_env_file(cli.env_file.as_deref())?;
     let mut config = resolve(cli, &real_env, &file)?;
-    if !file.is_empty() {
+    if file.contains_key("INTERNAL_API_KEY") {
         let path = cli
             .env_file
             .as_deref()
@@ -344,16 +344,39 @@ fn resolve_key(
     ))
 }
 
-/// A warning if `path` can be read by its group or by others.
+/// A warning if the key in `path` can be read by other users: the file is
+/// readable by others, or by a group this process is not in. A group of our
+/// own (Kubernetes' `fsGroup`, a service's group) is the intended reader.
 fn readable_by_others(path: &Path, what: &str) -> Option<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
-    (mode & 0o044 != 0).then(|| {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(path).ok()?;
+    let mode = meta.permissions().mode() & 0o777;
+    let by_others = mode & 0o004 != 0;
+    let by_foreign_group = mode & 0o040 != 0 && !in_own_groups(meta.gid());
+    (by_others || by_foreign_group).then(|| {
         format!(
             "{what} {} holds the key and is readable by group or others (mode {mode:04o}); chmod 600 it",
             path.display()
         )
     })
+}
+
+/// Whether `gid` is this process's effective group or a supplementary one.
+fn in_own_groups(gid: u32) -> bool {
+    // SAFETY: getegid cannot fail; getgroups is given a buffer of the size
+    // it reported and returns how many entries it filled.
+    unsafe {
+        if libc::getegid() == gid {
+            return true;
+        }
+        let count = libc::getgroups(0, std::ptr::null_mut());
+        if count <= 0 {
+            return false;
+        }
+        let mut groups = vec![0 as libc::gid_t; count as usize];
+        let filled = libc::getgroups(count, groups.as_mut_ptr());
+        filled > 0 && groups[..filled as usize].contains(&gid)
+    }
 }
 
 /// Loopback hosts, where plain http never leaves the machine.

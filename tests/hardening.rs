@@ -283,16 +283,17 @@ fn key_file_problems_are_config_errors() {
 #[test]
 fn loose_permissions_and_plain_http_to_a_remote_host_are_warned_about() {
     let server = Server::start(vec![respond(200, REWARDS_OK)]);
+    let url = server.url();
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("key");
     std::fs::write(&key_file, KEY).unwrap();
     set_mode(&key_file, 0o644);
-    let env_file = dir.path().join("app.env");
-    std::fs::write(&env_file, format!("API_BASE_URL={}\n", server.url())).unwrap();
-    set_mode(&env_file, 0o640);
     let run = run(
-        &["--job", "rewards", "--env-file", env_file.to_str().unwrap()],
-        &[("INTERNAL_API_KEY_FILE", key_file.to_str().unwrap())],
+        &["--job", "rewards"],
+        &[
+            ("INTERNAL_API_KEY_FILE", key_file.to_str().unwrap()),
+            ("API_BASE_URL", &url),
+        ],
     );
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(
@@ -301,10 +302,32 @@ fn loose_permissions_and_plain_http_to_a_remote_host_are_warned_about() {
         "{}",
         run.stderr
     );
+
+    // An env file holding the key and readable by others gets the same
+    // warning; one readable only by our own group (fsGroup, a service's
+    // group) does not.
+    let env_file = dir.path().join("app.env");
+    std::fs::write(
+        &env_file,
+        format!("API_BASE_URL={url}\nINTERNAL_API_KEY={KEY}\n"),
+    )
+    .unwrap();
+    let env_path = env_file.to_str().unwrap();
+    set_mode(&env_file, 0o604);
+    let run = common::run(&["--job", "rewards", "--env-file", env_path], &[]);
+    assert_eq!(run.code, 0, "{run:#?}");
     assert!(
         run.stderr
-            .contains("app.env holds the key and is readable by group or others (mode 0640)"),
+            .contains("app.env holds the key and is readable by group or others (mode 0604)"),
         "{}",
+        run.stderr
+    );
+    set_mode(&env_file, 0o640);
+    let run = common::run(&["--job", "rewards", "--env-file", env_path], &[]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        !run.stderr.contains("WARN"),
+        "our own group may read it: {}",
         run.stderr
     );
 
