@@ -55,6 +55,7 @@ pub fn execute(cli: &Cli) -> u8 {
         })
     };
     let records = std::mem::take(&mut *records.lock().expect("records lock"));
+    let mut summary: Vec<String> = records.iter().map(report::summary).collect();
     let exit = match outcome {
         Ok(Ok(())) => records
             .iter()
@@ -69,6 +70,7 @@ pub fn execute(cli: &Cli) -> u8 {
                 report::mode_name(&config),
                 &error,
             );
+            summary.push(format!("{}: {error}", config.selection.name()));
             error.exit_code()
         }
         // Interrupted: report and leave at once; the dead-man switch will
@@ -96,13 +98,7 @@ pub fn execute(cli: &Cli) -> u8 {
         );
     }
     if let Some(target) = &ping {
-        let summary: Vec<String> = records.iter().map(report::summary).collect();
-        let summary = if summary.is_empty() {
-            format!("{}: exit status {exit}", config.selection.name())
-        } else {
-            summary.join("\n")
-        };
-        ping::finish(target, &run_id, exit, &summary);
+        ping::finish(target, &run_id, exit, &summary.join("\n"));
     }
     exit
 }

@@ -283,28 +283,9 @@ fn attempt_once(
     let sent = Instant::now();
     let fail = |e| transport_error(e, request, budget);
     let mut response = match request.method {
-        Method::Get => {
-            let mut builder = agent
-                .get(&request.url)
-                .config()
-                .timeout_global(Some(remaining))
-                .build();
-            for (name, value) in &request.headers {
-                builder = builder.header(*name, exposed(value));
-            }
-            builder.call()
-        }
-        Method::Post => {
-            let mut builder = agent
-                .post(&request.url)
-                .config()
-                .timeout_global(Some(remaining))
-                .build();
-            for (name, value) in &request.headers {
-                builder = builder.header(*name, exposed(value));
-            }
-            builder.send(request.body.as_deref().unwrap_or_default())
-        }
+        Method::Get => prepare(agent.get(&request.url), request, remaining).call(),
+        Method::Post => prepare(agent.post(&request.url), request, remaining)
+            .send(request.body.as_deref().unwrap_or_default()),
     }
     .map_err(fail)?;
     let status = response.status().as_u16();
@@ -344,6 +325,19 @@ fn attempt_once(
         },
         retry_after,
     })
+}
+
+/// Bounds the attempt by `remaining` and sets the headers.
+fn prepare<B>(
+    builder: ureq::RequestBuilder<B>,
+    request: &Request<'_>,
+    remaining: Duration,
+) -> ureq::RequestBuilder<B> {
+    let mut builder = builder.config().timeout_global(Some(remaining)).build();
+    for (name, value) in &request.headers {
+        builder = builder.header(*name, exposed(value));
+    }
+    builder
 }
 
 /// The one place the key leaves its [`Secret`].

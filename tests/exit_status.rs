@@ -187,15 +187,6 @@ fn protocol_76_on_a_2xx_that_is_not_json() {
 }
 
 #[test]
-fn protocol_76_on_a_body_over_1_mib() {
-    let server = Server::start(vec![Step::Huge { length: 64 << 20 }]);
-    let run = run_against(&server, &["--job", "rewards"]);
-    assert_eq!(run.code, 76, "{run:#?}");
-    assert!(run.stderr.contains("a body over 1 MiB"), "{}", run.stderr);
-    assert_eq!(server.requests().len(), 1);
-}
-
-#[test]
 fn auth_77_on_401_without_retry() {
     let server = Server::start(vec![respond(401, r#"{"error":"Unauthorized"}"#)]);
     let run = run_against(&server, &["--job", "rewards"]);

@@ -67,27 +67,18 @@ fn a_ca_bundle_without_certificates_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "not a certificate\n").unwrap();
-    let run = run_against(
-        &server,
-        &["--job", "rewards", "--ca-cert", empty.to_str().unwrap()],
-    );
-    assert_eq!(run.code, 78, "{run:#?}");
-    assert!(
-        run.stderr.contains("empty.pem contains no certificate"),
-        "{}",
-        run.stderr
-    );
     let missing = dir.path().join("missing.pem");
-    let run = run_against(
-        &server,
-        &["--job", "rewards", "--ca-cert", missing.to_str().unwrap()],
-    );
-    assert_eq!(run.code, 78, "{run:#?}");
-    assert!(
-        run.stderr.contains("missing.pem cannot be read"),
-        "{}",
-        run.stderr
-    );
+    for (path, says) in [
+        (&empty, "empty.pem contains no certificate"),
+        (&missing, "missing.pem cannot be read"),
+    ] {
+        let run = run_against(
+            &server,
+            &["--job", "rewards", "--ca-cert", path.to_str().unwrap()],
+        );
+        assert_eq!(run.code, 78, "{run:#?}");
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+    }
     assert_eq!(server.connections(), 0);
 }
 
