@@ -53,17 +53,10 @@ fn the_key_never_appears_even_at_trace_level() {
         "trace logging was on: {}",
         run.stderr
     );
-    let hex: String = KEY.bytes().take(4).map(|b| format!("{b:02x}")).collect();
-    assert!(
-        !run.stderr.contains(&hex),
-        "no hex dump of the key: {}",
-        run.stderr
-    );
-    assert!(
-        !run.stderr.contains("x-internal-api-key:"),
-        "{}",
-        run.stderr
-    );
+    // Not even the header's name: ureq's header log redacts it, and its byte
+    // dumps (where the key would sit split across rows) are dropped.
+    assert!(!run.stderr.contains("x-internal-"), "{}", run.stderr);
+    assert!(!common::leaks(&run.stderr), "{}", run.stderr);
 }
 
 #[test]
