@@ -15,7 +15,12 @@ pub fn execute(cli: &Cli) -> u8 {
     let config = match config::load(cli) {
         Ok(config) => config,
         Err(error) => {
-            report::not_started(cli.job, cli.output, cli_mode(cli), &error);
+            report::not_started(
+                cli.job,
+                cli.output,
+                report::mode_name(cli.dry_run, cli.pending),
+                &error,
+            );
             // The dead-man switch hears about a broken configuration too,
             // when its own URL is usable.
             if !cli.dry_run
@@ -55,7 +60,8 @@ pub fn execute(cli: &Cli) -> u8 {
         })
     };
     let records = std::mem::take(&mut *records.lock().expect("records lock"));
-    let mut summary: Vec<String> = records.iter().map(report::summary).collect();
+    // The finish ping's body: the job lines, or what stopped the run.
+    let mut stopped_by = None;
     let exit = match outcome {
         Ok(Ok(())) => records
             .iter()
@@ -67,10 +73,10 @@ pub fn execute(cli: &Cli) -> u8 {
             report::not_started(
                 config.selection,
                 config.output,
-                report::mode_name(&config),
+                report::config_mode(&config),
                 &error,
             );
-            summary.push(format!("{}: {error}", config.selection.name()));
+            stopped_by = Some(format!("{}: {error}", config.selection.name()));
             error.exit_code()
         }
         // Interrupted: report and leave at once; the dead-man switch will
@@ -98,16 +104,11 @@ pub fn execute(cli: &Cli) -> u8 {
         );
     }
     if let Some(target) = &ping {
-        ping::finish(target, &run_id, exit, &summary.join("\n"));
+        let summary = stopped_by.unwrap_or_else(|| {
+            let lines: Vec<String> = records.iter().map(report::summary).collect();
+            lines.join("\n")
+        });
+        ping::finish(target, &run_id, exit, &summary);
     }
     exit
-}
-
-/// The mode's name when there is no configuration to ask.
-fn cli_mode(cli: &Cli) -> &'static str {
-    match (cli.dry_run, cli.pending) {
-        (true, _) => "dry-run",
-        (false, true) => "pending",
-        (false, false) => "run",
-    }
 }

@@ -135,12 +135,15 @@ pub fn exchange<T>(
 ) -> Exchange<T> {
     let max = budget.max_attempts;
     let mut status = None;
-    let mut attempt = 1;
+    // Attempts actually made: zero when the deadline had already passed
+    // (the second job of `--job all` after a slow first one).
+    let mut attempt = 0;
     let result = loop {
         let remaining = budget.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             break Err(deadline_error(request, budget));
         }
+        attempt += 1;
         interrupt::set_phase(format!(
             "waiting for {} (attempt {attempt}/{max})",
             request.shown
@@ -180,7 +183,6 @@ pub fn exchange<T>(
             attempt + 1
         ));
         std::thread::sleep(wait);
-        attempt += 1;
     };
     Exchange {
         result,

@@ -138,8 +138,10 @@ pub fn run(
         };
         finished(RunRecord {
             job,
-            // A GET carries no Idempotency-Key: there is no id to report.
-            request_id: (request.method == client::Method::Post).then_some(request_id),
+            // Only an id that was sent is reported: a GET carries none, and
+            // a job whose deadline had passed sent nothing.
+            request_id: (request.method == client::Method::Post && attempts > 0)
+                .then_some(request_id),
             http_status: status,
             attempts,
             max_attempts: budget.max_attempts,

@@ -59,7 +59,7 @@ pub fn emit(record: &RunRecord, config: &Config) {
         Err(_) => log::error!("{}", summary(record)),
     }
     match (config.output, &record.result) {
-        (Output::Json, _) => print_line(&json(record, mode_name(config), None).to_string()),
+        (Output::Json, _) => print_line(&json(record, config_mode(config), None).to_string()),
         (Output::Text, Ok(Done::Pending(count))) => print_line(&format!("{} {count}", record.job)),
         _ => {}
     }
@@ -68,7 +68,7 @@ pub fn emit(record: &RunRecord, config: &Config) {
 /// Only the stdout JSON line of a record (its log line was written already).
 pub fn json_only(record: &RunRecord, config: &Config) {
     if config.output == Output::Json {
-        print_line(&json(record, mode_name(config), None).to_string());
+        print_line(&json(record, config_mode(config), None).to_string());
     }
 }
 
@@ -131,13 +131,18 @@ pub fn dry_run(config: &Config, run_id: &str) {
     }
 }
 
-/// The mode's name in JSON objects.
-pub fn mode_name(config: &Config) -> &'static str {
-    match (config.dry_run, config.mode) {
+/// The mode's name in JSON objects, from the two flags that choose it.
+pub fn mode_name(dry_run: bool, pending: bool) -> &'static str {
+    match (dry_run, pending) {
         (true, _) => "dry-run",
-        (false, Mode::Run) => "run",
-        (false, Mode::Pending { .. }) => "pending",
+        (false, true) => "pending",
+        (false, false) => "run",
     }
+}
+
+/// The mode's name for a run of `config`.
+pub fn config_mode(config: &Config) -> &'static str {
+    mode_name(config.dry_run, matches!(config.mode, Mode::Pending { .. }))
 }
 
 /// The JSON object for a record. The fields are documented in the README

@@ -16,9 +16,10 @@ pub fn for_log(text: &str, max_chars: usize) -> String {
     let mut in_tag = false;
     let mut pending_space = false;
     let mut count = 0;
+    let html = looks_like_html(text);
     for c in text.chars() {
         match c {
-            '<' if looks_like_html(text) => in_tag = true,
+            '<' if html => in_tag = true,
             '>' if in_tag => {
                 in_tag = false;
                 pending_space = true;

@@ -598,3 +598,28 @@ fn under_systemd_lines_carry_syslog_priorities_and_no_timestamps() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_job_left_no_time_by_the_one_before_reports_no_attempt() {
+    let server = Server::start(vec![Step::Hang]);
+    let run = run_against(
+        &server,
+        &["--job", "all", "--timeout", "1s", "--output", "json"],
+    );
+    assert_eq!(run.code, 75, "{run:#?}");
+    let objects = objects(&run.stdout);
+    assert_eq!(objects.len(), 2, "both jobs are reported");
+    for o in &objects {
+        assert_schema(o);
+        assert_eq!(o["exit_code"], 75);
+    }
+    assert_eq!(objects[0]["attempts"], 1);
+    assert!(objects[0]["request_id"].is_string());
+    assert_eq!(objects[1]["job"], "outcomes");
+    assert_eq!(
+        objects[1]["attempts"], 0,
+        "the deadline had passed: nothing was sent"
+    );
+    assert!(objects[1]["request_id"].is_null());
+    assert_eq!(server.requests().len(), 1);
+}
