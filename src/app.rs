@@ -1,101 +1,133 @@
-//! One run from start to finish: configuration, the start ping, the jobs
-//! (on a worker thread, so a signal can cut them short), the reports, the
-//! metrics file, the finish ping, and the exit status.
+//! One invocation from start to finish, as a few named steps: load the
+//! configuration, the start ping, the jobs (on a worker thread, so a signal
+//! can cut them short), the metrics file, the finish ping, the exit status.
 
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use crate::cli::{Cli, Output};
-use crate::config::{self, Mode};
-use crate::error::code;
-use crate::{RunRecord, interrupt, metrics, ping, report, request_id};
+use crate::cli::Cli;
+use crate::config::{self, Config, Mode};
+use crate::error::{Error, code};
+use crate::run::JobRecord;
+use crate::{interrupt, metrics, ping, random, report, run};
 
 /// Runs everything the command line asks for and returns the exit status.
 pub fn execute(cli: &Cli) -> u8 {
     let config = match config::load(cli) {
         Ok(config) => config,
-        Err(error) => {
-            report::not_started(
-                cli.job,
-                cli.output,
-                report::mode_name(cli.dry_run, cli.pending),
-                &error,
-            );
-            // The dead-man switch hears about a broken configuration too,
-            // when its own URL is usable.
-            if !cli.dry_run
-                && !cli.pending
-                && let Some(target) = config::load_ping(cli)
-            {
-                let summary = format!("{}: {error}", cli.job.name());
-                ping::finish(&target, &request_id::new_v4(), error.exit_code(), &summary);
-            }
-            return error.exit_code();
-        }
+        Err(error) => return refuse_configuration(cli, &error),
     };
     for warning in &config.warnings {
         log::warn!("{}: {warning}", config.selection.name());
     }
-    let run_id = request_id::new_v4();
+    let invocation_id = random::uuid_v4();
     if config.dry_run {
-        report::dry_run(&config, &run_id);
+        report::dry_run(&config, &invocation_id);
         return code::OK;
     }
     // Health checks (--pending) are not runs of the job: no pings, no metrics.
-    let running_jobs = config.mode == Mode::Run;
-    let ping = config.ping.clone().filter(|_| running_jobs);
-    if let Some(target) = &ping {
-        ping::start(target, &run_id);
+    let triggering = config.mode == Mode::Trigger;
+    let monitor = config.ping.clone().filter(|_| triggering);
+    if let Some(target) = &monitor {
+        ping::start(target, &invocation_id);
     }
 
     let config = Arc::new(config);
-    let records = Arc::new(Mutex::new(Vec::<RunRecord>::new()));
+    let (records, stopped) = run_jobs_until_signal(&config, &invocation_id);
+    if let Some(error) = &stopped {
+        let not_started = &config.jobs[records.len()..];
+        report::not_started(
+            config.selection,
+            not_started,
+            config.output,
+            report::config_mode(&config),
+            error,
+        );
+        // Interrupted: leave at once. The dead-man switch notices the
+        // missing finish ping, and the metrics stay as they were.
+        if matches!(error, Error::Interrupted { .. }) {
+            return error.exit_code();
+        }
+    }
+    let exit = match &stopped {
+        Some(error) => error.exit_code(),
+        None => first_failure(&records),
+    };
+    if triggering && !records.is_empty() {
+        write_metrics(&config, &records);
+    }
+    if let Some(target) = &monitor {
+        let summary = match &stopped {
+            Some(error) => format!("{}: {error}", config.selection.name()),
+            None => {
+                let lines: Vec<String> = records.iter().map(report::summary).collect();
+                lines.join("\n")
+            }
+        };
+        ping::finish(target, &invocation_id, exit, &summary);
+    }
+    exit
+}
+
+/// A configuration that cannot be used: reported like any job that did not
+/// start, and to the dead-man switch too when its own URL is usable.
+fn refuse_configuration(cli: &Cli, error: &Error) -> u8 {
+    report::not_started(
+        cli.job,
+        &cli.job.jobs(),
+        cli.output,
+        report::mode_name(cli.dry_run, cli.pending),
+        error,
+    );
+    if !cli.dry_run
+        && !cli.pending
+        && let Some(target) = config::load_ping(cli)
+    {
+        let summary = format!("{}: {error}", cli.job.name());
+        ping::finish(&target, &random::uuid_v4(), error.exit_code(), &summary);
+    }
+    error.exit_code()
+}
+
+/// Runs the jobs on a worker thread, reporting each as it ends. Returns the
+/// records of the jobs that ended and, if the invocation was cut short,
+/// why: the lock was not taken (held, or the file unusable) or a signal came.
+fn run_jobs_until_signal(
+    config: &Arc<Config>,
+    invocation_id: &str,
+) -> (Vec<JobRecord>, Option<Error>) {
+    let records = Arc::new(Mutex::new(Vec::<JobRecord>::new()));
     let outcome = {
-        let (config, records, run_id) = (config.clone(), records.clone(), run_id.clone());
+        let (config, records) = (config.clone(), records.clone());
+        let invocation_id = invocation_id.to_owned();
         interrupt::run_until_signal(move || {
-            crate::run(&config, &run_id, &mut |record| {
+            run::run_jobs(&config, &invocation_id, &mut |record| {
                 report::emit(&record, &config);
                 records.lock().expect("records lock").push(record);
             })
         })
     };
     let records = std::mem::take(&mut *records.lock().expect("records lock"));
-    // The finish ping's body: the job lines, or what stopped the run.
-    let mut stopped_by = None;
-    let exit = match outcome {
-        Ok(Ok(())) => records
-            .iter()
-            .map(RunRecord::exit_code)
-            .find(|&c| c != code::OK)
-            .unwrap_or(code::OK),
-        // The lock was held by another run: nothing was sent.
-        Ok(Err(error)) => {
-            report::not_started(
-                config.selection,
-                config.output,
-                report::config_mode(&config),
-                &error,
-            );
-            stopped_by = Some(format!("{}: {error}", config.selection.name()));
-            error.exit_code()
-        }
-        // Interrupted: report and leave at once; the dead-man switch will
-        // notice the missing finish ping, and the metrics stay as they were.
-        Err(error) => {
-            log::error!("{}: {error}", config.selection.name());
-            if config.output == Output::Json {
-                for &job in config.jobs.iter().skip(records.len()) {
-                    report::json_only(&RunRecord::not_started(job, error.clone()), &config);
-                }
-            }
-            return error.exit_code();
-        }
+    let stopped = match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) | Err(error) => Some(error),
     };
+    (records, stopped)
+}
 
-    if running_jobs
-        && !records.is_empty()
-        && let Some(path) = &config.metrics_file
-        && let Err(e) = metrics::update(path, &records, SystemTime::now())
+/// The exit status of the first job that failed, or 0.
+fn first_failure(records: &[JobRecord]) -> u8 {
+    records
+        .iter()
+        .map(JobRecord::exit_code)
+        .find(|&c| c != code::OK)
+        .unwrap_or(code::OK)
+}
+
+/// Records the jobs in `--metrics-file`; a failure to write is a warning.
+fn write_metrics(config: &Config, records: &[JobRecord]) {
+    if let Some(path) = &config.metrics_file
+        && let Err(e) = metrics::update(path, records, SystemTime::now())
     {
         log::warn!(
             "{}: cannot write the metrics file {}: {e}",
@@ -103,12 +135,4 @@ pub fn execute(cli: &Cli) -> u8 {
             path.display()
         );
     }
-    if let Some(target) = &ping {
-        let summary = stopped_by.unwrap_or_else(|| {
-            let lines: Vec<String> = records.iter().map(report::summary).collect();
-            lines.join("\n")
-        });
-        ping::finish(target, &run_id, exit, &summary);
-    }
-    exit
 }

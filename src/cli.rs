@@ -15,6 +15,9 @@ use crate::job::Selection;
 
 /// Trigger an OCD background job with one authenticated POST, and exit with a
 /// status that says exactly what happened.
+// These doc comments are the --help text, where `<URL>` is the usual way to
+// write a placeholder; rustdoc would read it as an HTML tag.
+#[allow(rustdoc::invalid_html_tags)]
 #[derive(Parser, Debug)]
 #[command(name = "ocd-cron", version)]
 pub struct Cli {

@@ -22,12 +22,12 @@ use crate::duration::format_duration;
 use crate::error::Error;
 use crate::interrupt;
 use crate::job::Job;
-use crate::outcome::Reply;
-use crate::request_id;
+use crate::outcome::Response;
+use crate::random;
 use crate::retry;
 use crate::sanitize::for_log;
 
-/// Responses are read up to this size; anything larger is not an OCD answer.
+/// Response bodies are read up to this size; anything larger is not an OCD answer.
 pub const MAX_BODY: u64 = 1024 * 1024;
 
 /// The HTTP methods this tool uses.
@@ -46,18 +46,21 @@ impl Method {
     }
 }
 
+/// The User-Agent of every request, job and ping alike.
+pub const USER_AGENT: &str = concat!("ocd-cron/", env!("CARGO_PKG_VERSION"));
+
 /// A header value; the key stays a [`Secret`] until the request is built.
-pub enum Value<'a> {
+pub enum HeaderValue<'a> {
     Plain(String),
     Secret(&'a Secret),
 }
 
-impl Value<'_> {
+impl HeaderValue<'_> {
     /// The value as it may be shown to a person.
     pub fn shown(&self) -> &str {
         match self {
-            Value::Plain(v) => v,
-            Value::Secret(_) => "(redacted)",
+            HeaderValue::Plain(v) => v,
+            HeaderValue::Secret(_) => "(redacted)",
         }
     }
 }
@@ -72,7 +75,7 @@ pub struct Request<'a> {
     pub shown: String,
     /// Host, for messages about TLS.
     pub host: String,
-    pub headers: Vec<(&'static str, Value<'a>)>,
+    pub headers: Vec<(&'static str, HeaderValue<'a>)>,
     pub body: Option<String>,
 }
 
@@ -80,15 +83,16 @@ pub struct Request<'a> {
 pub struct Budget {
     pub max_attempts: u32,
     pub deadline: Instant,
-    /// The whole allowance and the setting it comes from, for messages.
+    /// The whole allowance and the name of the setting that gives it, for
+    /// messages.
     pub timeout: Duration,
-    pub limit: &'static str,
+    pub setting: &'static str,
 }
 
 /// What came of a request: the classified result, the last HTTP status
-/// seen (if any answer came), and how many attempts it took.
+/// seen (if any response came), and how many attempts it took.
 #[derive(Debug)]
-pub struct Exchange<T> {
+pub struct RetryResult<T> {
     pub result: Result<T, Error>,
     pub status: Option<u16>,
     pub attempts: u32,
@@ -98,21 +102,21 @@ pub struct Exchange<T> {
 /// job, GET for `--pending`. The dry run prints exactly this.
 pub fn api_request<'a>(config: &'a Config, job: Job, request_id: &str) -> Request<'a> {
     let method = match config.mode {
-        Mode::Run => Method::Post,
+        Mode::Trigger => Method::Post,
         Mode::Pending { .. } => Method::Get,
     };
     let mut headers = vec![
-        (
-            "user-agent",
-            Value::Plain(concat!("ocd-cron/", env!("CARGO_PKG_VERSION")).into()),
-        ),
-        ("accept", Value::Plain("application/json".into())),
+        ("user-agent", HeaderValue::Plain(USER_AGENT.into())),
+        ("accept", HeaderValue::Plain("application/json".into())),
     ];
     if method == Method::Post {
-        headers.push(("content-type", Value::Plain("application/json".into())));
-        headers.push(("idempotency-key", Value::Plain(request_id.into())));
+        headers.push((
+            "content-type",
+            HeaderValue::Plain("application/json".into()),
+        ));
+        headers.push(("idempotency-key", HeaderValue::Plain(request_id.into())));
     }
-    headers.push(("x-internal-api-key", Value::Secret(&config.key)));
+    headers.push(("x-internal-api-key", HeaderValue::Secret(&config.key)));
     Request {
         label: job.name().into(),
         method,
@@ -125,14 +129,14 @@ pub fn api_request<'a>(config: &'a Config, job: Job, request_id: &str) -> Reques
 }
 
 /// Sends `request`, retrying what is retryable until `classify` accepts an
-/// answer, the failure is final, attempts run out, or the next wait would
+/// response, the failure is final, attempts run out, or the next wait would
 /// pass the deadline.
-pub fn exchange<T>(
+pub fn send_with_retries<T>(
     agent: &Agent,
     request: &Request<'_>,
     budget: &Budget,
-    classify: impl Fn(&Reply) -> Result<T, Error>,
-) -> Exchange<T> {
+    classify: impl Fn(&Response) -> Result<T, Error>,
+) -> RetryResult<T> {
     let max = budget.max_attempts;
     let mut status = None;
     // Attempts actually made: zero when the deadline had already passed
@@ -149,11 +153,11 @@ pub fn exchange<T>(
             request.shown
         ));
         let (error, retry_after) = match attempt_once(agent, request, budget, remaining) {
-            Ok(answer) => {
-                status = Some(answer.reply.status);
-                match classify(&answer.reply) {
+            Ok((response, retry_after)) => {
+                status = Some(response.status);
+                match classify(&response) {
                     Ok(value) => break Ok(value),
-                    Err(error) => (error, answer.retry_after),
+                    Err(error) => (error, retry_after),
                 }
             }
             Err(error) => (error, None),
@@ -161,14 +165,13 @@ pub fn exchange<T>(
         if !retry::is_retryable(&error) || attempt >= max {
             break Err(error);
         }
-        let wait =
-            retry_after.unwrap_or_else(|| retry::backoff(attempt, request_id::random_fraction()));
+        let wait = retry_after.unwrap_or_else(|| retry::backoff(attempt, random::fraction()));
         if Instant::now() + wait >= budget.deadline {
             warn!(
                 "{}: attempt {attempt}/{max} failed: {error}; not retrying, waiting {} would pass the {} deadline",
                 request.label,
                 format_duration(wait),
-                budget.limit
+                budget.setting
             );
             break Err(error);
         }
@@ -184,7 +187,7 @@ pub fn exchange<T>(
         ));
         std::thread::sleep(wait);
     };
-    Exchange {
+    RetryResult {
         result,
         status,
         attempts: attempt,
@@ -262,19 +265,14 @@ pub fn agent(
     Agent::with_parts(settings, DefaultConnector::new(), LiteralFirst::default())
 }
 
-/// A response and the wait it asked for.
-struct Answer {
-    reply: Reply,
-    retry_after: Option<Duration>,
-}
-
-/// One attempt, bounded by `remaining`.
+/// One attempt, bounded by `remaining`: the response and the wait its
+/// `Retry-After` asked for.
 fn attempt_once(
     agent: &Agent,
     request: &Request<'_>,
     budget: &Budget,
     remaining: Duration,
-) -> Result<Answer, Error> {
+) -> Result<(Response, Option<Duration>), Error> {
     debug!(
         "{}: {} {} (attempt deadline {})",
         request.label,
@@ -319,14 +317,14 @@ fn attempt_once(
         body.len(),
         format_duration(sent.elapsed())
     );
-    Ok(Answer {
-        reply: Reply {
+    Ok((
+        Response {
             status,
             location,
             body,
         },
         retry_after,
-    })
+    ))
 }
 
 /// Bounds the attempt by `remaining` and sets the headers.
@@ -343,10 +341,10 @@ fn prepare<B>(
 }
 
 /// The one place the key leaves its [`Secret`].
-fn exposed<'v>(value: &'v Value<'_>) -> &'v str {
+fn exposed<'v>(value: &'v HeaderValue<'_>) -> &'v str {
     match value {
-        Value::Plain(v) => v,
-        Value::Secret(secret) => secret.expose(),
+        HeaderValue::Plain(v) => v,
+        HeaderValue::Secret(secret) => secret.expose(),
     }
 }
 
@@ -354,7 +352,7 @@ fn deadline_error(request: &Request<'_>, budget: &Budget) -> Error {
     Error::Deadline {
         url: request.shown.clone(),
         timeout: budget.timeout,
-        limit: budget.limit,
+        setting: budget.setting,
     }
 }
 

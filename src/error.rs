@@ -80,10 +80,6 @@ pub const EXIT_STATUS_TABLE: &[(u8, &str)] = &[
 /// error that stops a run before it starts is reported once per job.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
-    /// The command line could not be parsed; clap prints its own message.
-    #[error("usage error")]
-    Usage,
-
     /// A setting is missing or invalid. The text names the flag and the
     /// variable to fix. Nothing has been sent.
     #[error("configuration: {0}")]
@@ -107,13 +103,13 @@ pub enum Error {
         reason: String,
     },
 
-    /// The deadline (`limit` names its setting) passed while waiting for
-    /// the server.
-    #[error("no complete answer from {url} within the {} deadline ({limit}); the server may be overloaded or stalled", format_duration(*timeout))]
+    /// The deadline (`setting` names the flag or limit that set it) passed
+    /// while waiting for the server.
+    #[error("no complete answer from {url} within the {} deadline ({setting}); the server may be overloaded or stalled", format_duration(*timeout))]
     Deadline {
         url: String,
         timeout: Duration,
-        limit: &'static str,
+        setting: &'static str,
     },
 
     /// The server answered with a redirect, which is never followed so the
@@ -203,7 +199,6 @@ impl Error {
     /// The process exit status for this failure: the one place codes are assigned.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage => code::USAGE,
             Error::Config(_) => code::CONFIG,
             Error::Connect { .. } | Error::Tls { .. } => code::UNAVAILABLE,
             Error::Deadline { .. } => code::TEMPORARY,
@@ -269,7 +264,7 @@ mod tests {
             Error::Deadline {
                 url: "u".into(),
                 timeout: Duration::from_secs(1),
-                limit: "--timeout",
+                setting: "--timeout",
             },
             Error::Auth {
                 url: "u".into(),

@@ -1,5 +1,5 @@
 //! The two OCD background jobs: which endpoint each one triggers and what
-//! request body it sends. The API contract (`shared/ocd-api-contract.md`) is
+//! request body it sends. The API contract (`docs/api-contract.md`) is
 //! the source of these paths.
 
 use std::fmt;

@@ -90,8 +90,11 @@ fn stderr_is_journal() -> bool {
     let (Ok(dev), Ok(ino)) = (dev.parse::<u64>(), ino.parse::<u64>()) else {
         return false;
     };
-    // SAFETY: fstat on fd 2 into a zeroed stat of the right type.
+    // SAFETY: libc::stat is a plain C struct of integers, for which all
+    // zero bytes is a valid value.
     let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat writes one stat into the valid, exclusively borrowed
+    // buffer it is given; fd 2 need not be open (it then fails with EBADF).
     if unsafe { libc::fstat(2, &mut stat) } != 0 {
         return false;
     }

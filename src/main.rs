@@ -3,8 +3,9 @@
 
 use std::process::ExitCode;
 
+use ocd_cron::error::code;
 use ocd_cron::logging::{self, Verbosity};
-use ocd_cron::{Error, app, cli};
+use ocd_cron::{app, cli};
 
 fn main() -> ExitCode {
     let cli = match cli::parse() {
@@ -15,7 +16,7 @@ fn main() -> ExitCode {
             if !e.use_stderr() {
                 return ExitCode::SUCCESS;
             }
-            return ExitCode::from(Error::Usage.exit_code());
+            return ExitCode::from(code::USAGE);
         }
     };
     logging::init(match (cli.quiet, cli.verbose) {

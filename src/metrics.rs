@@ -15,7 +15,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::Error;
-use crate::{Done, RunRecord};
+use crate::run::{JobRecord, Success};
 
 /// Every metric written: name and help text.
 const METRICS: &[(&str, &str)] = &[
@@ -49,7 +49,7 @@ const METRICS: &[(&str, &str)] = &[
 type Series = BTreeMap<(String, String), String>;
 
 /// Records `records` in the file at `path`, keeping other jobs' series.
-pub fn update(path: &Path, records: &[RunRecord], now: SystemTime) -> std::io::Result<()> {
+pub fn update(path: &Path, records: &[JobRecord], now: SystemTime) -> std::io::Result<()> {
     let mut series = match std::fs::read_to_string(path) {
         Ok(text) => parse(&text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Series::new(),
@@ -64,7 +64,7 @@ pub fn update(path: &Path, records: &[RunRecord], now: SystemTime) -> std::io::R
             series.insert((metric.to_owned(), job.clone()), value);
         };
         let (processed, errors) = match &record.result {
-            Ok(Done::Ran(report)) => (report.processed, report.errors),
+            Ok(Success::Triggered(report)) => (report.processed, report.errors),
             Err(Error::JobFailed {
                 processed, errors, ..
             }) => (*processed, *errors),
@@ -154,8 +154,8 @@ mod tests {
     use crate::outcome::JobReport;
     use std::time::Duration;
 
-    fn record(job: Job, result: Result<Done, Error>) -> RunRecord {
-        RunRecord {
+    fn record(job: Job, result: Result<Success, Error>) -> JobRecord {
+        JobRecord {
             job,
             request_id: Some("r".into()),
             http_status: Some(200),
@@ -166,8 +166,8 @@ mod tests {
         }
     }
 
-    fn ran(processed: u64) -> Result<Done, Error> {
-        Ok(Done::Ran(JobReport {
+    fn ran(processed: u64) -> Result<Success, Error> {
+        Ok(Success::Triggered(JobReport {
             processed: Some(processed),
             errors: Some(0),
             message: None,

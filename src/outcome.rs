@@ -13,7 +13,7 @@ use crate::sanitize::{MAX_SERVER_TEXT, for_log};
 
 /// The parts of an HTTP response that decide the outcome.
 #[derive(Debug, Default)]
-pub struct Reply {
+pub struct Response {
     pub status: u16,
     /// The `Location` header of a redirect, as sent.
     pub location: Option<String>,
@@ -38,10 +38,10 @@ const JOB_AUTH_HINT: &str = "check that INTERNAL_API_KEY matches the server's";
 const PENDING_AUTH_HINT: &str = "check INTERNAL_API_KEY, and that this deployment's GET route accepts the key: stock OCD accepts only a browser session on GET, so --pending needs the route changed to let the key through";
 
 /// Classifies a response to the trigger request for the endpoint `url`.
-pub fn classify(url: &str, reply: &Reply, max_item_errors: u64) -> Result<JobReport, Error> {
-    match reply.status {
-        200..=299 => job_result(url.to_owned(), reply, max_item_errors),
-        _ => Err(not_success(url, reply, JOB_AUTH_HINT)),
+pub fn classify(url: &str, response: &Response, max_item_errors: u64) -> Result<JobReport, Error> {
+    match response.status {
+        200..=299 => job_result(url.to_owned(), response, max_item_errors),
+        _ => Err(not_success(url, response, JOB_AUTH_HINT)),
     }
 }
 
@@ -51,17 +51,17 @@ pub fn classify(url: &str, reply: &Reply, max_item_errors: u64) -> Result<JobRep
 pub fn classify_pending(
     url: &str,
     job: Job,
-    reply: &Reply,
+    response: &Response,
     max_pending: Option<u64>,
 ) -> Result<u64, Error> {
-    if !(200..=299).contains(&reply.status) {
-        return Err(not_success(url, reply, PENDING_AUTH_HINT));
+    if !(200..=299).contains(&response.status) {
+        return Err(not_success(url, response, PENDING_AUTH_HINT));
     }
     let field = job.pending_field();
-    let Some(pending) = json_object(&reply.body).and_then(|o| o.get(field)?.as_u64()) else {
+    let Some(pending) = json_object(&response.body).and_then(|o| o.get(field)?.as_u64()) else {
         return Err(Error::BadResponse {
             url: url.to_owned(),
-            what: format!("HTTP {} without a \"{field}\" count", reply.status),
+            what: format!("HTTP {} without a \"{field}\" count", response.status),
         });
     };
     match max_pending {
@@ -75,14 +75,14 @@ pub fn classify_pending(
 }
 
 /// The error for any status outside 2xx.
-fn not_success(url: &str, reply: &Reply, auth_hint: &'static str) -> Error {
+fn not_success(url: &str, response: &Response, auth_hint: &'static str) -> Error {
     let url = url.to_owned();
-    let status = reply.status;
+    let status = response.status;
     match status {
         300..=399 => Error::Redirect {
             url,
             status,
-            location: reply
+            location: response
                 .location
                 .as_deref()
                 .map_or("nowhere (no Location header)".into(), |l| for_log(l, 200)),
@@ -90,26 +90,26 @@ fn not_success(url: &str, reply: &Reply, auth_hint: &'static str) -> Error {
         401 | 403 => Error::Auth {
             url,
             status,
-            detail: server_detail(&reply.body),
+            detail: server_detail(&response.body),
             hint: auth_hint,
         },
         _ => Error::Http {
             url,
             status,
-            detail: server_detail(&reply.body),
+            detail: server_detail(&response.body),
         },
     }
 }
 
-fn job_result(url: String, reply: &Reply, max_item_errors: u64) -> Result<JobReport, Error> {
-    let Some(object) = json_object(&reply.body) else {
-        let start = for_log(&String::from_utf8_lossy(&reply.body), 80);
+fn job_result(url: String, response: &Response, max_item_errors: u64) -> Result<JobReport, Error> {
+    let Some(object) = json_object(&response.body) else {
+        let start = for_log(&String::from_utf8_lossy(&response.body), 80);
         let what = if start.is_empty() {
-            format!("HTTP {} with an empty body", reply.status)
+            format!("HTTP {} with an empty body", response.status)
         } else {
             format!(
                 "HTTP {} with a body that is not a JSON object ({start})",
-                reply.status
+                response.status
             )
         };
         return Err(Error::BadResponse { url, what });
@@ -133,7 +133,7 @@ fn job_result(url: String, reply: &Reply, max_item_errors: u64) -> Result<JobRep
             reason: format!(
                 "the server reported success: false{} ({counts}, HTTP {})",
                 error_fields(&object),
-                reply.status
+                response.status
             ),
             processed: report.processed,
             errors: report.errors,
@@ -145,7 +145,7 @@ fn job_result(url: String, reply: &Reply, max_item_errors: u64) -> Result<JobRep
         return Err(Error::JobFailed {
             reason: format!(
                 "{errors} decisions failed inside the run, more than --max-item-errors {max_item_errors} ({counts}, HTTP {})",
-                reply.status
+                response.status
             ),
             processed: report.processed,
             errors: report.errors,
@@ -204,8 +204,8 @@ mod tests {
 
     const URL: &str = "http://h/api/training/calculate-pending";
 
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply {
+    fn response(status: u16, body: &str) -> Response {
+        Response {
             status,
             location: None,
             body: body.as_bytes().to_vec(),
@@ -213,7 +213,7 @@ mod tests {
     }
 
     fn code(status: u16, body: &str) -> u8 {
-        match classify(URL, &reply(status, body), 0) {
+        match classify(URL, &response(status, body), 0) {
             Ok(_) => 0,
             Err(e) => e.exit_code(),
         }
@@ -223,7 +223,7 @@ mod tests {
     fn the_contract_responses() {
         let ok = classify(
             URL,
-            &reply(
+            &response(
                 200,
                 r#"{"success": true, "processed": 42, "errors": 0, "message": "Processed 42 decisions, 0 errors"}"#,
             ),
@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn item_errors_up_to_the_limit_pass() {
-        let r = reply(200, r#"{"processed": 7, "errors": 2}"#);
+        let r = response(200, r#"{"processed": 7, "errors": 2}"#);
         assert!(classify(URL, &r, 2).is_ok());
         let err = classify(URL, &r, 1).unwrap_err();
         assert_eq!(err.exit_code(), 1);
@@ -272,7 +272,7 @@ mod tests {
     fn success_false_fails_with_the_server_error() {
         let err = classify(
             URL,
-            &reply(200, r#"{"success": false, "error": "boom"}"#),
+            &response(200, r#"{"success": false, "error": "boom"}"#),
             0,
         )
         .unwrap_err();
@@ -303,7 +303,7 @@ mod tests {
     fn server_text_is_sanitised() {
         let err = classify(
             URL,
-            &reply(
+            &response(
                 500,
                 "{\"error\": \"a\\u001b[2J\\r\\nFAKE LINE\", \"details\": \"x\"}",
             ),
@@ -320,7 +320,7 @@ mod tests {
 
     #[test]
     fn pending_counts_and_limits() {
-        let rewards = reply(
+        let rewards = response(
             200,
             r#"{"pendingRewards": 42, "message": "42 decisions are ready"}"#,
         );
@@ -338,7 +338,7 @@ mod tests {
             over.to_string()
                 .contains("42 decisions pending, more than --max-pending 10")
         );
-        let outcomes = reply(200, r#"{"pendingCount": 3}"#);
+        let outcomes = response(200, r#"{"pendingCount": 3}"#);
         assert_eq!(
             classify_pending(URL, Job::Outcomes, &outcomes, None).unwrap(),
             3
@@ -348,7 +348,7 @@ mod tests {
         let refused = classify_pending(
             URL,
             Job::Rewards,
-            &reply(401, r#"{"error":"Unauthorized"}"#),
+            &response(401, r#"{"error":"Unauthorized"}"#),
             None,
         )
         .unwrap_err();
@@ -361,7 +361,7 @@ mod tests {
 
     #[test]
     fn redirect_names_the_target() {
-        let r = Reply {
+        let r = Response {
             status: 302,
             location: Some("https://elsewhere/x".into()),
             body: vec![],
@@ -389,8 +389,8 @@ mod tests {
                 location in proptest::option::of(".*"),
                 max_item_errors in any::<u64>(),
             ) {
-                let reply = Reply { status, location, body };
-                let code = match classify(URL, &reply, max_item_errors) {
+                let response = Response { status, location, body };
+                let code = match classify(URL, &response, max_item_errors) {
                     Ok(_) => 0,
                     Err(e) => {
                         let text = e.to_string();
@@ -413,8 +413,8 @@ mod tests {
                 limit in any::<u64>(),
             ) {
                 let body = format!(r#"{{"success":{success},"processed":{processed},"errors":{errors}}}"#);
-                let reply = Reply { status: 200, location: None, body: body.into_bytes() };
-                let code = classify(URL, &reply, limit).map_or_else(|e| e.exit_code(), |_| 0);
+                let response = Response { status: 200, location: None, body: body.into_bytes() };
+                let code = classify(URL, &response, limit).map_or_else(|e| e.exit_code(), |_| 0);
                 let expected = if success && errors <= limit { 0 } else { 1 };
                 prop_assert_eq!(code, expected);
             }

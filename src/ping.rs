@@ -1,6 +1,6 @@
 //! Dead-man-switch pings in the healthchecks.io protocol: `GET <URL>/start`
 //! before the job, `POST <URL>/<exit status>` after it with the summary as
-//! body, both with `?rid=<run id>` so the service pairs them.
+//! body, both with `?rid=<invocation id>` so the service pairs them.
 //!
 //! Monitoring must never change the outcome it monitors: a ping gets a few
 //! short attempts within its own small time limit, a failure is a warning,
@@ -10,10 +10,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::client::{self, Budget, Method, Request, Value};
+use crate::client::{self, Budget, HeaderValue, Method, Request, USER_AGENT};
 use crate::config::Target;
 use crate::error::Error;
-use crate::outcome::Reply;
+use crate::outcome::Response;
 use crate::sanitize::for_log;
 
 /// Attempts per ping.
@@ -24,38 +24,35 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// The most of the summary a finish ping carries (healthchecks.io keeps 10 KB).
 const MAX_BODY: usize = 10 * 1024;
 
-/// Signals that the run has started.
-pub fn start(target: &Target, run_id: &str) {
-    send(target, Method::Get, "start", run_id, None);
+/// Signals that the invocation has started.
+pub fn start(target: &Target, invocation_id: &str) {
+    send(target, Method::Get, "start", invocation_id, None);
 }
 
-/// Signals how the run ended, with the summary as the body.
-pub fn finish(target: &Target, run_id: &str, exit_code: u8, summary: &str) {
+/// Signals how the invocation ended, with the summary as the body.
+pub fn finish(target: &Target, invocation_id: &str, exit_code: u8, summary: &str) {
     let body = cut(summary, MAX_BODY);
     send(
         target,
         Method::Post,
         &exit_code.to_string(),
-        run_id,
+        invocation_id,
         Some(body.to_owned()),
     );
 }
 
-fn send(target: &Target, method: Method, what: &str, run_id: &str, body: Option<String>) {
-    let mut headers = vec![(
-        "user-agent",
-        Value::Plain(concat!("ocd-cron/", env!("CARGO_PKG_VERSION")).into()),
-    )];
+fn send(target: &Target, method: Method, what: &str, invocation_id: &str, body: Option<String>) {
+    let mut headers = vec![("user-agent", HeaderValue::Plain(USER_AGENT.into()))];
     if body.is_some() {
         headers.push((
             "content-type",
-            Value::Plain("text/plain; charset=utf-8".into()),
+            HeaderValue::Plain("text/plain; charset=utf-8".into()),
         ));
     }
     let request = Request {
         label: "ping".into(),
         method,
-        url: target.url(&format!("/{what}?rid={run_id}")),
+        url: target.url(&format!("/{what}?rid={invocation_id}")),
         shown: format!("{}://{}/…/{what}", target.scheme, target.host),
         host: target.host.clone(),
         headers,
@@ -65,25 +62,27 @@ fn send(target: &Target, method: Method, what: &str, run_id: &str, body: Option<
         max_attempts: ATTEMPTS,
         deadline: Instant::now() + TIME_LIMIT,
         timeout: TIME_LIMIT,
-        limit: "ping time limit",
+        setting: "ping time limit",
     };
     let agent = client::agent(target, CONNECT_TIMEOUT, None);
-    let sent = client::exchange(&agent, &request, &budget, |reply| accepted(&request, reply));
-    match sent.result {
+    let result = client::send_with_retries(&agent, &request, &budget, |response| {
+        accepted(&request, response)
+    });
+    match result.result {
         Ok(()) => log::debug!("ping: {} {} accepted", method.as_str(), request.shown),
         Err(error) => log::warn!("ping: {error}; the exit status is not affected"),
     }
 }
 
 /// Any 2xx is accepted; anything else is an error, retried if transient.
-fn accepted(request: &Request<'_>, reply: &Reply) -> Result<(), Error> {
-    if (200..300).contains(&reply.status) {
+fn accepted(request: &Request<'_>, response: &Response) -> Result<(), Error> {
+    if (200..300).contains(&response.status) {
         return Ok(());
     }
-    let text = for_log(&String::from_utf8_lossy(&reply.body), 200);
+    let text = for_log(&String::from_utf8_lossy(&response.body), 200);
     Err(Error::Http {
         url: request.shown.clone(),
-        status: reply.status,
+        status: response.status,
         detail: if text.is_empty() {
             String::new()
         } else {

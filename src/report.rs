@@ -2,7 +2,7 @@
 //! stderr, and on stdout either nothing (text), the pending count, the dry
 //! run's request, or one JSON object per job (`--output json`).
 //!
-//! Every line is made from a [`RunRecord`], so the log, the JSON and the
+//! Every line is made from a [`JobRecord`], so the log, the JSON and the
 //! ping body can never disagree.
 
 use std::io::Write;
@@ -15,12 +15,12 @@ use crate::client::{self, Method};
 use crate::config::{Config, Mode};
 use crate::duration::format_duration;
 use crate::error::Error;
-use crate::job::Selection;
+use crate::job::{Job, Selection};
 use crate::outcome::show;
-use crate::{Done, RunRecord};
+use crate::run::{JobRecord, Success};
 
 /// The one-line account of a job, as logged and sent with the finish ping.
-pub fn summary(record: &RunRecord) -> String {
+pub fn summary(record: &JobRecord) -> String {
     let job = record.job;
     let how = || {
         format!(
@@ -33,7 +33,7 @@ pub fn summary(record: &RunRecord) -> String {
         )
     };
     match &record.result {
-        Ok(Done::Ran(report)) => {
+        Ok(Success::Triggered(report)) => {
             let message = report
                 .message
                 .as_deref()
@@ -46,56 +46,58 @@ pub fn summary(record: &RunRecord) -> String {
                 how()
             )
         }
-        Ok(Done::Pending(count)) => format!("{job}: {count} pending ({})", how()),
-        Ok(Done::DryRun) => format!("{job}: dry run, nothing sent"),
+        Ok(Success::Pending(count)) => format!("{job}: {count} pending ({})", how()),
+        Ok(Success::DryRun) => format!("{job}: dry run, nothing sent"),
         Err(error) => format!("{job}: {error}"),
     }
 }
 
 /// Reports a finished job: its log line, and its stdout line if any.
-pub fn emit(record: &RunRecord, config: &Config) {
+pub fn emit(record: &JobRecord, config: &Config) {
     match &record.result {
         Ok(_) => log::info!("{}", summary(record)),
         Err(_) => log::error!("{}", summary(record)),
     }
     match (config.output, &record.result) {
         (Output::Json, _) => print_line(&json(record, config_mode(config), None).to_string()),
-        (Output::Text, Ok(Done::Pending(count))) => print_line(&format!("{} {count}", record.job)),
+        (Output::Text, Ok(Success::Pending(count))) => {
+            print_line(&format!("{} {count}", record.job))
+        }
         _ => {}
     }
 }
 
-/// Only the stdout JSON line of a record (its log line was written already).
-pub fn json_only(record: &RunRecord, config: &Config) {
-    if config.output == Output::Json {
-        print_line(&json(record, config_mode(config), None).to_string());
-    }
-}
-
-/// Reports an error that stopped the run before any job (configuration,
-/// lock): logged once, and in JSON once per selected job.
-pub fn not_started(selection: Selection, output: Output, mode: &'static str, error: &Error) {
+/// Reports `jobs` that did not start because of `error` (a configuration
+/// error, a held lock, a signal): one log line for the invocation, named
+/// by `selection`, and in JSON one object per job.
+pub fn not_started(
+    selection: Selection,
+    jobs: &[Job],
+    output: Output,
+    mode: &'static str,
+    error: &Error,
+) {
     log::error!("{}: {error}", selection.name());
     if output == Output::Json {
-        for job in selection.jobs() {
-            let record = RunRecord::not_started(job, error.clone());
+        for &job in jobs {
+            let record = JobRecord::not_started(job, error.clone());
             print_line(&json(&record, mode, None).to_string());
         }
     }
 }
 
 /// `--dry-run`: prints each job's request as it would be sent, key redacted.
-pub fn dry_run(config: &Config, run_id: &str) {
+pub fn dry_run(config: &Config, invocation_id: &str) {
     for (i, &job) in config.jobs.iter().enumerate() {
-        let request = client::api_request(config, job, run_id);
-        let record = RunRecord {
+        let request = client::api_request(config, job, invocation_id);
+        let record = JobRecord {
             job,
-            request_id: (request.method == Method::Post).then(|| run_id.to_owned()),
+            request_id: (request.method == Method::Post).then(|| invocation_id.to_owned()),
             http_status: None,
             attempts: 0,
             max_attempts: 0,
             elapsed: Duration::ZERO,
-            result: Ok(Done::DryRun),
+            result: Ok(Success::DryRun),
         };
         log::info!("{}", summary(&record));
         let headers: Vec<(String, String)> = request
@@ -147,10 +149,10 @@ pub fn config_mode(config: &Config) -> &'static str {
 
 /// The JSON object for a record. The fields are documented in the README
 /// ("Operating it"); tests assert the schema.
-fn json(record: &RunRecord, mode: &str, request: Option<Value>) -> Value {
+fn json(record: &JobRecord, mode: &str, request: Option<Value>) -> Value {
     let (processed, errors, message, pending) = match &record.result {
-        Ok(Done::Ran(r)) => (r.processed, r.errors, r.message.clone(), None),
-        Ok(Done::Pending(n)) => (None, None, None, Some(*n)),
+        Ok(Success::Triggered(r)) => (r.processed, r.errors, r.message.clone(), None),
+        Ok(Success::Pending(n)) => (None, None, None, Some(*n)),
         Err(Error::JobFailed {
             processed, errors, ..
         }) => (*processed, *errors, None, None),

@@ -353,6 +353,8 @@ fn a_64_mib_body_is_refused_with_little_memory() {
     assert_eq!(server.requests().len(), 1);
     // The largest resident set of any child this test process has waited
     // for so far: an upper bound for this run.
+    // SAFETY: rusage is plain integers (all-zero is valid), and getrusage
+    // fills the one struct it is given.
     let peak_kib = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
         assert_eq!(libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage), 0);

@@ -1,4 +1,4 @@
-//! Randomness for the run: the request id (a UUID v4 sent as
+//! Randomness: the request id (a UUID v4 sent as
 //! `Idempotency-Key`) and the jitter of retry waits.
 //!
 //! Sixteen bytes from the OS are all this needs, so it reads them from
@@ -24,7 +24,7 @@ fn random_bytes() -> [u8; 16] {
 }
 
 /// A new random UUID v4 in its canonical lower-case hyphenated form.
-pub fn new_v4() -> String {
+pub fn uuid_v4() -> String {
     let mut b = random_bytes();
     b[6] = (b[6] & 0x0f) | 0x40; // version 4
     b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
@@ -40,7 +40,7 @@ pub fn new_v4() -> String {
 }
 
 /// A random fraction in `[0, 1)`, for jitter.
-pub fn random_fraction() -> f64 {
+pub fn fraction() -> f64 {
     let b = random_bytes();
     let n = u64::from_le_bytes(b[..8].try_into().expect("eight bytes"));
     (n >> 11) as f64 / (1u64 << 53) as f64
@@ -52,7 +52,7 @@ mod tests {
 
     #[test]
     fn is_a_canonical_v4_uuid() {
-        let id = new_v4();
+        let id = uuid_v4();
         assert_eq!(id.len(), 36);
         let parts: Vec<&str> = id.split('-').collect();
         assert_eq!(
@@ -66,13 +66,13 @@ mod tests {
 
     #[test]
     fn ids_differ() {
-        assert_ne!(new_v4(), new_v4());
+        assert_ne!(uuid_v4(), uuid_v4());
     }
 
     #[test]
     fn fraction_is_in_range() {
         for _ in 0..100 {
-            let f = random_fraction();
+            let f = fraction();
             assert!((0.0..1.0).contains(&f));
         }
     }

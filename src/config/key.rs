@@ -1,0 +1,221 @@
+//! The API key: from `INTERNAL_API_KEY` or the file `INTERNAL_API_KEY_FILE`
+//! names, which of the two sources wins, what makes a key unusable, and the
+//! warning for a key file other users can read. No message here quotes the
+//! key.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::secret::Secret;
+use super::{Lookup, Source};
+use crate::error::Error;
+
+/// Values the OCD documentation uses as examples. A key still set to one of
+/// them is a deployment that was never finished, not a secret.
+const PLACEHOLDER_KEYS: &[&str] = &[
+    "your-secret-api-key-here",
+    "your-secret-key",
+    "change-me-in-production",
+];
+
+/// The key from `INTERNAL_API_KEY` or the file named by
+/// `INTERNAL_API_KEY_FILE`. The real environment is consulted first, then
+/// the env file, so a unit's `INTERNAL_API_KEY_FILE` wins over the app's
+/// `.env`; one source setting both is ambiguous and refused.
+pub(super) fn resolve(
+    env: Lookup,
+    file: &HashMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<Secret, Error> {
+    let sources: [(Source, Lookup); 2] = [
+        (Source::Environment, env),
+        (Source::EnvFile, &|name| file.get(name).cloned()),
+    ];
+    for (source, get) in sources {
+        match (get("INTERNAL_API_KEY"), get("INTERNAL_API_KEY_FILE")) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Config(format!(
+                    "both INTERNAL_API_KEY and INTERNAL_API_KEY_FILE are set ({source}); \
+                     drop one of them (keep INTERNAL_API_KEY_FILE for a mounted secret)"
+                )));
+            }
+            (Some(value), None) => {
+                return check(value, &format!("INTERNAL_API_KEY ({source})"));
+            }
+            (None, Some(path)) => {
+                let label = format!("the key in INTERNAL_API_KEY_FILE {path}");
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    Error::Config(format!(
+                        "INTERNAL_API_KEY_FILE {path} ({source}) cannot be read ({e}); \
+                         check the path and that this user may read it"
+                    ))
+                })?;
+                warnings.extend(readable_by_others(Path::new(&path), "key file"));
+                return check(text.trim_end_matches(['\n', '\r']).to_owned(), &label);
+            }
+            (None, None) => {}
+        }
+    }
+    Err(Error::Config(
+        "INTERNAL_API_KEY is not set; put it in the environment or in the env file \
+         (./.env, or the file named by --env-file), or name a file holding it in \
+         INTERNAL_API_KEY_FILE"
+            .into(),
+    ))
+}
+
+/// Rejects a key that cannot work, without ever quoting it. `label` says
+/// where it came from.
+fn check(value: String, label: &str) -> Result<Secret, Error> {
+    let problem = if value.is_empty() {
+        Some("is empty")
+    } else if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        Some(
+            "contains a character that is not visible ASCII (a space, a line break, a control or non-ASCII character)",
+        )
+    } else if PLACEHOLDER_KEYS.contains(&value.as_str()) {
+        Some("is still a placeholder from the OCD documentation")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(Error::Config(format!(
+            "{label} {problem}; set it to the key the OCD server has in its INTERNAL_API_KEY"
+        ))),
+        None => Ok(Secret::new(value)),
+    }
+}
+
+/// A warning if the key in `path` can be read by other users: the file is
+/// readable by others, or by a group this process is not in. A group of our
+/// own (Kubernetes' `fsGroup`, a service's group) is the intended reader.
+pub(super) fn readable_by_others(path: &Path, what: &str) -> Option<String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(path).ok()?;
+    let mode = meta.permissions().mode() & 0o777;
+    let by_others = mode & 0o004 != 0;
+    let by_foreign_group = mode & 0o040 != 0 && !in_own_groups(meta.gid());
+    (by_others || by_foreign_group).then(|| {
+        format!(
+            "{what} {} holds the key and is readable by group or others (mode {mode:04o}); chmod 600 it",
+            path.display()
+        )
+    })
+}
+
+/// Whether `gid` is this process's effective group or a supplementary one.
+fn in_own_groups(gid: u32) -> bool {
+    // SAFETY: getegid takes no arguments and cannot fail.
+    if unsafe { libc::getegid() } == gid {
+        return true;
+    }
+    // SAFETY: with a size of 0 getgroups only reports how many groups there
+    // are and writes nothing, so a null pointer is allowed.
+    let count = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
+    if count <= 0 {
+        return false;
+    }
+    let mut groups = vec![0 as libc::gid_t; count as usize];
+    // SAFETY: the buffer holds `count` entries, the size passed, so
+    // getgroups writes within it; it returns how many it filled.
+    let filled = unsafe { libc::getgroups(count, groups.as_mut_ptr()) };
+    filled > 0 && groups[..filled as usize].contains(&gid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_with(env: &[(&str, &str)], file: &[(&str, &str)]) -> Result<Secret, Error> {
+        let table = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let (env, file) = (table(env), table(file));
+        resolve(&|n| env.get(n).cloned(), &file, &mut Vec::new())
+    }
+
+    fn key_error(result: Result<Secret, Error>) -> String {
+        match result {
+            Err(Error::Config(msg)) => msg,
+            Err(other) => panic!("expected a config error, got {other}"),
+            Ok(_) => panic!("expected a config error, got a key"),
+        }
+    }
+
+    #[test]
+    fn a_key_file_readable_by_others_draws_a_warning() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "k").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(readable_by_others(&path, "key file"), None);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o604)).unwrap();
+        let warning = readable_by_others(&path, "key file").unwrap();
+        assert!(warning.contains("mode 0604"), "{warning}");
+        assert!(warning.contains("chmod 600"), "{warning}");
+    }
+
+    #[test]
+    fn key_from_file_and_env_beats_file() {
+        let from_file = key_with(&[], &[("INTERNAL_API_KEY", "filekey")]).unwrap();
+        assert_eq!(from_file.expose(), "filekey");
+        let from_env = key_with(
+            &[("INTERNAL_API_KEY", "k3y")],
+            &[("INTERNAL_API_KEY", "filekey")],
+        )
+        .unwrap();
+        assert_eq!(from_env.expose(), "k3y");
+    }
+
+    #[test]
+    fn rejects_bad_keys_without_quoting_them() {
+        assert!(key_error(key_with(&[], &[])).contains("INTERNAL_API_KEY is not set"));
+        for (bad, says) in [
+            ("", "is empty"),
+            ("abc def", "not visible ASCII"),
+            ("abc\r\nx-evil: 1", "not visible ASCII"),
+            ("clé", "not visible ASCII"),
+            ("your-secret-api-key-here", "placeholder"),
+            ("your-secret-key", "placeholder"),
+            ("change-me-in-production", "placeholder"),
+        ] {
+            let msg = key_error(key_with(&[("INTERNAL_API_KEY", bad)], &[]));
+            assert!(msg.contains(says), "{bad:?}: {msg}");
+            if bad.len() > 3 && !says.contains("placeholder") {
+                assert!(!msg.contains(bad), "key leaked: {msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn key_file_in_the_environment_beats_a_key_in_the_env_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, "from-file\r\n").unwrap();
+        let path = key_file.to_str().unwrap();
+        let c = key_with(
+            &[("INTERNAL_API_KEY_FILE", path)],
+            &[("INTERNAL_API_KEY", "dotenv-key")],
+        )
+        .unwrap();
+        assert_eq!(c.expose(), "from-file");
+        let msg = key_error(key_with(
+            &[],
+            &[("INTERNAL_API_KEY", "a"), ("INTERNAL_API_KEY_FILE", path)],
+        ));
+        assert!(
+            msg.contains(
+                "both INTERNAL_API_KEY and INTERNAL_API_KEY_FILE are set (from the env file)"
+            ),
+            "{msg}"
+        );
+        std::fs::write(&key_file, "your-secret-key\n").unwrap();
+        let msg = key_error(key_with(&[("INTERNAL_API_KEY_FILE", path)], &[]));
+        assert!(msg.contains("the key in INTERNAL_API_KEY_FILE"), "{msg}");
+        assert!(msg.contains("placeholder"), "{msg}");
+    }
+}

@@ -1,0 +1,343 @@
+//! Raw flags + environment + env file → a checked [`Config`].
+//!
+//! Everything that can be wrong with the configuration is found here, before
+//! any socket is opened: a run with a bad key or URL must send nothing. The
+//! precedence (flag > real environment > env file > default) lives in
+//! [`resolve`] and nowhere else; each concern it draws on has its own file:
+//! the key and its type ([`key`], [`secret`]), URLs ([`url`]) and their
+//! proxies ([`proxy`]), the env file ([`env_file`]) and the CA bundle
+//! ([`ca`]). Error messages name both the flag and the variable, and say
+//! where a bad value came from, but never echo the key.
+
+mod ca;
+mod env_file;
+mod key;
+mod proxy;
+mod secret;
+mod url;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ureq::tls::Certificate;
+
+pub use secret::Secret;
+pub use url::Target;
+
+use crate::cli::{Cli, Output};
+use crate::error::Error;
+use crate::job::{self, Job, Selection};
+
+/// Where the base URL comes from when nothing sets it.
+pub const DEFAULT_BASE_URL: &str = "http://localhost:3000";
+
+/// A configuration that has passed every check.
+pub struct Config {
+    /// What `--job` said, for log lines about the whole invocation.
+    pub selection: Selection,
+    /// The jobs to run, in order.
+    pub jobs: Vec<Job>,
+    pub mode: Mode,
+    pub dry_run: bool,
+    pub output: Output,
+    /// Where the OCD app listens.
+    pub api: Target,
+    pub key: Secret,
+    pub body: String,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retries: u32,
+    pub max_item_errors: u64,
+    /// `--ca-cert`: trust exactly these CAs instead of the system store.
+    pub ca_certs: Option<Vec<Certificate<'static>>>,
+    pub lock_file: Option<PathBuf>,
+    /// The healthchecks-style ping endpoint, if any.
+    pub ping: Option<Target>,
+    pub metrics_file: Option<PathBuf>,
+    /// Things worth an operator's attention that do not stop the invocation.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// The endpoint of `job`, base URL and path prefix included.
+    pub fn url(&self, job: Job) -> String {
+        self.api.url(job.path())
+    }
+}
+
+/// Trigger the job, or only ask how much is pending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Trigger,
+    Pending { max: Option<u64> },
+}
+
+/// Reads a variable by name: the real environment in production, a table in tests.
+pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Where a setting's value came from, for error messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Flag,
+    Environment,
+    EnvFile,
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Flag => "from the command line",
+            Source::Environment => "from the environment",
+            Source::EnvFile => "from the env file",
+            Source::Default => "the default",
+        })
+    }
+}
+
+/// Reads the env file and the real environment, then resolves.
+pub fn load(cli: &Cli) -> Result<Config, Error> {
+    let file = env_file::read(cli.env_file.as_deref())?;
+    let mut config = resolve(cli, &real_env, &file)?;
+    if file.contains_key("INTERNAL_API_KEY") {
+        let path = cli
+            .env_file
+            .as_deref()
+            .unwrap_or(Path::new(env_file::DEFAULT_ENV_FILE));
+        config
+            .warnings
+            .extend(key::readable_by_others(path, "env file"));
+    }
+    Ok(config)
+}
+
+/// Only the ping target, for reporting a configuration error to the dead-man
+/// switch when the rest of the configuration is unusable.
+pub fn load_ping(cli: &Cli) -> Option<Target> {
+    let file = env_file::read(cli.env_file.as_deref()).ok()?;
+    resolve_ping(cli, &real_env, &file).ok().flatten()
+}
+
+fn real_env(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+}
+
+/// Applies precedence and validates: flag > `env` > `file` > default.
+pub(crate) fn resolve(
+    cli: &Cli,
+    env: Lookup,
+    file: &HashMap<String, String>,
+) -> Result<Config, Error> {
+    let lookup = |name: &str| setting(name, env, file);
+
+    let mut warnings = Vec::new();
+    let key = key::resolve(env, file, &mut warnings)?;
+
+    let (base, source) = match &cli.base_url {
+        Some(url) => (url.clone(), Source::Flag),
+        None => lookup("API_BASE_URL").unwrap_or((DEFAULT_BASE_URL.into(), Source::Default)),
+    };
+    let api = url::target(&base, &format!("--base-url / API_BASE_URL ({source})"), env)?;
+    if api.scheme == "http" && !url::is_loopback(&api.host) {
+        warnings.push(format!(
+            "the key travels unencrypted over http to {}; use an https URL in --base-url / API_BASE_URL",
+            api.host
+        ));
+    }
+
+    let ca_certs = match &cli.ca_cert {
+        Some(path) => Some(ca::read_bundle(path)?),
+        None => match lookup("OCD_CRON_CA_CERT") {
+            Some((path, _)) => Some(ca::read_bundle(Path::new(&path))?),
+            None => None,
+        },
+    };
+
+    let metrics_file = match &cli.metrics_file {
+        Some(path) => Some(path.clone()),
+        None => lookup("OCD_CRON_METRICS_FILE").map(|(path, _)| PathBuf::from(path)),
+    };
+    if let Some(path) = &metrics_file {
+        check_metrics_dir(path)?;
+    }
+
+    Ok(Config {
+        selection: cli.job,
+        jobs: cli.job.jobs(),
+        mode: if cli.pending {
+            Mode::Pending {
+                max: cli.max_pending,
+            }
+        } else {
+            Mode::Trigger
+        },
+        dry_run: cli.dry_run,
+        output: cli.output,
+        api,
+        key,
+        body: job::request_body(cli.limit),
+        timeout: cli.timeout,
+        connect_timeout: cli.connect_timeout,
+        retries: cli.retries,
+        max_item_errors: cli.max_item_errors,
+        ca_certs,
+        lock_file: cli.lock_file.clone(),
+        ping: resolve_ping(cli, env, file)?,
+        metrics_file,
+        warnings,
+    })
+}
+
+/// A variable from the real environment, else the env file, with its source.
+fn setting(name: &str, env: Lookup, file: &HashMap<String, String>) -> Option<(String, Source)> {
+    env(name)
+        .map(|v| (v, Source::Environment))
+        .or_else(|| file.get(name).map(|v| (v.clone(), Source::EnvFile)))
+}
+
+/// `--ping-url` > `OCD_CRON_PING_URL`, checked like the base URL.
+fn resolve_ping(
+    cli: &Cli,
+    env: Lookup,
+    file: &HashMap<String, String>,
+) -> Result<Option<Target>, Error> {
+    let value = match &cli.ping_url {
+        Some(url) => Some((url.clone(), Source::Flag)),
+        None => setting("OCD_CRON_PING_URL", env, file),
+    };
+    value
+        .map(|(url, source)| {
+            url::target(
+                &url,
+                &format!("--ping-url / OCD_CRON_PING_URL ({source})"),
+                env,
+            )
+        })
+        .transpose()
+}
+
+/// The metrics file is written next to itself (then renamed), so its
+/// directory must exist; finding out after the job ran would lose the run.
+fn check_metrics_dir(path: &Path) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if path.file_name().is_none() || !dir.is_dir() {
+        return Err(Error::Config(format!(
+            "--metrics-file / OCD_CRON_METRICS_FILE {}: the directory does not exist; \
+             point it into the node_exporter textfile directory",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut argv = vec!["ocd-cron"];
+        if !args.contains(&"--job") {
+            argv.extend(["--job", "rewards"]);
+        }
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).unwrap()
+    }
+
+    fn resolve_with(
+        args: &[&str],
+        env: &[(&str, &str)],
+        file: &[(&str, &str)],
+    ) -> Result<Config, Error> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let file: HashMap<String, String> = file
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        resolve(&cli(args), &|n| env.get(n).cloned(), &file)
+    }
+
+    const KEY: (&str, &str) = ("INTERNAL_API_KEY", "k3y");
+
+    #[test]
+    fn precedence_is_flag_then_env_then_file_then_default() {
+        let url = |args: &[&str], env: &[(&str, &str)], file: &[(&str, &str)]| {
+            resolve_with(args, env, file).unwrap().url(Job::Rewards)
+        };
+        let path = "/api/training/calculate-pending";
+        assert_eq!(
+            url(&[], &[KEY], &[]),
+            format!("http://localhost:3000{path}")
+        );
+        assert_eq!(
+            url(&[], &[KEY], &[("API_BASE_URL", "http://file:1")]),
+            format!("http://file:1{path}")
+        );
+        assert_eq!(
+            url(
+                &[],
+                &[KEY, ("API_BASE_URL", "http://env:2")],
+                &[("API_BASE_URL", "http://file:1")]
+            ),
+            format!("http://env:2{path}")
+        );
+        assert_eq!(
+            url(
+                &["--base-url", "http://flag:3"],
+                &[KEY, ("API_BASE_URL", "http://env:2")],
+                &[("API_BASE_URL", "http://file:1")]
+            ),
+            format!("http://flag:3{path}")
+        );
+    }
+
+    #[test]
+    fn path_prefix_is_joined_without_double_slash() {
+        for base in ["https://h/ocd", "https://h/ocd/", "https://h/ocd//"] {
+            let c = resolve_with(&["--base-url", base, "--job", "outcomes"], &[KEY], &[]).unwrap();
+            assert_eq!(
+                c.url(Job::Outcomes),
+                "https://h/ocd/api/training/outcomes",
+                "{base}"
+            );
+        }
+        let c = resolve_with(&["--base-url", "http://[::1]:8080/"], &[KEY], &[]).unwrap();
+        assert_eq!(
+            c.url(Job::Rewards),
+            "http://[::1]:8080/api/training/calculate-pending"
+        );
+        assert_eq!(c.api.host, "::1");
+    }
+
+    #[test]
+    fn proxy_follows_curl_rules() {
+        let c = resolve_with(&[], &[KEY, ("HTTPS_PROXY", "http://127.0.0.1:9")], &[]).unwrap();
+        assert!(c.api.proxy.is_none(), "HTTPS_PROXY must not capture http");
+        let c = resolve_with(&[], &[KEY, ("http_proxy", "http://127.0.0.1:9")], &[]).unwrap();
+        assert_eq!(c.api.proxy.unwrap().port(), 9);
+    }
+
+    #[test]
+    fn plain_http_warns_only_off_the_machine() {
+        let warned = |url: &str| {
+            !resolve_with(&["--base-url", url], &[KEY], &[])
+                .unwrap()
+                .warnings
+                .is_empty()
+        };
+        assert!(!warned("http://localhost:3000"));
+        assert!(!warned("http://127.0.0.1:3000"));
+        assert!(!warned("http://[::1]:3000"));
+        assert!(!warned("https://ocd.example.com"));
+        assert!(warned("http://ocd.example.com"));
+        assert!(warned("http://10.0.0.5:3000"));
+    }
+}

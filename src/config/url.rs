@@ -1,0 +1,175 @@
+//! Base URLs (the OCD app's and a monitor's): what makes one acceptable, how
+//! a path prefix is joined, whether the host is this machine, and which
+//! proxy reaches it.
+
+use std::net::IpAddr;
+
+use super::{Lookup, proxy};
+use crate::error::Error;
+
+/// A checked base URL, and the proxy that reaches it.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// `scheme://authority/prefix`, without a trailing slash.
+    pub base: String,
+    pub scheme: String,
+    /// Without IPv6 brackets, lower case.
+    pub host: String,
+    /// The proxy chosen by curl's rules, already parsed.
+    pub proxy: Option<ureq::Proxy>,
+}
+
+impl Target {
+    /// The base joined with `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// Checks a base URL and picks its proxy; `what` names the setting in errors.
+pub(super) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Error> {
+    let (base, scheme, host) = parse_base(value).map_err(|why| {
+        Error::Config(format!(
+            "{what} {why}; expected an absolute URL such as \
+             https://ocd.example.com or http://localhost:3000/prefix"
+        ))
+    })?;
+    // Proxy variables are read from the real environment only: they belong
+    // to the machine, not to the app's .env, and curl reads them the same way.
+    let proxy = match proxy::select(&scheme, &host, env) {
+        None => None,
+        Some(choice) => Some(ureq::Proxy::new(&choice.url).map_err(|_| {
+            Error::Config(format!(
+                "{} is not a valid proxy URL; expected http://host:port",
+                choice.variable
+            ))
+        })?),
+    };
+    Ok(Target {
+        base,
+        scheme,
+        host,
+        proxy,
+    })
+}
+
+/// Loopback hosts, where plain http never leaves the machine.
+pub(super) fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Checks a base URL (which may carry a path prefix) and splits off what the
+/// rest of the tool needs: the base without a trailing slash, the scheme, and
+/// the host without IPv6 brackets. The error completes "API_BASE_URL …".
+fn parse_base(base: &str) -> Result<(String, String, String), String> {
+    if base.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("contains white space or control characters".into());
+    }
+    let Some((scheme, rest)) = base.split_once("://") else {
+        return Err("is not an absolute URL (it must start with http:// or https://)".into());
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(format!(
+            "has scheme '{scheme}'; only http and https are supported"
+        ));
+    }
+    if rest.contains('?') || rest.contains('#') {
+        return Err("has a query or fragment".into());
+    }
+    let (authority, prefix) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if authority.contains('@') {
+        return Err(
+            "has credentials in it; the key goes in INTERNAL_API_KEY, nothing else is sent".into(),
+        );
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (host, after) = v6.split_once(']').ok_or("has an unclosed IPv6 bracket")?;
+        match (after, after.strip_prefix(':')) {
+            ("", _) => (host, None),
+            (_, Some(port)) => (host, Some(port)),
+            (_, None) => return Err("has an invalid port".into()),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("has no host".into());
+    }
+    if let Some(port) = port
+        && !(port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|p| p > 0))
+    {
+        return Err("has an invalid port".into());
+    }
+    let base = format!("{scheme}://{authority}{}", prefix.trim_end_matches('/'));
+    // Every path joined to it later starts with a plain ASCII segment.
+    if format!("{base}/x").parse::<ureq::http::Uri>().is_err() {
+        return Err("is not a valid URL".into());
+    }
+    Ok((base, scheme, host.to_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(url: &str) -> Result<Target, String> {
+        target(url, "--base-url / API_BASE_URL", &|_| None).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn path_prefix_is_kept_without_trailing_slashes() {
+        for base in ["https://h/ocd", "https://h/ocd/", "https://h/ocd//"] {
+            let target = parsed(base).unwrap();
+            assert_eq!(target.url("/api/x"), "https://h/ocd/api/x", "{base}");
+        }
+        let v6 = parsed("http://[::1]:8080/").unwrap();
+        assert_eq!(v6.url("/x"), "http://[::1]:8080/x");
+        assert_eq!(v6.host, "::1");
+        assert_eq!(parsed("HTTPS://Example.COM").unwrap().host, "example.com");
+    }
+
+    #[test]
+    fn rejects_bad_base_urls() {
+        for (bad, says) in [
+            ("localhost:3000", "must start with http:// or https://"),
+            ("example.com", "not an absolute URL"),
+            ("ftp://h", "scheme 'ftp'"),
+            ("http://", "no host"),
+            ("http://user:pw@h", "credentials"),
+            ("http://h/?a=1", "query or fragment"),
+            ("http://h/#x", "query or fragment"),
+            ("http://h:99999", "invalid port"),
+            ("http://h:0", "invalid port"),
+            ("http://h:", "invalid port"),
+            ("http://[::1]x", "invalid port"),
+            ("http://h :1", "white space"),
+            ("http://[::1", "unclosed IPv6"),
+        ] {
+            let msg = parsed(bad).unwrap_err();
+            assert!(msg.contains(says), "{bad:?}: {msg}");
+            assert!(msg.contains("--base-url / API_BASE_URL"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for host in [
+            "localhost",
+            "app.localhost",
+            "127.0.0.1",
+            "127.9.9.9",
+            "::1",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in ["example.com", "10.0.0.5", "localhost.example.com", "::2"] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+}
