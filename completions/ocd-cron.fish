@@ -13,7 +13,7 @@ complete -c ocd-cron -l ca-cert -d 'Trust exactly the CA certificates in this PE
 complete -c ocd-cron -l output -d 'Print the result on stdout as one JSON object per job (also for failures and configuration errors); logs stay on stderr' -r -f -a "text\t'Nothing on stdout for a job run (the log line on stderr says it all); the count for --pending; the request for --dry-run'
 json\t'One JSON object per job, on one line'"
 complete -c ocd-cron -l max-pending -d 'With --pending: exit 1 when more than N decisions are pending' -r
-complete -c ocd-cron -l ping-url -d 'healthchecks.io-style ping URL: GET <URL>/start before the job, POST <URL>/<exit status> after it. A failed ping is only a warning. Overrides OCD_CRON_PING_URL' -r
+complete -c ocd-cron -l ping-url -d 'Report the run to a monitor: healthchecks.io, Cronitor, Sentry Crons, Uptime Kuma, Better Stack or Dead Man\'s Snitch, recognised from the URL the monitor\'s page shows (or named, as in cronitor+https://host/p/KEY/rewards). Repeat it for several monitors; all are pinged at once, each ping within 10 s. A failed ping is only a warning. Overrides OCD_CRON_PING_URL (a list separated by spaces or commas)' -r
 complete -c ocd-cron -l metrics-file -d 'Write Prometheus metrics (textfile-collector format) to this file after the run, atomically. Overrides OCD_CRON_METRICS_FILE' -r -F
 complete -c ocd-cron -l dry-run -d 'Resolve and check the configuration, print the request that would be sent (the key shown as (redacted)), send nothing, exit 0 or 78'
 complete -c ocd-cron -l pending -d 'Ask how many decisions are pending (GET on the job\'s endpoint) instead of running the job, and print the count. The OCD deployment\'s GET route must accept the key'

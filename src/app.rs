@@ -3,7 +3,7 @@
 //! can cut them short), the metrics file, the finish ping, the exit status.
 
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use crate::cli::Cli;
 use crate::config::{self, Config, Mode};
@@ -13,9 +13,10 @@ use crate::{interrupt, metrics, ping, random, report, run};
 
 /// Runs everything the command line asks for and returns the exit status.
 pub fn execute(cli: &Cli) -> u8 {
+    let started = Instant::now();
     let config = match config::load(cli) {
         Ok(config) => config,
-        Err(error) => return refuse_configuration(cli, &error),
+        Err(error) => return refuse_configuration(cli, &error, started),
     };
     for warning in &config.warnings {
         log::warn!("{}: {warning}", config.selection.name());
@@ -27,10 +28,12 @@ pub fn execute(cli: &Cli) -> u8 {
     }
     // Health checks (--pending) are not runs of the job: no pings, no metrics.
     let triggering = config.mode == Mode::Trigger;
-    let monitor = config.ping.clone().filter(|_| triggering);
-    if let Some(target) = &monitor {
-        ping::start(target, &invocation_id);
-    }
+    let monitors = if triggering {
+        config.monitors.clone()
+    } else {
+        Vec::new()
+    };
+    ping::start(&monitors, &invocation_id);
 
     let config = Arc::new(config);
     let (records, stopped) = run_jobs_until_signal(&config, &invocation_id);
@@ -56,7 +59,7 @@ pub fn execute(cli: &Cli) -> u8 {
     if triggering && !records.is_empty() {
         write_metrics(&config, &records);
     }
-    if let Some(target) = &monitor {
+    if !monitors.is_empty() {
         let summary = match &stopped {
             Some(error) => format!("{}: {error}", config.selection.name()),
             None => {
@@ -64,14 +67,35 @@ pub fn execute(cli: &Cli) -> u8 {
                 lines.join("\n")
             }
         };
-        ping::finish(target, &invocation_id, exit, &summary);
+        let (processed, errors) = counts(&records);
+        let event = ping::Finish {
+            exit_code: exit,
+            summary: &summary,
+            duration: started.elapsed(),
+            processed,
+            errors,
+            hostname: None,
+        };
+        ping::finish(&monitors, &invocation_id, &event);
     }
     exit
 }
 
+/// Decisions processed and failed, summed over the jobs that reported them.
+fn counts(records: &[JobRecord]) -> (Option<u64>, Option<u64>) {
+    let sum = |values: Vec<Option<u64>>| {
+        values
+            .into_iter()
+            .flatten()
+            .reduce(|a, b| a.saturating_add(b))
+    };
+    let (processed, errors): (Vec<_>, Vec<_>) = records.iter().map(JobRecord::counts).unzip();
+    (sum(processed), sum(errors))
+}
+
 /// A configuration that cannot be used: reported like any job that did not
-/// start, and to the dead-man switch too when its own URL is usable.
-fn refuse_configuration(cli: &Cli, error: &Error) -> u8 {
+/// start, and to each monitor whose own URL is usable.
+fn refuse_configuration(cli: &Cli, error: &Error, started: Instant) -> u8 {
     report::not_started(
         cli.job,
         &cli.job.jobs(),
@@ -79,12 +103,17 @@ fn refuse_configuration(cli: &Cli, error: &Error) -> u8 {
         report::mode_name(cli.dry_run, cli.pending),
         error,
     );
-    if !cli.dry_run
-        && !cli.pending
-        && let Some(target) = config::load_ping(cli)
-    {
+    if !cli.dry_run && !cli.pending {
         let summary = format!("{}: {error}", cli.job.name());
-        ping::finish(&target, &random::uuid_v4(), error.exit_code(), &summary);
+        let event = ping::Finish {
+            exit_code: error.exit_code(),
+            summary: &summary,
+            duration: started.elapsed(),
+            processed: None,
+            errors: None,
+            hostname: None,
+        };
+        ping::finish(&config::load_ping(cli), &random::uuid_v4(), &event);
     }
     error.exit_code()
 }

@@ -92,11 +92,15 @@ pub struct Cli {
     #[arg(long, value_name = "N", requires = "pending")]
     pub max_pending: Option<u64>,
 
-    /// healthchecks.io-style ping URL: GET <URL>/start before the job,
-    /// POST <URL>/<exit status> after it. A failed ping is only a warning.
-    /// Overrides OCD_CRON_PING_URL.
+    /// Report the run to a monitor: healthchecks.io, Cronitor, Sentry
+    /// Crons, Uptime Kuma, Better Stack or Dead Man's Snitch, recognised
+    /// from the URL the monitor's page shows (or named, as in
+    /// cronitor+https://host/p/KEY/rewards). Repeat it for several
+    /// monitors; all are pinged at once, each ping within 10 s. A failed
+    /// ping is only a warning. Overrides OCD_CRON_PING_URL (a list
+    /// separated by spaces or commas).
     #[arg(long, value_name = "URL")]
-    pub ping_url: Option<String>,
+    pub ping_url: Vec<String>,
 
     /// Write Prometheus metrics (textfile-collector format) to this file
     /// after the run, atomically. Overrides OCD_CRON_METRICS_FILE.

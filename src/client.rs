@@ -77,6 +77,9 @@ pub struct Request<'a> {
     pub host: String,
     pub headers: Vec<(&'static str, HeaderValue<'a>)>,
     pub body: Option<String>,
+    /// A failure in words for this request's log lines: a job's errors as
+    /// they are, a ping's in the monitor's terms.
+    pub describe: &'a dyn Fn(&Error) -> String,
 }
 
 /// How hard to try: attempts, and the deadline they all share.
@@ -125,6 +128,7 @@ pub fn api_request<'a>(config: &'a Config, job: Job, request_id: &str) -> Reques
         host: config.api.host.clone(),
         headers,
         body: (method == Method::Post).then(|| config.body.clone()),
+        describe: &Error::to_string,
     }
 }
 
@@ -168,16 +172,18 @@ pub fn send_with_retries<T>(
         let wait = retry_after.unwrap_or_else(|| retry::backoff(attempt, random::fraction()));
         if Instant::now() + wait >= budget.deadline {
             warn!(
-                "{}: attempt {attempt}/{max} failed: {error}; not retrying, waiting {} would pass the {} deadline",
+                "{}: attempt {attempt}/{max} failed: {}; not retrying, waiting {} would pass the {} deadline",
                 request.label,
+                (request.describe)(&error),
                 format_duration(wait),
                 budget.setting
             );
             break Err(error);
         }
         warn!(
-            "{}: attempt {attempt}/{max} failed: {error}; retrying in {}",
+            "{}: attempt {attempt}/{max} failed: {}; retrying in {}",
             request.label,
+            (request.describe)(&error),
             format_duration(wait)
         );
         interrupt::set_phase(format!(

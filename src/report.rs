@@ -17,6 +17,7 @@ use crate::duration::format_duration;
 use crate::error::Error;
 use crate::job::{Job, Selection};
 use crate::outcome::show;
+use crate::ping;
 use crate::run::{JobRecord, Success};
 
 /// The one-line account of a job, as logged and sent with the finish ping.
@@ -86,19 +87,27 @@ pub fn not_started(
     }
 }
 
-/// `--dry-run`: prints each job's request as it would be sent, key redacted.
+/// `--dry-run`: prints each job's request as it would be sent, key
+/// redacted, and the pings each monitor would get, secrets masked (in JSON,
+/// as every job object's `pings`: they belong to the whole invocation).
 pub fn dry_run(config: &Config, invocation_id: &str) {
+    let summaries: Vec<String> = config
+        .jobs
+        .iter()
+        .map(|&job| summary(&dry_run_record(job, None)))
+        .collect();
+    // --pending runs are checks, not runs of the job: no pings.
+    let monitors: &[ping::Monitor] = match config.mode {
+        Mode::Trigger => &config.monitors,
+        Mode::Pending { .. } => &[],
+    };
+    let previews = ping::preview(monitors, invocation_id, &summaries.join("\n"));
     for (i, &job) in config.jobs.iter().enumerate() {
         let request = client::api_request(config, job, invocation_id);
-        let record = JobRecord {
+        let record = dry_run_record(
             job,
-            request_id: (request.method == Method::Post).then(|| invocation_id.to_owned()),
-            http_status: None,
-            attempts: 0,
-            max_attempts: 0,
-            elapsed: Duration::ZERO,
-            result: Ok(Success::DryRun),
-        };
+            (request.method == Method::Post).then(|| invocation_id.to_owned()),
+        );
         log::info!("{}", summary(&record));
         let headers: Vec<(String, String)> = request
             .headers
@@ -113,7 +122,9 @@ pub fn dry_run(config: &Config, invocation_id: &str) {
                     "headers": headers.iter().map(|(n, v)| (n.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
                     "body": request.body,
                 });
-                print_line(&json(&record, "dry-run", Some(preview)).to_string());
+                let mut object = json(&record, "dry-run", Some(preview));
+                object["pings"] = previews.iter().map(ping_json).collect();
+                print_line(&object.to_string());
             }
             Output::Text => {
                 let mut text = String::new();
@@ -131,6 +142,69 @@ pub fn dry_run(config: &Config, invocation_id: &str) {
             }
         }
     }
+    if config.output == Output::Text {
+        for preview in &previews {
+            print_line(&ping_text(preview));
+        }
+    }
+}
+
+/// The record of a dry run of `job`.
+fn dry_run_record(job: Job, request_id: Option<String>) -> JobRecord {
+    JobRecord {
+        job,
+        request_id,
+        http_status: None,
+        attempts: 0,
+        max_attempts: 0,
+        elapsed: Duration::ZERO,
+        result: Ok(Success::DryRun),
+    }
+}
+
+/// A monitor's pings in the text dry run, after the job requests.
+fn ping_text(preview: &ping::Preview) -> String {
+    let mut text = format!("\nping {} ({})", preview.kind, preview.address);
+    let pings = [
+        ("start", preview.start.as_ref()),
+        ("finish, success", Some(&preview.success)),
+        ("finish, failure", Some(&preview.failure)),
+    ];
+    for (what, ping) in pings {
+        let Some(ping) = ping else {
+            text.push_str(&format!("\n{what}: none"));
+            continue;
+        };
+        text.push_str(&format!(
+            "\n{what}: {} {}",
+            ping.method.as_str(),
+            ping.shown_in_full
+        ));
+        if let Some(body) = &ping.body {
+            for line in body.lines() {
+                text.push_str(&format!("\n  {line}"));
+            }
+        }
+    }
+    text
+}
+
+/// A monitor's pings in the JSON dry run.
+fn ping_json(preview: &ping::Preview) -> Value {
+    let request = |ping: &ping::Ping| {
+        json!({
+            "method": ping.method.as_str(),
+            "url": ping.shown_in_full,
+            "body": ping.body,
+        })
+    };
+    json!({
+        "kind": preview.kind,
+        "address": preview.address,
+        "start": preview.start.as_ref().map(request),
+        "finish_success": request(&preview.success),
+        "finish_failure": request(&preview.failure),
+    })
 }
 
 /// The mode's name in JSON objects, from the two flags that choose it.

@@ -52,6 +52,17 @@ impl JobRecord {
         }
     }
 
+    /// Decisions processed and failed, as far as the server said.
+    pub fn counts(&self) -> (Option<u64>, Option<u64>) {
+        match &self.result {
+            Ok(Success::Triggered(report)) => (report.processed, report.errors),
+            Err(Error::JobFailed {
+                processed, errors, ..
+            }) => (*processed, *errors),
+            _ => (None, None),
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match &self.result {
             Ok(_) => error::code::OK,

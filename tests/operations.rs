@@ -432,11 +432,14 @@ fn a_configuration_error_is_pinged_when_the_ping_url_works() {
 #[test]
 fn a_ping_that_fails_is_a_warning_and_changes_nothing() {
     let api = Server::start(vec![respond(200, REWARDS_OK)]);
-    let ping_url = format!("http://127.0.0.1:{}", closed_port());
+    let port = closed_port();
+    let ping_url = format!("http://127.0.0.1:{port}");
     let run = run_against(&api, &["--job", "rewards", "--ping-url", &ping_url]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(
-        run.stderr.contains("WARN ] ping: cannot reach"),
+        run.stderr.contains(&format!(
+            "WARN ] ping (healthchecks, 127.0.0.1:{port}): start: cannot reach"
+        )),
         "{}",
         run.stderr
     );

@@ -29,6 +29,7 @@ pub use url::Target;
 use crate::cli::{Cli, Output};
 use crate::error::Error;
 use crate::job::{self, Job, Selection};
+use crate::ping::Monitor;
 
 /// Where the base URL comes from when nothing sets it.
 pub const DEFAULT_BASE_URL: &str = "http://localhost:3000";
@@ -53,8 +54,8 @@ pub struct Config {
     /// `--ca-cert`: trust exactly these CAs instead of the system store.
     pub ca_certs: Option<Vec<Certificate<'static>>>,
     pub lock_file: Option<PathBuf>,
-    /// The healthchecks-style ping endpoint, if any.
-    pub ping: Option<Target>,
+    /// The monitors to ping (`--ping-url`), in the order given.
+    pub monitors: Vec<Monitor>,
     pub metrics_file: Option<PathBuf>,
     /// Things worth an operator's attention that do not stop the invocation.
     pub warnings: Vec<String>,
@@ -113,11 +114,15 @@ pub fn load(cli: &Cli) -> Result<Config, Error> {
     Ok(config)
 }
 
-/// Only the ping target, for reporting a configuration error to the dead-man
-/// switch when the rest of the configuration is unusable.
-pub fn load_ping(cli: &Cli) -> Option<Target> {
-    let file = env_file::read(cli.env_file.as_deref()).ok()?;
-    resolve_ping(cli, &real_env, &file).ok().flatten()
+/// Only the monitors, for reporting a configuration error to them when the
+/// rest of the configuration is unusable: each usable entry, even when
+/// another entry or the env file is what is wrong.
+pub fn load_ping(cli: &Cli) -> Vec<Monitor> {
+    let file = env_file::read(cli.env_file.as_deref()).unwrap_or_default();
+    ping_entries(cli, &real_env, &file)
+        .into_iter()
+        .filter_map(|(entry, what)| monitor(&entry, &what, &real_env).ok())
+        .collect()
 }
 
 fn real_env(name: &str) -> Option<String> {
@@ -184,7 +189,7 @@ pub(crate) fn resolve(
         max_item_errors: cli.max_item_errors,
         ca_certs,
         lock_file: cli.lock_file.clone(),
-        ping: resolve_ping(cli, env, file)?,
+        monitors: resolve_ping(cli, env, file)?,
         metrics_file,
         warnings,
     })
@@ -197,25 +202,72 @@ fn setting(name: &str, env: Lookup, file: &HashMap<String, String>) -> Option<(S
         .or_else(|| file.get(name).map(|v| (v.clone(), Source::EnvFile)))
 }
 
-/// `--ping-url` > `OCD_CRON_PING_URL`, checked like the base URL.
+/// `--ping-url` (repeatable) > `OCD_CRON_PING_URL`, each entry checked.
 fn resolve_ping(
     cli: &Cli,
     env: Lookup,
     file: &HashMap<String, String>,
-) -> Result<Option<Target>, Error> {
-    let value = match &cli.ping_url {
-        Some(url) => Some((url.clone(), Source::Flag)),
-        None => setting("OCD_CRON_PING_URL", env, file),
+) -> Result<Vec<Monitor>, Error> {
+    ping_entries(cli, env, file)
+        .iter()
+        .map(|(entry, what)| monitor(entry, what, env))
+        .collect()
+}
+
+/// The ping URLs, each with the name of its setting for messages. Every
+/// `--ping-url` value, and the variable, is a list separated by white
+/// space or commas (which URLs cannot hold unencoded); the flags replace
+/// the variable's list. A setting that is present but empty is an error:
+/// a dead-man switch switched off by an empty template variable would
+/// stay silent.
+fn ping_entries(cli: &Cli, env: Lookup, file: &HashMap<String, String>) -> Vec<(String, String)> {
+    let values: Vec<(String, Source)> = if cli.ping_url.is_empty() {
+        setting("OCD_CRON_PING_URL", env, file)
+            .into_iter()
+            .collect()
+    } else {
+        cli.ping_url
+            .iter()
+            .map(|v| (v.clone(), Source::Flag))
+            .collect()
     };
-    value
-        .map(|(url, source)| {
-            url::target(
-                &url,
-                &format!("--ping-url / OCD_CRON_PING_URL ({source})"),
-                env,
-            )
-        })
-        .transpose()
+    let mut entries = Vec::new();
+    for (value, source) in values {
+        let list: Vec<&str> = value
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|e| !e.is_empty())
+            .collect();
+        if list.is_empty() {
+            entries.push((
+                value.clone(),
+                format!("--ping-url / OCD_CRON_PING_URL ({source})"),
+            ));
+        }
+        for entry in list {
+            entries.push((
+                entry.to_owned(),
+                format!("--ping-url / OCD_CRON_PING_URL ({source})"),
+            ));
+        }
+    }
+    if entries.len() > 1 {
+        let count = entries.len();
+        for (i, (_, what)) in entries.iter_mut().enumerate() {
+            what.push_str(&format!(", entry {} of {count},", i + 1));
+        }
+    }
+    entries
+}
+
+/// One ping URL, checked like the base URL (scheme, host, port, proxy).
+fn monitor(entry: &str, what: &str, env: Lookup) -> Result<Monitor, Error> {
+    Monitor::parse(entry, what, |url| url::target(url, what, env))
+}
+
+/// [`url::target`] for the ping module's tests.
+#[cfg(test)]
+pub(crate) fn test_target(url: &str) -> Result<Target, Error> {
+    url::target(url, "--ping-url", &|_| None)
 }
 
 /// The metrics file is written next to itself (then renamed), so its
