@@ -14,8 +14,14 @@
 //! trusted to exclude it (`RUST_LOG=ureq_proto::util=trace` is more specific
 //! than any cap set here), so the guard wraps the logger itself and drops
 //! those records before they are formatted.
+//!
+//! The secret parts of monitor URLs (check ids, tokens, keys) are kept out
+//! the same way, whoever writes the line: at trace level ureq logs every URL
+//! it requests in full. [`redact`] registers them, and the guard masks them
+//! in every record.
 
 use std::io::Write;
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
@@ -101,6 +107,35 @@ fn stderr_is_journal() -> bool {
     stat.st_dev as u64 == dev && stat.st_ino as u64 == ino
 }
 
+/// Strings no log line may show; see [`redact`].
+static REDACTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Shorter strings are not registered: masking them would garble ordinary
+/// words, and no check id, token or key a monitor issues is this short.
+pub const MIN_REDACTED_LEN: usize = 8;
+
+/// Masks `secret` in every log line from now on, at every level and from
+/// every crate.
+pub fn redact(secret: &str) {
+    if secret.len() >= MIN_REDACTED_LEN
+        && let Ok(mut redacted) = REDACTED.lock()
+        && !redacted.iter().any(|s| s == secret)
+    {
+        redacted.push(secret.to_owned());
+    }
+}
+
+/// `text` with every registered secret masked, or `None` if it shows none.
+fn masked(text: &str) -> Option<String> {
+    let redacted = REDACTED.lock().ok()?;
+    if !redacted.iter().any(|secret| text.contains(secret.as_str())) {
+        return None;
+    }
+    Some(redacted.iter().fold(text.to_owned(), |text, secret| {
+        text.replace(secret.as_str(), "***")
+    }))
+}
+
 struct Guarded(env_logger::Logger);
 
 /// Whether a record may be written at all, whatever the filter says.
@@ -114,8 +149,24 @@ impl Log for Guarded {
     }
 
     fn log(&self, record: &Record<'_>) {
-        if allowed(record.metadata()) {
-            self.0.log(record);
+        if !allowed(record.metadata()) || !self.0.enabled(record.metadata()) {
+            return;
+        }
+        let nothing_registered = REDACTED.lock().map_or(true, |r| r.is_empty());
+        if nothing_registered {
+            return self.0.log(record);
+        }
+        match masked(&record.args().to_string()) {
+            None => self.0.log(record),
+            Some(text) => self.0.log(
+                &Record::builder()
+                    .args(format_args!("{text}"))
+                    .metadata(record.metadata().clone())
+                    .module_path(record.module_path())
+                    .file(record.file())
+                    .line(record.line())
+                    .build(),
+            ),
         }
     }
 
@@ -139,5 +190,16 @@ mod tests {
         assert!(meta("ureq_proto", Level::Warn));
         assert!(meta("ureq::run", Level::Debug));
         assert!(meta("ocd_cron", Level::Trace));
+    }
+
+    #[test]
+    fn registered_secrets_are_masked() {
+        redact("short");
+        redact("0f7a1c2e-9b1d-4e7a");
+        assert_eq!(masked("nothing here"), None);
+        assert_eq!(
+            masked("GET http://h/0f7a1c2e-9b1d-4e7a/start short").as_deref(),
+            Some("GET http://h/***/start short")
+        );
     }
 }

@@ -128,14 +128,36 @@ impl Monitor {
         if full.parse::<ureq::http::Uri>().is_err() {
             return Err(refuse("has a query that is not valid in a URL".into()));
         }
-        Ok(Monitor {
+        let monitor = Monitor {
             kind,
             origin: origin.to_owned(),
             url: format!("{origin}{path}"),
             path,
             target,
             extra,
-        })
+        };
+        // Whatever logs this URL from here on (the HTTP library does at
+        // trace level) shows it masked.
+        for secret in monitor.secrets() {
+            crate::logging::redact(secret);
+        }
+        Ok(monitor)
+    }
+
+    /// The secret parts of the URL worth scrubbing from text: path
+    /// segments, and the values of query parameters the user added, except
+    /// the few too short to be secrets (`ping` in `/ping/<uuid>`).
+    fn secrets(&self) -> Vec<&str> {
+        let query_values = self
+            .extra
+            .iter()
+            .filter_map(|pair| pair.split_once('=').map(|(_, v)| v));
+        self.kind
+            .secrets(&self.path)
+            .into_iter()
+            .chain(query_values)
+            .filter(|s| s.len() >= crate::logging::MIN_REDACTED_LEN)
+            .collect()
     }
 
     /// `ping (kind, host:port)`: how log lines name this monitor.
@@ -206,22 +228,9 @@ impl Monitor {
     /// `text` with this monitor's secrets masked: a server's answer or a
     /// library's message may quote the URL.
     fn scrub(&self, text: &str) -> String {
-        let mut text = text.to_owned();
-        let query_values = self
-            .extra
-            .iter()
-            .filter_map(|pair| pair.split_once('=').map(|(_, v)| v));
-        for secret in self
-            .kind
-            .secrets(&self.path)
+        self.secrets()
             .into_iter()
-            .chain(query_values)
-        {
-            if !secret.is_empty() {
-                text = text.replace(secret, MASK);
-            }
-        }
-        text
+            .fold(text.to_owned(), |text, secret| text.replace(secret, MASK))
     }
 
     /// Sends one ping, reporting how it went; never fails.
@@ -504,10 +513,12 @@ mod tests {
 
     #[test]
     fn other_query_values_are_masked_when_shown() {
-        let m = monitor("https://status.example.com/api/push/T0k3n?token=s3cret&environment=prod");
+        let m = monitor(
+            "https://status.example.com/api/push/T0k3nT0k3n?token=s3cr3tvalue&environment=prod",
+        );
         let finish = finish_of(&m, &ok("x"));
         assert!(finish.url.starts_with(
-            "https://status.example.com/api/push/T0k3n?token=s3cret&environment=prod&status=up"
+            "https://status.example.com/api/push/T0k3nT0k3n?token=s3cr3tvalue&environment=prod&status=up"
         ));
         assert!(
             finish.shown_in_full.starts_with(
@@ -517,9 +528,12 @@ mod tests {
             finish.shown_in_full
         );
         assert_eq!(
-            m.scrub("bad token s3cret for T0k3n"),
-            "bad token *** for ***"
+            m.scrub("bad token s3cr3tvalue for T0k3nT0k3n, prod"),
+            "bad token *** for ***, prod"
         );
+        // Too short to be a secret: `ping` stays readable.
+        let hc = monitor("https://hc.internal/ping/0f7a1c2e-9b1d");
+        assert_eq!(hc.scrub("no such ping 0f7a1c2e-9b1d"), "no such ping ***");
     }
 
     #[test]
