@@ -71,7 +71,7 @@ pub struct Request<'a> {
     pub label: String,
     pub method: Method,
     pub url: String,
-    /// The URL as messages show it (a ping URL's secret path is elided).
+    /// The URL as messages show it (a ping URL's secret parts masked).
     pub shown: String,
     /// Host, for messages about TLS.
     pub host: String,

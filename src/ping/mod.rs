@@ -103,12 +103,7 @@ impl Monitor {
             return Err(refuse("contains white space or control characters".into()));
         }
         let target = check(url)?;
-        let after_scheme = target.base.find("://").map_or(0, |i| i + 3);
-        let (origin, path) = target.base.split_at(
-            target.base[after_scheme..]
-                .find('/')
-                .map_or(target.base.len(), |i| i + after_scheme),
-        );
+        let (origin, path) = split_origin(&target.base);
         let mut path = path.to_owned();
         if !path.is_empty() && url.ends_with('/') {
             path.push('/');
@@ -279,6 +274,15 @@ impl Monitor {
     }
 }
 
+/// `scheme://authority` and the path of a URL without a query.
+fn split_origin(url: &str) -> (&str, &str) {
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    let path = url[authority..]
+        .find('/')
+        .map_or(url.len(), |i| authority + i);
+    url.split_at(path)
+}
+
 /// Signals to every monitor that has a start ping that the invocation began.
 pub fn start(monitors: &[Monitor], invocation_id: &str) {
     send_all(monitors, "start", |monitor| {
@@ -302,9 +306,19 @@ pub fn finish(monitors: &[Monitor], invocation_id: &str, event: &Finish<'_>) {
 /// Pings all `monitors` at once and returns when every ping has ended.
 fn send_all(monitors: &[Monitor], event: &str, shape: impl Fn(&Monitor) -> Option<Shape>) {
     std::thread::scope(|scope| {
-        for monitor in monitors {
-            if let Some(shape) = shape(monitor) {
-                scope.spawn(move || monitor.send(event, &shape));
+        let sending: Vec<_> = monitors
+            .iter()
+            .filter_map(|monitor| Some((monitor, shape(monitor)?)))
+            .map(|(monitor, shape)| (monitor, scope.spawn(move || monitor.send(event, &shape))))
+            .collect();
+        // Joined here, so that even a ping that panicked cannot take the
+        // exit status with it.
+        for (monitor, thread) in sending {
+            if thread.join().is_err() {
+                log::warn!(
+                    "{}: {event}: failed unexpectedly; the exit status is not affected",
+                    monitor.label()
+                );
             }
         }
     });
