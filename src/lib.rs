@@ -19,6 +19,7 @@ mod client;
 mod config;
 mod duration;
 pub mod error;
+mod files;
 mod interrupt;
 mod job;
 mod lock;
