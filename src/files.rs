@@ -231,6 +231,16 @@ mod tests {
     }
 
     #[test]
+    fn the_caps_are_the_documented_ones() {
+        assert_eq!(KEY_FILE.cap, 65_536);
+        assert_eq!(ENV_FILE.cap, 1_048_576);
+        assert_eq!(CA_BUNDLE.cap, 1_048_576);
+        assert_eq!(METRICS_FILE.cap, 1_048_576);
+        let follow = [KEY_FILE, ENV_FILE, CA_BUNDLE, METRICS_FILE].map(|k| k.follow_symlinks);
+        assert_eq!(follow, [true, true, true, false]);
+    }
+
+    #[test]
     fn sizes_read_as_operators_write_them() {
         assert_eq!(size(64 * KIB), "64 KiB");
         assert_eq!(size(MIB), "1 MiB");

@@ -145,6 +145,7 @@ impl Progress {
     pub fn close(&self) -> Vec<JobRecord> {
         let mut ledger = self.ledger();
         ledger.closed = true;
+        ledger.current = None;
         std::mem::take(&mut ledger.finished)
     }
 
@@ -247,4 +248,66 @@ pub fn run_jobs(
         progress.end(record, report);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Signal;
+
+    fn interrupted() -> Error {
+        Error::Interrupted {
+            signal: Signal::Term,
+            during: "waiting".into(),
+        }
+    }
+
+    fn ended(job: Job) -> JobRecord {
+        JobRecord {
+            result: Ok(Success::Pending(1)),
+            ..JobRecord::not_started(job, interrupted())
+        }
+    }
+
+    #[test]
+    fn an_interruption_reports_the_job_in_flight_as_far_as_it_got() {
+        let progress = Progress::default();
+        let mut reported = Vec::new();
+        progress.begin(Job::Rewards, Some("id-1".into()), 3, Instant::now());
+        progress.end(ended(Job::Rewards), &mut |r| reported.push(r.job));
+        progress.begin(Job::Outcomes, Some("id-2".into()), 3, Instant::now());
+        progress.advance(1, None);
+        progress.advance(2, Some(503));
+        let (finished, in_flight) = progress.interrupt(&interrupted());
+        assert_eq!(reported, [Job::Rewards]);
+        assert_eq!(finished.len(), 1);
+        let record = in_flight.expect("the job in flight");
+        assert_eq!(record.job, Job::Outcomes);
+        assert_eq!(record.attempts, 2);
+        assert_eq!(record.max_attempts, 3);
+        assert_eq!(record.http_status, Some(503));
+        assert_eq!(record.request_id.as_deref(), Some("id-2"));
+        assert_eq!(record.exit_code(), 143);
+    }
+
+    #[test]
+    fn an_id_never_sent_is_not_reported() {
+        let progress = Progress::default();
+        progress.begin(Job::Rewards, Some("id".into()), 3, Instant::now());
+        let (_, in_flight) = progress.interrupt(&interrupted());
+        let record = in_flight.unwrap();
+        assert_eq!((record.attempts, record.request_id), (0, None));
+    }
+
+    #[test]
+    fn nothing_is_reported_after_the_records_were_taken() {
+        let progress = Progress::default();
+        progress.begin(Job::Rewards, None, 1, Instant::now());
+        assert!(progress.close().is_empty());
+        let mut reported = 0;
+        progress.end(ended(Job::Rewards), &mut |_| reported += 1);
+        assert_eq!(reported, 0, "a job is reported once");
+        let (finished, in_flight) = progress.interrupt(&interrupted());
+        assert!(finished.is_empty() && in_flight.is_none());
+    }
 }
