@@ -20,24 +20,40 @@ pub struct LockGuard {
 /// Takes the lock without waiting: [`Error::Locked`] if another run holds it,
 /// a config error if the file cannot be opened.
 pub fn acquire(path: &Path) -> Result<LockGuard, Error> {
-    let shown = path.display().to_string();
-    let fail = |why: String| {
-        Error::Config(format!(
-            "--lock-file {shown} {why}; point it at a writable path such as /run/lock/ocd-cron.lock"
-        ))
-    };
-    let file = open(path).map_err(|e| {
-        if is_symlink_refusal(&e) {
-            fail("is a symlink, which is refused".into())
-        } else {
-            fail(format!("cannot be opened ({e})"))
-        }
-    })?;
+    let file = open_checked(path)?;
     match file.try_lock() {
         Ok(()) => Ok(LockGuard { _file: file }),
-        Err(TryLockError::WouldBlock) => Err(Error::Locked { path: shown }),
-        Err(TryLockError::Error(e)) => Err(fail(format!("cannot be locked ({e})"))),
+        Err(TryLockError::WouldBlock) => Err(Error::Locked {
+            path: path.display().to_string(),
+        }),
+        Err(TryLockError::Error(e)) => Err(config_error(path, format!("cannot be locked ({e})"))),
     }
+}
+
+/// For `--dry-run`: opens the file as [`acquire`] does (creating it, as a
+/// real run would), without locking it, so a real run that starts meanwhile
+/// is not turned away. The file is left in place: removing a lock file
+/// another run may have just opened would let a third run take a second
+/// lock on a new file.
+pub fn check(path: &Path) -> Result<(), Error> {
+    open_checked(path).map(drop)
+}
+
+fn config_error(path: &Path, why: String) -> Error {
+    Error::Config(format!(
+        "--lock-file {} {why}; point it at a writable path such as /run/lock/ocd-cron.lock",
+        path.display()
+    ))
+}
+
+fn open_checked(path: &Path) -> Result<File, Error> {
+    open(path).map_err(|e| {
+        if is_symlink_refusal(&e) {
+            config_error(path, "is a symlink, which is refused".into())
+        } else {
+            config_error(path, format!("cannot be opened ({e})"))
+        }
+    })
 }
 
 fn open(path: &Path) -> std::io::Result<File> {
@@ -71,6 +87,27 @@ mod tests {
         assert!(second.to_string().contains("run.lock"));
         drop(first);
         acquire(&path).unwrap();
+    }
+
+    #[test]
+    fn a_check_opens_like_a_run_but_does_not_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.lock");
+        check(&path).unwrap();
+        assert!(path.exists(), "created as a real run would");
+        let held = acquire(&path).unwrap();
+        check(&path).unwrap();
+        drop(held);
+        let link = dir.path().join("link.lock");
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).unwrap();
+        assert!(
+            check(&link)
+                .unwrap_err()
+                .to_string()
+                .contains("is a symlink")
+        );
+        let err = check(&dir.path().join("no/such/dir.lock")).unwrap_err();
+        assert_eq!(err.exit_code(), 78);
     }
 
     #[test]

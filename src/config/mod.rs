@@ -190,11 +190,21 @@ pub(crate) fn resolve(
     })
 }
 
-/// A variable from the real environment, else the env file, with its source.
+/// An optional setting from the real environment, else the env file, with
+/// its source. Empty counts as unset, in either place: the app's `.env`
+/// ships `API_BASE_URL=` and relies on the default (its `cron.ts` did
+/// `process.env.API_BASE_URL || "http://localhost:3000"`), and compose files
+/// turn an unset variable into an empty one. Not for the key, where empty
+/// is a mistake to report.
 fn setting(name: &str, env: Lookup, file: &HashMap<String, String>) -> Option<(String, Source)> {
     env(name)
+        .filter(|v| !v.is_empty())
         .map(|v| (v, Source::Environment))
-        .or_else(|| file.get(name).map(|v| (v.clone(), Source::EnvFile)))
+        .or_else(|| {
+            file.get(name)
+                .filter(|v| !v.is_empty())
+                .map(|v| (v.clone(), Source::EnvFile))
+        })
 }
 
 /// `--ping-url` > `OCD_CRON_PING_URL`, checked like the base URL.
@@ -297,6 +307,33 @@ mod tests {
             ),
             format!("http://flag:3{path}")
         );
+    }
+
+    #[test]
+    fn empty_optional_settings_mean_unset() {
+        let empty = [
+            ("API_BASE_URL", ""),
+            ("OCD_CRON_PING_URL", ""),
+            ("OCD_CRON_METRICS_FILE", ""),
+            ("OCD_CRON_CA_CERT", ""),
+        ];
+        let c = resolve_with(&[], &[KEY], &empty).unwrap();
+        assert_eq!(
+            c.url(Job::Rewards),
+            "http://localhost:3000/api/training/calculate-pending"
+        );
+        assert!(c.ping.is_none() && c.metrics_file.is_none() && c.ca_certs.is_none());
+        let mut env = empty.to_vec();
+        env.push(KEY);
+        let c = resolve_with(&[], &env, &[("API_BASE_URL", "http://file:1")]).unwrap();
+        assert_eq!(
+            c.api.host, "file",
+            "an empty variable does not hide the file's"
+        );
+        let err = resolve_with(&[], &[("INTERNAL_API_KEY", "")], &[])
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("is empty"), "{err}");
     }
 
     #[test]
