@@ -10,6 +10,7 @@ mod common;
 mod assets;
 mod dry_run;
 mod exit_status;
+mod files_and_output;
 mod hardening;
 mod help;
 mod job_all;

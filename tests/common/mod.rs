@@ -2,7 +2,7 @@
 //! OCD API, a helper that runs the real binary, and assertions on both.
 
 pub mod assets;
-mod http;
+pub mod http;
 mod json;
 mod run;
 mod server;

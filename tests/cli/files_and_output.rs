@@ -8,8 +8,6 @@
 //! Every run has a deadline (the helpers kill the binary and fail), so code
 //! that hangs on a FIFO fails the test instead of hanging it.
 
-mod common;
-
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -21,7 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{KEY, REWARDS_OK, Request, Server, Step, respond, run_in, spawn_in};
+use crate::common::{KEY, REWARDS_OK, Request, Server, Step, respond, run_in, spawn_in};
 use serde_json::Value;
 
 /// Generous bound for anything the binary is waited for.
@@ -108,7 +106,7 @@ fn finish(child: Child, what: &str) -> Output {
         String::from_utf8_lossy(&output.stderr),
     );
     assert!(
-        !common::leaks(&stdout) && !common::leaks(&stderr),
+        !crate::common::leaks(&stdout) && !crate::common::leaks(&stderr),
         "{what}: the key leaked"
     );
     output
@@ -152,7 +150,7 @@ impl Gate {
                 let (headers, body) = (headers.clone(), body.clone());
                 thread::spawn(move || {
                     let mut reader = BufReader::new(stream);
-                    let Ok(request) = common::http::read_request(&mut reader) else {
+                    let Ok(request) = crate::common::http::read_request(&mut reader) else {
                         return;
                     };
                     let _ = arrive.send(request);
@@ -161,7 +159,12 @@ impl Gate {
                     drop(opened.wait_while(guard, |open| !*open).unwrap());
                     // The server taking its time, not synchronisation.
                     thread::sleep(delay);
-                    let _ = common::http::write_response(reader.get_mut(), status, &headers, &body);
+                    let _ = crate::common::http::write_response(
+                        reader.get_mut(),
+                        status,
+                        &headers,
+                        &body,
+                    );
                 });
             }
         });
@@ -339,7 +342,7 @@ fn the_apps_own_env_works_as_is_bom_and_empty_settings_included() {
 // ------------------------------------------------------ files it writes
 
 /// Runs rewards against a fresh server with `--metrics-file path`.
-fn run_with_metrics(dir: &Path, path: &Path) -> common::Run {
+fn run_with_metrics(dir: &Path, path: &Path) -> crate::common::Run {
     let server = Server::start(vec![respond(200, REWARDS_OK)]);
     let url = server.url();
     let run = run_in(
