@@ -4,12 +4,14 @@
 //! process ends, however it ends (crash, SIGKILL, OOM), so a stale lock cannot
 //! block every later run. The file is created 0600 and opened with
 //! `O_NOFOLLOW`, so a symlink planted at the path cannot make the tool create
-//! or truncate a file elsewhere.
+//! or truncate a file elsewhere; anything but a regular file there (a device,
+//! a FIFO) is refused before it is opened, since opening some devices acts.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::Path;
 
 use crate::error::Error;
+use crate::files;
 
 /// Holds the lock until dropped (or the process ends).
 #[derive(Debug)]
@@ -47,13 +49,31 @@ fn config_error(path: &Path, why: String) -> Error {
 }
 
 fn open_checked(path: &Path) -> Result<File, Error> {
-    open(path).map_err(|e| {
+    let not_regular = |file_type: std::fs::FileType| {
+        config_error(
+            path,
+            format!("is {}, not a regular file", files::describe(file_type)),
+        )
+    };
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && !meta.file_type().is_file()
+        && !meta.file_type().is_symlink()
+    {
+        return Err(not_regular(meta.file_type()));
+    }
+    let file = open(path).map_err(|e| {
         if is_symlink_refusal(&e) {
             config_error(path, "is a symlink, which is refused".into())
         } else {
             config_error(path, format!("cannot be opened ({e})"))
         }
-    })
+    })?;
+    // Checked again on what was opened: the path may have changed since.
+    match file.metadata() {
+        Ok(meta) if meta.file_type().is_file() => Ok(file),
+        Ok(meta) => Err(not_regular(meta.file_type())),
+        Err(e) => Err(config_error(path, format!("cannot be examined ({e})"))),
+    }
 }
 
 fn open(path: &Path) -> std::io::Result<File> {
@@ -64,7 +84,8 @@ fn open(path: &Path) -> std::io::Result<File> {
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
+        // Non-blocking, so a FIFO swapped in after the check cannot block.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
 }
 
@@ -124,5 +145,19 @@ mod tests {
         assert_eq!(err.exit_code(), 78);
         assert!(err.to_string().contains("is a symlink"), "{err}");
         assert!(!dir.path().join("elsewhere").exists());
+    }
+
+    #[test]
+    fn anything_but_a_regular_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = acquire(dir.path()).unwrap_err();
+        assert_eq!(err.exit_code(), 78);
+        assert!(
+            err.to_string()
+                .contains("is a directory, not a regular file"),
+            "{err}"
+        );
+        let err = check(Path::new("/dev/null")).unwrap_err();
+        assert!(err.to_string().contains("is a character device"), "{err}");
     }
 }

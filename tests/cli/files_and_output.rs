@@ -747,6 +747,17 @@ fn a_dry_run_checks_the_lock_file_without_taking_it() {
         run.stderr
     );
     assert!(!dir.path().join("elsewhere").exists());
+    // A device or a FIFO is refused before it is opened, and never blocks.
+    let fifo = dir.path().join("fifo.lock");
+    mkfifo(&fifo);
+    for (path, is) in [
+        (Path::new("/dev/null"), "a character device"),
+        (fifo.as_path(), "a FIFO"),
+    ] {
+        dry(path)
+            .assert_code(78)
+            .assert_stderr_contains(&format!("is {is}, not a regular file"));
+    }
 
     // A lock held by a real run: the dry run still passes, and does not
     // disturb it.
