@@ -20,6 +20,7 @@
 //! ```
 
 #[path = "../tests/common/http.rs"]
+#[allow(dead_code)] // Request::body_text is for the tests only
 mod http;
 #[path = "../tests/common/tls.rs"]
 mod tls;

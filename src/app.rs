@@ -2,29 +2,39 @@
 //! configuration, the start ping, the jobs (on a worker thread, so a signal
 //! can cut them short), the metrics file, the finish ping, the exit status.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::cli::Cli;
 use crate::config::{self, Config, Mode};
 use crate::error::{Error, code};
+use crate::job::Selection;
 use crate::run::JobRecord;
-use crate::{interrupt, metrics, ping, random, report, run};
+use crate::{interrupt, lock, metrics, ping, random, report, run};
 
 /// Runs everything the command line asks for and returns the exit status.
 pub fn execute(cli: &Cli) -> u8 {
     let started = Instant::now();
     let config = match config::load(cli) {
         Ok(config) => config,
-        Err(error) => return refuse_configuration(cli, &error, started),
+        Err(error) => {
+            return account_for_stdout(cli.job, refuse_configuration(cli, &error, started));
+        }
     };
     for warning in &config.warnings {
         log::warn!("{}: {warning}", config.selection.name());
     }
     let invocation_id = random::uuid_v4();
     if config.dry_run {
+        // The lock file is opened (created if need be) as a real run would,
+        // but not locked: a dry run must never make a real run exit 75.
+        if let Some(path) = &config.lock_file
+            && let Err(error) = lock::check(path)
+        {
+            return account_for_stdout(cli.job, refuse_configuration(cli, &error, started));
+        }
         report::dry_run(&config, &invocation_id);
-        return code::OK;
+        return account_for_stdout(config.selection, code::OK);
     }
     // Health checks (--pending) are not runs of the job: no pings, no metrics.
     let triggering = config.mode == Mode::Trigger;
@@ -36,12 +46,13 @@ pub fn execute(cli: &Cli) -> u8 {
     ping::start(&monitors, &invocation_id);
 
     let config = Arc::new(config);
-    let (records, stopped) = run_jobs_until_signal(&config, &invocation_id);
+    let (records, in_flight, stopped) = run_jobs_until_signal(&config, &invocation_id);
     if let Some(error) = &stopped {
-        let not_started = &config.jobs[records.len()..];
-        report::not_started(
+        let ended = records.len() + usize::from(in_flight.is_some());
+        report::cut_short(
             config.selection,
-            not_started,
+            in_flight.as_ref(),
+            &config.jobs[ended..],
             config.output,
             report::config_mode(&config),
             error,
@@ -49,13 +60,15 @@ pub fn execute(cli: &Cli) -> u8 {
         // Interrupted: leave at once. The dead-man switch notices the
         // missing finish ping, and the metrics stay as they were.
         if matches!(error, Error::Interrupted { .. }) {
-            return error.exit_code();
+            return account_for_stdout(config.selection, error.exit_code());
         }
     }
     let exit = match &stopped {
         Some(error) => error.exit_code(),
         None => first_failure(&records),
     };
+    // Before the finish ping, so the monitor sees the status cron sees.
+    let exit = account_for_stdout(config.selection, exit);
     if triggering && !records.is_empty() {
         write_metrics(&config, &records);
     }
@@ -119,29 +132,49 @@ fn refuse_configuration(cli: &Cli, error: &Error, started: Instant) -> u8 {
 }
 
 /// Runs the jobs on a worker thread, reporting each as it ends. Returns the
-/// records of the jobs that ended and, if the invocation was cut short,
-/// why: the lock was not taken (held, or the file unusable) or a signal came.
+/// records of the jobs that ended, the job in flight when a signal came (as
+/// far as it got), and, if the invocation was cut short, why: the lock was
+/// not taken (held, or the file unusable) or a signal came.
 fn run_jobs_until_signal(
     config: &Arc<Config>,
     invocation_id: &str,
-) -> (Vec<JobRecord>, Option<Error>) {
-    let records = Arc::new(Mutex::new(Vec::<JobRecord>::new()));
+) -> (Vec<JobRecord>, Option<JobRecord>, Option<Error>) {
+    let progress = Arc::new(run::Progress::default());
     let outcome = {
-        let (config, records) = (config.clone(), records.clone());
+        let (config, progress) = (config.clone(), progress.clone());
         let invocation_id = invocation_id.to_owned();
         interrupt::run_until_signal(move || {
-            run::run_jobs(&config, &invocation_id, &mut |record| {
-                report::emit(&record, &config);
-                records.lock().expect("records lock").push(record);
+            run::run_jobs(&config, &invocation_id, &progress, &mut |record| {
+                report::emit(record, &config);
             })
         })
     };
-    let records = std::mem::take(&mut *records.lock().expect("records lock"));
-    let stopped = match outcome {
-        Ok(Ok(())) => None,
-        Ok(Err(error)) | Err(error) => Some(error),
+    match outcome {
+        Ok(Ok(())) => (progress.close(), None, None),
+        Ok(Err(error)) => (progress.close(), None, Some(error)),
+        Err(error) => {
+            let (records, in_flight) = progress.interrupt(&error);
+            (records, in_flight, Some(error))
+        }
+    }
+}
+
+/// A result that could not be written to stdout is lost: say so, and make
+/// it the exit status (74) unless the invocation already failed. A reader
+/// that went away (broken pipe) is not counted.
+fn account_for_stdout(selection: Selection, exit: u8) -> u8 {
+    let Some(error) = report::stdout_error() else {
+        return exit;
     };
-    (records, stopped)
+    log::error!(
+        "{}: cannot write to stdout ({error}); the results printed there are lost",
+        selection.name()
+    );
+    if exit == code::OK {
+        code::IO_ERROR
+    } else {
+        exit
+    }
 }
 
 /// The exit status of the first job that failed, or 0.

@@ -141,6 +141,19 @@ pub fn send_with_retries<T>(
     budget: &Budget,
     classify: impl Fn(&Response) -> Result<T, Error>,
 ) -> RetryResult<T> {
+    send_reporting_progress(agent, request, budget, classify, |_, _| {})
+}
+
+/// [`send_with_retries`], telling `progress` the attempts made and the last
+/// status received as soon as either changes, so that a run cut short by a
+/// signal can still say what it did.
+pub fn send_reporting_progress<T>(
+    agent: &Agent,
+    request: &Request<'_>,
+    budget: &Budget,
+    classify: impl Fn(&Response) -> Result<T, Error>,
+    mut progress: impl FnMut(u32, Option<u16>),
+) -> RetryResult<T> {
     let max = budget.max_attempts;
     let mut status = None;
     // Attempts actually made: zero when the deadline had already passed
@@ -152,6 +165,7 @@ pub fn send_with_retries<T>(
             break Err(deadline_error(request, budget));
         }
         attempt += 1;
+        progress(attempt, status);
         interrupt::set_phase(format!(
             "waiting for {} (attempt {attempt}/{max})",
             request.shown
@@ -159,6 +173,7 @@ pub fn send_with_retries<T>(
         let (error, retry_after) = match attempt_once(agent, request, budget, remaining) {
             Ok((response, retry_after)) => {
                 status = Some(response.status);
+                progress(attempt, status);
                 match classify(&response) {
                     Ok(value) => break Ok(value),
                     Err(error) => (error, retry_after),

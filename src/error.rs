@@ -26,6 +26,8 @@ pub mod code {
     pub const UNAVAILABLE: u8 = 69;
     /// EX_SOFTWARE: the API answered with a server error.
     pub const SERVER_ERROR: u8 = 70;
+    /// EX_IOERR: a result could not be written to stdout (a full disk).
+    pub const IO_ERROR: u8 = 74;
     /// EX_TEMPFAIL: out of time, or the server asked us to come back later.
     pub const TEMPORARY: u8 = 75;
     /// EX_PROTOCOL: the answer is not something this tool can act on.
@@ -58,6 +60,10 @@ pub const EXIT_STATUS_TABLE: &[(u8, &str)] = &[
     (
         code::SERVER_ERROR,
         "server error: 500 or another 5xx after retries",
+    ),
+    (
+        code::IO_ERROR,
+        "I/O error: the result could not be written to stdout (full disk, /dev/full)",
     ),
     (
         code::TEMPORARY,

@@ -4,12 +4,14 @@
 //! process ends, however it ends (crash, SIGKILL, OOM), so a stale lock cannot
 //! block every later run. The file is created 0600 and opened with
 //! `O_NOFOLLOW`, so a symlink planted at the path cannot make the tool create
-//! or truncate a file elsewhere.
+//! or truncate a file elsewhere; anything but a regular file there (a device,
+//! a FIFO) is refused before it is opened, since opening some devices acts.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::Path;
 
 use crate::error::Error;
+use crate::files;
 
 /// Holds the lock until dropped (or the process ends).
 #[derive(Debug)]
@@ -20,23 +22,57 @@ pub struct LockGuard {
 /// Takes the lock without waiting: [`Error::Locked`] if another run holds it,
 /// a config error if the file cannot be opened.
 pub fn acquire(path: &Path) -> Result<LockGuard, Error> {
-    let shown = path.display().to_string();
-    let fail = |why: String| {
-        Error::Config(format!(
-            "--lock-file {shown} {why}; point it at a writable path such as /run/lock/ocd-cron.lock"
-        ))
-    };
-    let file = open(path).map_err(|e| {
-        if is_symlink_refusal(&e) {
-            fail("is a symlink, which is refused".into())
-        } else {
-            fail(format!("cannot be opened ({e})"))
-        }
-    })?;
+    let file = open_checked(path)?;
     match file.try_lock() {
         Ok(()) => Ok(LockGuard { _file: file }),
-        Err(TryLockError::WouldBlock) => Err(Error::Locked { path: shown }),
-        Err(TryLockError::Error(e)) => Err(fail(format!("cannot be locked ({e})"))),
+        Err(TryLockError::WouldBlock) => Err(Error::Locked {
+            path: path.display().to_string(),
+        }),
+        Err(TryLockError::Error(e)) => Err(config_error(path, format!("cannot be locked ({e})"))),
+    }
+}
+
+/// For `--dry-run`: opens the file as [`acquire`] does (creating it, as a
+/// real run would), without locking it, so a real run that starts meanwhile
+/// is not turned away. The file is left in place: removing a lock file
+/// another run may have just opened would let a third run take a second
+/// lock on a new file.
+pub fn check(path: &Path) -> Result<(), Error> {
+    open_checked(path).map(drop)
+}
+
+fn config_error(path: &Path, why: String) -> Error {
+    Error::Config(format!(
+        "--lock-file {} {why}; point it at a writable path such as /run/lock/ocd-cron.lock",
+        path.display()
+    ))
+}
+
+fn open_checked(path: &Path) -> Result<File, Error> {
+    let not_regular = |file_type: std::fs::FileType| {
+        config_error(
+            path,
+            format!("is {}, not a regular file", files::describe(file_type)),
+        )
+    };
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && !meta.file_type().is_file()
+        && !meta.file_type().is_symlink()
+    {
+        return Err(not_regular(meta.file_type()));
+    }
+    let file = open(path).map_err(|e| {
+        if is_symlink_refusal(&e) {
+            config_error(path, "is a symlink, which is refused".into())
+        } else {
+            config_error(path, format!("cannot be opened ({e})"))
+        }
+    })?;
+    // Checked again on what was opened: the path may have changed since.
+    match file.metadata() {
+        Ok(meta) if meta.file_type().is_file() => Ok(file),
+        Ok(meta) => Err(not_regular(meta.file_type())),
+        Err(e) => Err(config_error(path, format!("cannot be examined ({e})"))),
     }
 }
 
@@ -48,7 +84,8 @@ fn open(path: &Path) -> std::io::Result<File> {
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
+        // Non-blocking, so a FIFO swapped in after the check cannot block.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
 }
 
@@ -74,6 +111,27 @@ mod tests {
     }
 
     #[test]
+    fn a_check_opens_like_a_run_but_does_not_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.lock");
+        check(&path).unwrap();
+        assert!(path.exists(), "created as a real run would");
+        let held = acquire(&path).unwrap();
+        check(&path).unwrap();
+        drop(held);
+        let link = dir.path().join("link.lock");
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).unwrap();
+        assert!(
+            check(&link)
+                .unwrap_err()
+                .to_string()
+                .contains("is a symlink")
+        );
+        let err = check(&dir.path().join("no/such/dir.lock")).unwrap_err();
+        assert_eq!(err.exit_code(), 78);
+    }
+
+    #[test]
     fn lock_file_is_private_and_symlinks_are_refused() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
@@ -87,5 +145,19 @@ mod tests {
         assert_eq!(err.exit_code(), 78);
         assert!(err.to_string().contains("is a symlink"), "{err}");
         assert!(!dir.path().join("elsewhere").exists());
+    }
+
+    #[test]
+    fn anything_but_a_regular_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = acquire(dir.path()).unwrap_err();
+        assert_eq!(err.exit_code(), 78);
+        assert!(
+            err.to_string()
+                .contains("is a directory, not a regular file"),
+            "{err}"
+        );
+        let err = check(Path::new("/dev/null")).unwrap_err();
+        assert!(err.to_string().contains("is a character device"), "{err}");
     }
 }

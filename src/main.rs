@@ -1,6 +1,7 @@
 //! The binary: parse the command line, set up logging, run, exit with the
 //! status `error` assigns.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use ocd_cron::error::code;
@@ -11,10 +12,17 @@ fn main() -> ExitCode {
     let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
+            let printed = e.print().and_then(|()| std::io::stdout().flush());
             // --help and --version are "errors" to clap, but not to the user.
             if !e.use_stderr() {
-                return ExitCode::SUCCESS;
+                return match printed {
+                    // A reader that went away (`| head`) had what it wanted.
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                        eprintln!("ocd-cron: cannot write to stdout ({e})");
+                        ExitCode::from(code::IO_ERROR)
+                    }
+                    _ => ExitCode::SUCCESS,
+                };
             }
             return ExitCode::from(code::USAGE);
         }

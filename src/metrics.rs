@@ -4,17 +4,35 @@
 //! One file may serve both jobs (and `--job all`): the file is read, only the
 //! series of the jobs that just ran are replaced, and the result is written
 //! to a temporary file in the same directory and renamed over the old one,
-//! so the collector never reads half a file. The time of the last success is
+//! so the collector never reads half a file. Runs of different jobs may
+//! finish together, so the read-modify-write holds an `flock` on the
+//! directory itself: a lock file next to the metrics would be clutter in
+//! the collector's directory, and the directory is always there.
+//!
+//! The tool often runs as root, so the write must never replace anything
+//! but our own file: the target must be absent or a regular file (a
+//! symlink, device, FIFO or directory there draws a warning and nothing is
+//! written, so `OCD_CRON_METRICS_FILE=/dev/null` cannot replace
+//! `/dev/null`), and the temporary file gets an unpredictable name and is
+//! created exclusively without following symlinks, so nothing planted in
+//! the directory can redirect the write. Metrics are not secret: the file
+//! is 0644 whatever the umask, so node_exporter can read it under a
+//! service's `UMask=0077`. The time of the last success is
 //! carried over from the previous file when a run fails; a job that has never
 //! succeeded reports 0, so `time() - ocd_cron_last_success_timestamp_seconds`
 //! alerts on it too. Counts the server did not report are `NaN`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::fs::{File, OpenOptions, Permissions, TryLockError};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::duration::format_duration;
 use crate::error::Error;
+use crate::files::{self, ReadError};
+use crate::random;
 use crate::run::{JobRecord, Success};
 
 /// Every metric written: name and help text.
@@ -48,12 +66,22 @@ const METRICS: &[(&str, &str)] = &[
 /// (metric, job) → sample value, as text.
 type Series = BTreeMap<(String, String), String>;
 
+/// How long to wait for another run to finish updating the same directory:
+/// an update takes milliseconds, so this only ends a wait on a stuck holder.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
 /// Records `records` in the file at `path`, keeping other jobs' series.
-pub fn update(path: &Path, records: &[JobRecord], now: SystemTime) -> std::io::Result<()> {
-    let mut series = match std::fs::read_to_string(path) {
-        Ok(text) => parse(&text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Series::new(),
-        Err(e) => return Err(e),
+pub fn update(path: &Path, records: &[JobRecord], now: SystemTime) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    // Held until the new file is in place.
+    let _lock = lock_directory(dir)?;
+    let mut series = match files::read(path, files::METRICS_FILE) {
+        Ok(text) => parse(&String::from_utf8_lossy(&text)),
+        Err(ReadError::Missing(_)) => Series::new(),
+        Err(e) => return Err(io::Error::other(format!("it {e}; nothing was written"))),
     };
     let now = now
         .duration_since(UNIX_EPOCH)
@@ -87,7 +115,7 @@ pub fn update(path: &Path, records: &[JobRecord], now: SystemTime) -> std::io::R
                 .or_insert_with(|| "0".into());
         }
     }
-    write_atomically(path, &render(&series))
+    write_atomically(dir, path, &render(&series))
 }
 
 fn count(value: Option<u64>) -> String {
@@ -124,27 +152,90 @@ fn render(series: &Series) -> String {
     text
 }
 
-/// Writes `content` next to `path`, then renames it over `path`.
-fn write_atomically(path: &Path, content: &str) -> std::io::Result<()> {
+/// An exclusive `flock` on `dir`, waiting up to [`LOCK_WAIT`] for another
+/// run's update. Where the file system cannot lock (some network file
+/// systems), the update goes ahead unserialised rather than not at all.
+fn lock_directory(dir: &Path) -> io::Result<Option<File>> {
+    let locked = |file: File| -> io::Result<Option<File>> {
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(file)),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(io::Error::other(format!(
+                        "another process has held a lock on the directory {} for {}; nothing was written",
+                        dir.display(),
+                        format_duration(LOCK_WAIT)
+                    )));
+                }
+                Err(TryLockError::Error(e)) => {
+                    log::debug!("cannot lock {} ({e}); updating unserialised", dir.display());
+                    return Ok(None);
+                }
+            }
+        }
+    };
+    match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(dir)
+    {
+        Ok(file) => locked(file),
+        Err(e) => {
+            log::debug!(
+                "cannot open {} to lock it ({e}); updating unserialised",
+                dir.display()
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Writes `content` to a new file in `dir`, then renames it over `path`.
+fn write_atomically(dir: &Path, path: &Path, content: &str) -> io::Result<()> {
     let name = path
         .file_name()
-        .ok_or_else(|| std::io::Error::other("not a file name"))?;
+        .ok_or_else(|| io::Error::other("not a file name"))?;
+    // A name no one can guess, created only if nothing is there (O_EXCL
+    // never follows a symlink; O_NOFOLLOW says so twice): a planted link
+    // cannot redirect the write. The leading dot and `.tmp` keep it out of
+    // the collector's `*.prom`.
     let temp = path.with_file_name(format!(
         ".{}.{}.tmp",
         name.to_string_lossy(),
-        std::process::id()
+        random::uuid_v4()
     ));
-    let result = std::fs::File::create(&temp).and_then(|mut file| {
-        file.write_all(content.as_bytes())?;
-        file.sync_all()
-    });
-    match result.and_then(|()| std::fs::rename(&temp, path)) {
-        Ok(()) => Ok(()),
-        Err(e) => {
+    let result = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&temp)
+        .and_then(|mut file| {
+            // The mode given to open is cut by the umask; this is not.
+            file.set_permissions(Permissions::from_mode(0o644))?;
+            file.write_all(content.as_bytes())?;
+            file.sync_all()
+        });
+    if let Err(e) = result {
+        // Remove only what this run created: an existing name is not ours.
+        if e.kind() != io::ErrorKind::AlreadyExists {
             let _ = std::fs::remove_file(&temp);
-            Err(e)
         }
+        return Err(e);
     }
+    if let Err(e) = std::fs::rename(&temp, path) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e);
+    }
+    // Make the rename itself durable; the metrics are right either way.
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -152,7 +243,6 @@ mod tests {
     use super::*;
     use crate::job::Job;
     use crate::outcome::JobReport;
-    use std::time::Duration;
 
     fn record(job: Job, result: Result<Success, Error>) -> JobRecord {
         JobRecord {
@@ -225,5 +315,39 @@ mod tests {
         assert!(text.contains("ocd_cron_last_success_timestamp_seconds{job=\"outcomes\"} 0\n"));
         assert!(text.contains("ocd_cron_last_item_errors{job=\"outcomes\"} 5\n"));
         assert!(text.contains("ocd_cron_last_exit_code{job=\"outcomes\"} 1\n"));
+    }
+
+    #[test]
+    fn the_file_is_world_readable_and_replaces_only_a_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.prom");
+        update(&path, &[record(Job::Rewards, ran(1))], at(10)).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let link = dir.path().join("link.prom");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let err = update(&link, &[record(Job::Rewards, ran(1))], at(10)).unwrap_err();
+        assert!(
+            err.to_string().contains("is a symlink, not a regular file"),
+            "{err}"
+        );
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+
+        let sub = dir.path().join("sub.prom");
+        std::fs::create_dir(&sub).unwrap();
+        let err = update(&sub, &[record(Job::Rewards, ran(1))], at(10)).unwrap_err();
+        assert!(err.to_string().contains("is a directory"), "{err}");
+        assert!(err.to_string().contains("nothing was written"), "{err}");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 4, "no temporary file is left behind");
     }
 }

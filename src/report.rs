@@ -6,6 +6,7 @@
 //! ping body can never disagree.
 
 use std::io::Write;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -78,8 +79,25 @@ pub fn not_started(
     mode: &'static str,
     error: &Error,
 ) {
+    cut_short(selection, None, jobs, output, mode, error);
+}
+
+/// Reports an invocation that `error` cut short: one log line, and in JSON
+/// one object per job that had not ended: `in_flight` (the job that was
+/// running, as far as it got), then the `jobs` that did not start.
+pub fn cut_short(
+    selection: Selection,
+    in_flight: Option<&JobRecord>,
+    jobs: &[Job],
+    output: Output,
+    mode: &'static str,
+    error: &Error,
+) {
     log::error!("{}: {error}", selection.name());
     if output == Output::Json {
+        if let Some(record) = in_flight {
+            print_line(&json(record, mode, None).to_string());
+        }
         for &job in jobs {
             let record = JobRecord::not_started(job, error.clone());
             print_line(&json(&record, mode, None).to_string());
@@ -253,10 +271,33 @@ fn json(record: &JobRecord, mode: &str, request: Option<Value>) -> Value {
     object
 }
 
-/// Writes a line to stdout, ignoring a closed pipe (`| head`): the exit
-/// status must still say how the job went.
+/// The first failure to write stdout, other than a reader that went away.
+static STDOUT_ERROR: Mutex<Option<String>> = Mutex::new(None);
+
+/// Writes a line to stdout. A closed pipe (`| head`) is ignored: the reader
+/// has what it wanted, and the exit status must still say how the job went.
+/// Any other failure (a full disk, `>/dev/full`) loses a result, and is kept
+/// for [`stdout_error`].
 fn print_line(line: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+    if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+        note_stdout_error(&e);
+    }
+}
+
+/// Keeps the first failure to write stdout, unless it is a broken pipe.
+fn note_stdout_error(error: &std::io::Error) {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        return;
+    }
+    let mut first = STDOUT_ERROR.lock().unwrap_or_else(|p| p.into_inner());
+    first.get_or_insert_with(|| error.to_string());
+}
+
+/// Why a result could not be written to stdout, if one could not.
+pub fn stdout_error() -> Option<String> {
+    STDOUT_ERROR
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
 }

@@ -2,6 +2,7 @@
 //! each becoming one [`JobRecord`]: the record every report, metric and
 //! ping is made from.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::client::{self, Budget, Method, RetryResult};
@@ -86,14 +87,106 @@ pub fn request_ids(config: &Config, invocation_id: &str) -> Vec<String> {
         .collect()
 }
 
+/// The records of an invocation as the jobs end, and how far the job in
+/// flight has got, kept where the main thread can read them when a signal
+/// cuts the run short. One lock guards both, so each job is reported
+/// exactly once: by the worker as it ends, or as interrupted.
+#[derive(Default)]
+pub struct Progress(Mutex<Ledger>);
+
+#[derive(Default)]
+struct Ledger {
+    finished: Vec<JobRecord>,
+    current: Option<InFlight>,
+    /// Set once the records have been taken: nothing more is reported.
+    closed: bool,
+}
+
+/// A job that has started and not yet ended.
+struct InFlight {
+    job: Job,
+    /// The `Idempotency-Key`, if the request carries one.
+    request_id: Option<String>,
+    attempts: u32,
+    http_status: Option<u16>,
+    max_attempts: u32,
+    started: Instant,
+}
+
+impl Progress {
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        // A panic elsewhere cannot leave the ledger half-updated: every
+        // change is a single assignment or push.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn begin(&self, job: Job, request_id: Option<String>, max_attempts: u32, started: Instant) {
+        self.ledger().current = Some(InFlight {
+            job,
+            request_id,
+            attempts: 0,
+            http_status: None,
+            max_attempts,
+            started,
+        });
+    }
+
+    fn advance(&self, attempts: u32, http_status: Option<u16>) {
+        if let Some(current) = &mut self.ledger().current {
+            current.attempts = attempts;
+            current.http_status = http_status;
+        }
+    }
+
+    /// The job in flight has ended: `report` it, unless the invocation was
+    /// already reported as interrupted.
+    fn end(&self, record: JobRecord, report: &mut dyn FnMut(&JobRecord)) {
+        let mut ledger = self.ledger();
+        if ledger.closed {
+            return;
+        }
+        ledger.current = None;
+        report(&record);
+        ledger.finished.push(record);
+    }
+
+    /// The records of the jobs that ended; nothing is reported after this.
+    pub fn close(&self) -> Vec<JobRecord> {
+        let mut ledger = self.ledger();
+        ledger.closed = true;
+        ledger.current = None;
+        std::mem::take(&mut ledger.finished)
+    }
+
+    /// Like [`close`](Self::close), at an interruption: also the record of
+    /// the job in flight, as far as it got, failed with `error`.
+    pub fn interrupt(&self, error: &Error) -> (Vec<JobRecord>, Option<JobRecord>) {
+        let mut ledger = self.ledger();
+        ledger.closed = true;
+        let in_flight = ledger.current.take().map(|c| JobRecord {
+            job: c.job,
+            request_id: c.request_id.filter(|_| c.attempts > 0),
+            http_status: c.http_status,
+            attempts: c.attempts,
+            max_attempts: c.max_attempts,
+            elapsed: c.started.elapsed(),
+            result: Err(error.clone()),
+        });
+        (std::mem::take(&mut ledger.finished), in_flight)
+    }
+}
+
 /// Runs the selected jobs in order under one `--timeout` deadline, each
-/// even if the one before failed, handing each record to `finished` as soon
-/// as it exists. Fails before any job only if the `--lock-file` cannot be
-/// taken.
+/// even if the one before failed, handing each record to `report` as soon
+/// as it exists and keeping it in `progress`. Fails before any job only if
+/// the `--lock-file` cannot be taken.
 pub fn run_jobs(
     config: &Config,
     invocation_id: &str,
-    finished: &mut dyn FnMut(JobRecord),
+    progress: &Progress,
+    report: &mut dyn FnMut(&JobRecord),
 ) -> Result<(), Error> {
     // Held until this function returns (or the process ends).
     let _lock = match &config.lock_file {
@@ -123,33 +216,109 @@ pub fn run_jobs(
             duration::format_duration(config.timeout),
             budget.max_attempts
         );
+        // Only an id that was sent is reported: a GET carries none, and a
+        // job whose deadline had passed sent nothing.
+        let sent_id = (request.method == Method::Post).then_some(request_id);
+        progress.begin(job, sent_id.clone(), budget.max_attempts, job_started);
+        let advance = |attempts, status| progress.advance(attempts, status);
         let RetryResult {
             result,
             status,
             attempts,
         } = match config.mode {
-            Mode::Trigger => client::send_with_retries(&agent, &request, &budget, |response| {
-                outcome::classify(&request.url, response, config.max_item_errors)
-                    .map(Success::Triggered)
-            }),
-            Mode::Pending { max } => {
-                client::send_with_retries(&agent, &request, &budget, |response| {
+            Mode::Trigger => client::send_reporting_progress(
+                &agent,
+                &request,
+                &budget,
+                |response| {
+                    outcome::classify(&request.url, response, config.max_item_errors)
+                        .map(Success::Triggered)
+                },
+                advance,
+            ),
+            Mode::Pending { max } => client::send_reporting_progress(
+                &agent,
+                &request,
+                &budget,
+                |response| {
                     outcome::classify_pending(&request.url, job, response, max)
                         .map(Success::Pending)
-                })
-            }
+                },
+                advance,
+            ),
         };
-        finished(JobRecord {
+        let record = JobRecord {
             job,
-            // Only an id that was sent is reported: a GET carries none, and
-            // a job whose deadline had passed sent nothing.
-            request_id: (request.method == Method::Post && attempts > 0).then_some(request_id),
+            request_id: sent_id.filter(|_| attempts > 0),
             http_status: status,
             attempts,
             max_attempts: budget.max_attempts,
             elapsed: job_started.elapsed(),
             result,
-        });
+        };
+        progress.end(record, report);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Signal;
+
+    fn interrupted() -> Error {
+        Error::Interrupted {
+            signal: Signal::Term,
+            during: "waiting".into(),
+        }
+    }
+
+    fn ended(job: Job) -> JobRecord {
+        JobRecord {
+            result: Ok(Success::Pending(1)),
+            ..JobRecord::not_started(job, interrupted())
+        }
+    }
+
+    #[test]
+    fn an_interruption_reports_the_job_in_flight_as_far_as_it_got() {
+        let progress = Progress::default();
+        let mut reported = Vec::new();
+        progress.begin(Job::Rewards, Some("id-1".into()), 3, Instant::now());
+        progress.end(ended(Job::Rewards), &mut |r| reported.push(r.job));
+        progress.begin(Job::Outcomes, Some("id-2".into()), 3, Instant::now());
+        progress.advance(1, None);
+        progress.advance(2, Some(503));
+        let (finished, in_flight) = progress.interrupt(&interrupted());
+        assert_eq!(reported, [Job::Rewards]);
+        assert_eq!(finished.len(), 1);
+        let record = in_flight.expect("the job in flight");
+        assert_eq!(record.job, Job::Outcomes);
+        assert_eq!(record.attempts, 2);
+        assert_eq!(record.max_attempts, 3);
+        assert_eq!(record.http_status, Some(503));
+        assert_eq!(record.request_id.as_deref(), Some("id-2"));
+        assert_eq!(record.exit_code(), 143);
+    }
+
+    #[test]
+    fn an_id_never_sent_is_not_reported() {
+        let progress = Progress::default();
+        progress.begin(Job::Rewards, Some("id".into()), 3, Instant::now());
+        let (_, in_flight) = progress.interrupt(&interrupted());
+        let record = in_flight.unwrap();
+        assert_eq!((record.attempts, record.request_id), (0, None));
+    }
+
+    #[test]
+    fn nothing_is_reported_after_the_records_were_taken() {
+        let progress = Progress::default();
+        progress.begin(Job::Rewards, None, 1, Instant::now());
+        assert!(progress.close().is_empty());
+        let mut reported = 0;
+        progress.end(ended(Job::Rewards), &mut |_| reported += 1);
+        assert_eq!(reported, 0, "a job is reported once");
+        let (finished, in_flight) = progress.interrupt(&interrupted());
+        assert!(finished.is_empty() && in_flight.is_none());
+    }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use ureq::tls::{Certificate, PemItem};
 
 use crate::error::Error;
+use crate::files;
 
 /// The certificates of a PEM bundle; anything else in it is ignored.
 pub(super) fn read_bundle(path: &Path) -> Result<Vec<Certificate<'static>>, Error> {
@@ -15,7 +16,7 @@ pub(super) fn read_bundle(path: &Path) -> Result<Vec<Certificate<'static>>, Erro
             path.display()
         ))
     };
-    let pem = std::fs::read(path).map_err(|e| fail(format!("cannot be read ({e})")))?;
+    let pem = files::read(path, files::CA_BUNDLE).map_err(|e| fail(e.to_string()))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {

@@ -7,12 +7,15 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::error::Error;
+use crate::files::{self, ReadError};
 
 /// The env file read when `--env-file` is not given; a missing one is fine.
 pub const DEFAULT_ENV_FILE: &str = ".env";
 
 /// Reads `KEY=value` pairs from the env file without touching the process
-/// environment. `--env-file` must exist; the default `./.env` may not.
+/// environment. `--env-file` must be a regular file; the default `./.env`
+/// may be missing, and is ignored when it is not a regular file (cron starts
+/// jobs in `$HOME`, where a Python virtualenv is often called `.env`).
 pub fn read(explicit: Option<&Path>) -> Result<HashMap<String, String>, Error> {
     let path = explicit.unwrap_or(Path::new(DEFAULT_ENV_FILE));
     let fail = |why: String| {
@@ -21,18 +24,22 @@ pub fn read(explicit: Option<&Path>) -> Result<HashMap<String, String>, Error> {
             path.display()
         ))
     };
-    let iter = match dotenvy::from_path_iter(path) {
-        Ok(iter) => iter,
-        Err(dotenvy::Error::Io(e))
-            if explicit.is_none() && e.kind() == std::io::ErrorKind::NotFound =>
-        {
+    let content = match files::read(path, files::ENV_FILE) {
+        Ok(content) => content,
+        Err(ReadError::Missing(_)) if explicit.is_none() => return Ok(HashMap::new()),
+        Err(ReadError::NotRegular(what)) if explicit.is_none() => {
+            log::debug!(
+                "./{DEFAULT_ENV_FILE} is {what}, not an env file; ignored (name one with --env-file)"
+            );
             return Ok(HashMap::new());
         }
-        Err(dotenvy::Error::Io(e)) => return Err(fail(format!("cannot be read ({e})"))),
-        Err(e) => return Err(fail(format!("cannot be read ({e})"))),
+        Err(e) => return Err(fail(e.to_string())),
     };
+    // Editors on Windows and Node's dotenv accept a byte-order mark; the
+    // parser would read it as part of the first name.
+    let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&content);
     let mut values = HashMap::new();
-    for item in iter {
+    for item in dotenvy::from_read_iter(content) {
         match item {
             Ok((name, value)) => {
                 values.insert(name, value);
@@ -42,7 +49,7 @@ pub fn read(explicit: Option<&Path>) -> Result<HashMap<String, String>, Error> {
             Err(dotenvy::Error::LineParse(line, _)) => {
                 return Err(fail(format!(
                     "is malformed at {}",
-                    line_number(path, &line).map_or("a line".into(), |n| format!("line {n}"))
+                    line_number(content, &line).map_or("a line".into(), |n| format!("line {n}"))
                 )));
             }
             Err(dotenvy::Error::Io(e)) => return Err(fail(format!("cannot be read ({e})"))),
@@ -52,9 +59,9 @@ pub fn read(explicit: Option<&Path>) -> Result<HashMap<String, String>, Error> {
     Ok(values)
 }
 
-/// The 1-based number of the line where `needle` starts in the file.
-fn line_number(path: &Path, needle: &str) -> Option<usize> {
-    let content = std::fs::read_to_string(path).ok()?;
+/// The 1-based number of the line where `needle` starts in `content`.
+fn line_number(content: &[u8], needle: &str) -> Option<usize> {
+    let content = String::from_utf8_lossy(content);
     let at = content.find(needle.lines().next().unwrap_or(needle))?;
     Some(content[..at].matches('\n').count() + 1)
 }
@@ -82,6 +89,23 @@ mod tests {
         let err = read(Some(&path)).err().unwrap().to_string();
         assert!(err.contains("line 3"), "{err}");
         assert!(!err.contains("s3cr3t"), "{err}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("env");
+        std::fs::write(&path, "\u{feff}API_BASE_URL=http://h:1\nB=2\n").unwrap();
+        let values = read(Some(&path)).unwrap();
+        assert_eq!(values["API_BASE_URL"], "http://h:1");
+        assert_eq!(values.len(), 2);
+    }
+
+    #[test]
+    fn explicit_env_file_must_be_a_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read(Some(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("is a directory, not a regular file"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::path::Path;
 use super::secret::Secret;
 use super::{Lookup, Source};
 use crate::error::Error;
+use crate::files;
 
 /// Values the OCD documentation uses as examples. A key still set to one of
 /// them is a deployment that was never finished, not a secret.
@@ -44,13 +45,16 @@ pub(super) fn resolve(
             }
             (None, Some(path)) => {
                 let label = format!("the key in INTERNAL_API_KEY_FILE {path}");
-                let text = std::fs::read_to_string(&path).map_err(|e| {
+                let bytes = files::read(Path::new(&path), files::KEY_FILE).map_err(|e| {
                     Error::Config(format!(
-                        "INTERNAL_API_KEY_FILE {path} ({source}) cannot be read ({e}); \
-                         check the path and that this user may read it"
+                        "INTERNAL_API_KEY_FILE {path} ({source}) {e}; \
+                         point it at the file holding the key, readable by this user"
                     ))
                 })?;
                 warnings.extend(readable_by_others(Path::new(&path), "key file"));
+                // Not UTF-8 is not a key either: `check` refuses the
+                // replacement characters without quoting them.
+                let text = String::from_utf8_lossy(&bytes);
                 return check(text.trim_end_matches(['\n', '\r']).to_owned(), &label);
             }
             (None, None) => {}

@@ -195,11 +195,21 @@ pub(crate) fn resolve(
     })
 }
 
-/// A variable from the real environment, else the env file, with its source.
+/// An optional setting from the real environment, else the env file, with
+/// its source. Empty counts as unset, in either place: the app's `.env`
+/// ships `API_BASE_URL=` and relies on the default (its `cron.ts` did
+/// `process.env.API_BASE_URL || "http://localhost:3000"`), and compose files
+/// turn an unset variable into an empty one. Not for the key, where empty
+/// is a mistake to report.
 fn setting(name: &str, env: Lookup, file: &HashMap<String, String>) -> Option<(String, Source)> {
     env(name)
+        .filter(|v| !v.is_empty())
         .map(|v| (v, Source::Environment))
-        .or_else(|| file.get(name).map(|v| (v.clone(), Source::EnvFile)))
+        .or_else(|| {
+            file.get(name)
+                .filter(|v| !v.is_empty())
+                .map(|v| (v.clone(), Source::EnvFile))
+        })
 }
 
 /// `--ping-url` (repeatable) > `OCD_CRON_PING_URL`, each entry checked.
@@ -349,6 +359,99 @@ mod tests {
             ),
             format!("http://flag:3{path}")
         );
+    }
+
+    #[test]
+    fn ping_urls_are_lists_and_flags_replace_the_variable() {
+        let hosts = |args: &[&str], env: &[(&str, &str)], file: &[(&str, &str)]| {
+            let mut all = vec![KEY];
+            all.extend_from_slice(env);
+            let config = resolve_with(args, &all, file).unwrap();
+            config
+                .monitors
+                .iter()
+                .map(|m| m.address())
+                .collect::<Vec<_>>()
+        };
+        let list = ("OCD_CRON_PING_URL", "http://a/1, http://b/2\nhttp://a/3");
+        assert_eq!(hosts(&[], &[list], &[]), ["a:80", "b:80", "a:80"]);
+        assert_eq!(
+            hosts(&[], &[], &[list]),
+            ["a:80", "b:80", "a:80"],
+            "from the env file"
+        );
+        let flags = [
+            "--ping-url",
+            "http://b/1",
+            "--ping-url",
+            "http://a/2,http://b/3",
+        ];
+        assert_eq!(
+            hosts(&flags, &[list], &[]),
+            ["b:80", "a:80", "b:80"],
+            "flags replace the variable"
+        );
+        assert_eq!(
+            hosts(&[], &[("OCD_CRON_PING_URL", "http://b/9")], &[list]),
+            ["b:80"],
+            "the environment replaces the env file"
+        );
+
+        let refused = |args: &[&str], env: &[(&str, &str)]| {
+            let mut all = vec![KEY];
+            all.extend_from_slice(env);
+            match resolve_with(args, &all, &[]) {
+                Err(e) => e.to_string(),
+                Ok(_) => panic!("accepted {args:?} {env:?}"),
+            }
+        };
+        let error = refused(
+            &[],
+            &[("OCD_CRON_PING_URL", "http://a/1 pingdom+http://a/2")],
+        );
+        assert!(
+            error.contains("--ping-url / OCD_CRON_PING_URL (from the environment), entry 2 of 2, names the monitor kind 'pingdom'"),
+            "{error}"
+        );
+        let error = refused(&["--ping-url", ""], &[]);
+        assert!(
+            error.contains(
+                "--ping-url / OCD_CRON_PING_URL (from the command line) is not an absolute URL"
+            ),
+            "{error}"
+        );
+        let error = refused(&["--ping-url", " , "], &[]);
+        assert!(
+            error.contains("(from the command line) contains white space"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn empty_optional_settings_mean_unset() {
+        let empty = [
+            ("API_BASE_URL", ""),
+            ("OCD_CRON_PING_URL", ""),
+            ("OCD_CRON_METRICS_FILE", ""),
+            ("OCD_CRON_CA_CERT", ""),
+        ];
+        let c = resolve_with(&[], &[KEY], &empty).unwrap();
+        assert_eq!(
+            c.url(Job::Rewards),
+            "http://localhost:3000/api/training/calculate-pending"
+        );
+        assert!(c.monitors.is_empty() && c.metrics_file.is_none() && c.ca_certs.is_none());
+        let mut env = empty.to_vec();
+        env.push(KEY);
+        let c = resolve_with(&[], &env, &[("API_BASE_URL", "http://file:1")]).unwrap();
+        assert_eq!(
+            c.api.host, "file",
+            "an empty variable does not hide the file's"
+        );
+        let err = resolve_with(&[], &[("INTERNAL_API_KEY", "")], &[])
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("is empty"), "{err}");
     }
 
     #[test]

@@ -161,7 +161,7 @@ impl Monitor {
     }
 
     /// `host:port`, with the scheme's port when the URL names none.
-    fn address(&self) -> String {
+    pub fn address(&self) -> String {
         let authority = self
             .origin
             .split_once("://")

@@ -3,11 +3,11 @@
 //! configuration error, and with a monitor that is down or slow; plus
 //! several monitors at once, the dry run, and what is never sent or logged.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{KEY, REWARDS_OK, Request, Server, Step, closed_port, respond, run, run_against};
+use crate::common::{
+    self, KEY, REWARDS_OK, Request, Server, Step, closed_port, respond, run, run_against,
+};
 
 /// The secret part of each stand-in's URL; none may appear in any log.
 const SECRETS: [&str; 6] = [
