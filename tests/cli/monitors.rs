@@ -478,7 +478,7 @@ fn dead_monitors_are_warnings_and_cost_one_ping_time_not_six() {
     // Each dead ping takes about 3 s (3 attempts, 1 s and 2 s apart): one
     // after another, 9 of them would take over 20 s.
     assert!(
-        run.elapsed < Duration::from_secs(12),
+        run.elapsed < Duration::from_secs(15),
         "pings run at once: {:?}",
         run.elapsed
     );
