@@ -87,6 +87,9 @@ pub struct Budget {
     /// messages.
     pub timeout: Duration,
     pub setting: &'static str,
+    /// The longest `Retry-After` wait honoured as asked; a longer one is cut
+    /// to this. The deadline bounds every wait in any case.
+    pub max_server_wait: Duration,
 }
 
 /// What came of a request: the classified result, the last HTTP status
@@ -165,13 +168,24 @@ pub fn send_with_retries<T>(
         if !retry::is_retryable(&error) || attempt >= max {
             break Err(error);
         }
-        let wait = retry_after.unwrap_or_else(|| retry::backoff(attempt, random::fraction()));
-        if Instant::now() + wait >= budget.deadline {
+        let wait = match retry_after {
+            Some(asked) => asked.min(budget.max_server_wait),
+            None => retry::backoff(attempt, random::fraction()),
+        };
+        // Compared with what is left rather than added to now: a server may
+        // ask for a wait no clock can add.
+        let left = budget.deadline.saturating_duration_since(Instant::now());
+        if wait >= left {
             warn!(
-                "{}: attempt {attempt}/{max} failed: {error}; not retrying, waiting {} would pass the {} deadline",
+                "{}: attempt {attempt}/{max} failed: {error}; not retrying, waiting {} would pass the {} deadline{}",
                 request.label,
                 format_duration(wait),
-                budget.setting
+                budget.setting,
+                if retry_after.is_some() {
+                    " (the server asked for it in Retry-After)"
+                } else {
+                    ""
+                }
             );
             break Err(error);
         }

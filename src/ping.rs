@@ -15,12 +15,16 @@ use crate::config::Target;
 use crate::error::Error;
 use crate::outcome::Response;
 use crate::sanitize::for_log;
+use crate::time;
 
 /// Attempts per ping.
 const ATTEMPTS: u32 = 3;
 /// All attempts of one ping, waits included.
 const TIME_LIMIT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The longest `Retry-After` a monitor gets: the start ping delays the job,
+/// and a monitor asking for more is retried sooner or given up on.
+const MAX_SERVER_WAIT: Duration = Duration::from_secs(2);
 /// The most of the summary a finish ping carries (healthchecks.io keeps 10 KB).
 const MAX_BODY: usize = 10 * 1024;
 
@@ -60,9 +64,10 @@ fn send(target: &Target, method: Method, what: &str, invocation_id: &str, body: 
     };
     let budget = Budget {
         max_attempts: ATTEMPTS,
-        deadline: Instant::now() + TIME_LIMIT,
+        deadline: time::deadline(Instant::now(), TIME_LIMIT),
         timeout: TIME_LIMIT,
         setting: "ping time limit",
+        max_server_wait: MAX_SERVER_WAIT,
     };
     let agent = client::agent(target, CONNECT_TIMEOUT, None);
     let result = client::send_with_retries(&agent, &request, &budget, |response| {

@@ -12,6 +12,7 @@ mod dry_run;
 mod exit_status;
 mod hardening;
 mod help;
+mod hostile_input;
 mod job_all;
 mod journal;
 mod json_output;
