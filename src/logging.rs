@@ -13,13 +13,16 @@
 //! sent, the `x-internal-api-key` header included. No filter string can be
 //! trusted to exclude it (`RUST_LOG=ureq_proto::util=trace` is more specific
 //! than any cap set here), so the guard wraps the logger itself and drops
-//! those records before they are formatted.
+//! those records before they are formatted. Every other record is scrubbed
+//! of the key (`sanitize::redact`) before it is written.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::time::SystemTime;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
+use crate::sanitize;
 use crate::time::rfc3339_millis;
 
 /// How much the operator asked to see.
@@ -114,8 +117,24 @@ impl Log for Guarded {
     }
 
     fn log(&self, record: &Record<'_>) {
-        if allowed(record.metadata()) {
-            self.0.log(record);
+        if !allowed(record.metadata()) {
+            return;
+        }
+        // The last line of defence: a record from the HTTP library (a
+        // response's Location at `RUST_LOG=ureq=debug`) has not passed
+        // through `sanitize::for_log`, so the key is scrubbed here too.
+        let text = record.args().to_string();
+        match sanitize::redact(&text) {
+            Cow::Borrowed(_) => self.0.log(record),
+            Cow::Owned(clean) => self.0.log(
+                &Record::builder()
+                    .metadata(record.metadata().clone())
+                    .module_path(record.module_path())
+                    .file(record.file())
+                    .line(record.line())
+                    .args(format_args!("{clean}"))
+                    .build(),
+            ),
         }
     }
 

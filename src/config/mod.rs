@@ -101,6 +101,8 @@ impl fmt::Display for Source {
 pub fn load(cli: &Cli) -> Result<Config, Error> {
     let file = env_file::read(cli.env_file.as_deref())?;
     let mut config = resolve(cli, &real_env, &file)?;
+    // From here on no text from outside can show the key.
+    crate::sanitize::hide(config.key.expose());
     if file.contains_key("INTERNAL_API_KEY") {
         let path = cli
             .env_file

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::common::{REWARDS_OK, Server, respond, respond_with, run_against};
+use crate::common::{KEY, REWARDS_OK, Server, respond, respond_with, run, run_against};
 
 /// A wait no clock can add to the current time.
 const HUGE_SECONDS: &str = "18446744073709551615";
@@ -129,4 +129,144 @@ fn a_huge_retry_after_on_the_last_attempt_ends_with_the_servers_status() {
     )]);
     run_against(&server, &["--job", "rewards", "--retries", "0"]).assert_code(69);
     server.assert_requests(1);
+}
+
+// ---- 4. The key never appears, even when a server echoes it ---------------
+
+/// The test key with every byte percent-encoded, as a redirect may carry it.
+fn percent_encoded_key() -> String {
+    KEY.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+/// `text` with every `%XX` replaced by the byte it encodes.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(b) if bytes[i] == b'%' => {
+                out.push(b);
+                i += 3;
+            }
+            _ => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Runs `args` against `api` with a monitor and a metrics file, and checks
+/// that neither stdout, stderr (checked by `common::run`), the ping bodies
+/// nor the metrics file show the key, and that stderr and the JSON show
+/// `(redacted)` where the key was.
+fn assert_echo_redacted(api: &Server, args: &[&str], env: &[(&str, &str)], code: i32) {
+    let pings = Server::start(vec![respond(200, "OK")]);
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = dir.path().join("ocd.prom");
+    let (ping_url, api_url) = (pings.url(), api.url());
+    let mut all_args = vec![
+        "--ping-url",
+        &ping_url,
+        "--metrics-file",
+        metrics.to_str().unwrap(),
+        "--output",
+        "json",
+    ];
+    all_args.extend_from_slice(args);
+    let mut all_env = vec![
+        ("INTERNAL_API_KEY", KEY),
+        ("API_BASE_URL", api_url.as_str()),
+    ];
+    all_env.extend_from_slice(env);
+    let run = run(&all_args, &all_env);
+    run.assert_code(code).assert_stderr_contains("(redacted)");
+    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(
+            !percent_decoded(text).contains(KEY),
+            "the key, percent-encoded, reached {name}\n{run}"
+        );
+    }
+    assert!(run.json()[0].to_string().contains("(redacted)"), "{run}");
+    let seen = pings.assert_requests(2);
+    let finish = seen[1].body_text();
+    assert!(finish.contains("(redacted)"), "{finish}");
+    for request in &seen {
+        let text = format!(
+            "{} {:?} {}",
+            request.path,
+            request.headers,
+            request.body_text()
+        );
+        assert!(
+            !percent_decoded(&text).contains(KEY),
+            "the key reached the monitor: {text}"
+        );
+    }
+    let metrics = std::fs::read_to_string(&metrics).unwrap_or_default();
+    assert!(!metrics.contains(KEY), "{metrics}");
+}
+
+#[test]
+fn a_refusal_that_quotes_the_key_shows_it_redacted() {
+    let api = Server::start(vec![respond(
+        401,
+        &format!(r#"{{"error":"bad key {KEY}","details":"expected another than {KEY}"}}"#),
+    )]);
+    assert_echo_redacted(&api, &["--job", "rewards"], &[], 77);
+}
+
+#[test]
+fn a_redirect_carrying_the_key_shows_it_redacted() {
+    let encoded = percent_encoded_key();
+    let partly = KEY.replacen('-', "%2d", 1);
+    for location in [
+        format!("http://login.example/login?key={KEY}"),
+        format!("/login?key={encoded}&again={partly}"),
+    ] {
+        let api = Server::start(vec![respond_with(307, &[("location", &location)], "")]);
+        assert_echo_redacted(&api, &["--job", "rewards"], &[], 76);
+    }
+}
+
+#[test]
+fn a_success_message_quoting_the_key_shows_it_redacted() {
+    let api = Server::start(vec![respond(
+        200,
+        &format!(r#"{{"success":true,"processed":1,"errors":0,"message":"ran with {KEY}"}}"#),
+    )]);
+    assert_echo_redacted(&api, &["--job", "rewards"], &[], 0);
+}
+
+#[test]
+fn an_html_page_or_plain_text_quoting_the_key_shows_it_redacted() {
+    for body in [
+        format!("<html><head><title>Denied {KEY}</title></head><body>{KEY}</body></html>"),
+        format!("upstream said: key \x1b[1m{KEY}\x1b[0m rejected"),
+        format!("split by escapes: {}\x1b[0m{}", &KEY[..4], &KEY[4..]),
+    ] {
+        let api = Server::start(vec![respond(500, &body)]);
+        assert_echo_redacted(&api, &["--job", "rewards", "--retries", "0"], &[], 70);
+    }
+}
+
+#[test]
+fn library_debug_logs_of_echoed_headers_show_the_key_redacted() {
+    let location = format!("/login?key={}", percent_encoded_key());
+    let api = Server::start(vec![respond_with(
+        302,
+        &[("location", &location), ("x-echo", KEY)],
+        "",
+    )]);
+    assert_echo_redacted(
+        &api,
+        &["--job", "rewards", "-v"],
+        &[("RUST_LOG", "trace")],
+        76,
+    );
 }
