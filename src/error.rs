@@ -149,6 +149,14 @@ pub enum Error {
     )]
     BadResponse { url: String, what: String },
 
+    /// A 2xx whose body is a JSON object, but a field the API contract
+    /// defines (`success`, a count) has the wrong type or an impossible
+    /// value: the answer cannot be trusted either way.
+    #[error(
+        "{url} answered {what}; an answer that breaks the API contract is not trusted, check that --base-url / API_BASE_URL points at the OCD app and that the app follows docs/api-contract.md"
+    )]
+    Contract { url: String, what: String },
+
     /// The job ran but reported failure, or (with `--pending`) more is
     /// pending than allowed. The counts the server sent are kept for the
     /// JSON output and the metrics.
@@ -202,7 +210,9 @@ impl Error {
             Error::Config(_) => code::CONFIG,
             Error::Connect { .. } | Error::Tls { .. } => code::UNAVAILABLE,
             Error::Deadline { .. } => code::TEMPORARY,
-            Error::Redirect { .. } | Error::BadResponse { .. } => code::PROTOCOL,
+            Error::Redirect { .. } | Error::BadResponse { .. } | Error::Contract { .. } => {
+                code::PROTOCOL
+            }
             Error::Auth { .. } => code::AUTH,
             Error::Http { status, .. } => match status {
                 408 | 429 => code::TEMPORARY,
@@ -273,6 +283,10 @@ mod tests {
                 hint: "h",
             },
             Error::BadResponse {
+                url: "u".into(),
+                what: "w".into(),
+            },
+            Error::Contract {
                 url: "u".into(),
                 what: "w".into(),
             },

@@ -270,3 +270,53 @@ fn library_debug_logs_of_echoed_headers_show_the_key_redacted() {
         76,
     );
 }
+
+// ---- 5. Fail closed on the contract's fields ------------------------------
+
+#[test]
+fn wrong_typed_contract_fields_are_protocol_errors_naming_the_field() {
+    for (body, shown) in [
+        (r#"{"success":true,"errors":"5"}"#, r#""errors": "5""#),
+        (r#"{"success":true,"errors":-3}"#, r#""errors": -3"#),
+        (r#"{"success":true,"errors":2.5}"#, r#""errors": 2.5"#),
+        (
+            r#"{"success":true,"errors":123456789012345678901234567890}"#,
+            r#""errors": 1.2345678901234568e+29"#,
+        ),
+        (r#"{"success":"false"}"#, r#""success": "false""#),
+        (
+            r#"{"success":true,"processed":"42"}"#,
+            r#""processed": "42""#,
+        ),
+    ] {
+        let server = Server::start(vec![respond(200, body)]);
+        let run = run_against(&server, &["--job", "rewards", "--output", "json"]);
+        run.assert_code(76)
+            .assert_stderr_contains(&format!("answered HTTP 200 with {shown}, which is not"));
+        server.assert_requests(1); // not retried: the answer came
+        let objects = run.json();
+        assert_eq!(objects[0]["exit_code"], 76, "{run}");
+        assert_eq!(objects[0]["ok"], false, "{run}");
+    }
+}
+
+#[test]
+fn whole_number_floats_and_nulls_are_accepted() {
+    let server = Server::start(vec![respond(
+        200,
+        r#"{"success":null,"processed":42.0,"errors":null,"message":"ok"}"#,
+    )]);
+    let run = run_against(&server, &["--job", "rewards", "--output", "json"]);
+    run.assert_code(0);
+    let o = &run.json()[0];
+    assert_eq!(o["processed"], 42);
+    assert_eq!(o["errors"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_wrong_typed_pending_count_is_a_protocol_error() {
+    let server = Server::start(vec![respond(200, r#"{"pendingCount":"3"}"#)]);
+    run_against(&server, &["--job", "outcomes", "--pending"])
+        .assert_code(76)
+        .assert_stderr_contains(r#"with "pendingCount": "3", which is not a count"#);
+}
