@@ -295,7 +295,7 @@ fn attempt_once(
         format_duration(remaining)
     );
     let sent = Instant::now();
-    let fail = |e| transport_error(e, request, budget);
+    let fail = |e| transport_error(e, request, budget, agent.config().proxy());
     let mut response = match request.method {
         Method::Get => prepare(agent.get(&request.url), request, remaining).call(),
         Method::Post => prepare(agent.post(&request.url), request, remaining)
@@ -370,8 +370,14 @@ fn deadline_error(request: &Request<'_>, budget: &Budget) -> Error {
     }
 }
 
-/// Maps ureq's failure to what the operator needs to know.
-fn transport_error(error: ureq::Error, request: &Request<'_>, budget: &Budget) -> Error {
+/// Maps ureq's failure to what the operator needs to know. `proxy` is the
+/// proxy the request went through, if any.
+fn transport_error(
+    error: ureq::Error,
+    request: &Request<'_>,
+    budget: &Budget,
+    proxy: Option<&ureq::Proxy>,
+) -> Error {
     let url = request.shown.clone();
     let connect = |reason: String| Error::Connect {
         url: request.shown.clone(),
@@ -401,10 +407,29 @@ fn transport_error(error: ureq::Error, request: &Request<'_>, budget: &Budget) -
         ureq::Error::Rustls(e) => tls(e.to_string()),
         ureq::Error::Pem(e) => tls(e.to_string()),
         ureq::Error::ConnectionFailed => connect("connection failed".into()),
-        ureq::Error::ConnectProxyFailed(reason) => connect(format!(
-            "the proxy refused the tunnel: {}",
-            for_log(&reason, 200)
-        )),
+        ureq::Error::ConnectProxyFailed(reason) => {
+            let proxy = proxy.map_or_else(
+                || "in use".to_owned(),
+                |p| format!("{}:{}", p.host(), p.port()),
+            );
+            // ureq says "proxy server responded 403/403" when the proxy
+            // answered the CONNECT, anything else when it did not.
+            match reason
+                .strip_prefix("proxy server responded ")
+                .and_then(|rest| rest.split('/').next())
+            {
+                Some(status) => Error::ProxyRefused {
+                    url,
+                    proxy,
+                    target: authority(&request.url),
+                    reason: format!("HTTP {}", for_log(status, 10)),
+                },
+                None => connect(format!(
+                    "the proxy {proxy} failed: {}",
+                    for_log(&reason, 200)
+                )),
+            }
+        }
         ureq::Error::BodyExceedsLimit(_) => Error::BadResponse {
             url,
             what: "a body over 1 MiB".into(),
@@ -422,6 +447,23 @@ fn transport_error(error: ureq::Error, request: &Request<'_>, budget: &Budget) -
         },
         other => connect(for_log(&other.to_string(), 200)),
     }
+}
+
+/// `host:port` of `url`, the port filled in from the scheme, as a CONNECT
+/// names it.
+fn authority(url: &str) -> String {
+    let Ok(uri) = url.parse::<Uri>() else {
+        return url.to_owned();
+    };
+    let host = uri.host().unwrap_or_default();
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
+    format!("{host}:{port}")
 }
 
 /// Socket errors in words an operator recognises.

@@ -92,6 +92,20 @@ pub enum Error {
     )]
     Connect { url: String, reason: String },
 
+    /// The proxy answered the CONNECT that opens a tunnel to the server with
+    /// a refusal. ureq can only tunnel, never forward plain http as curl
+    /// does, and stock Squid allows CONNECT only to port 443. Not retried:
+    /// a proxy's policy does not change within seconds.
+    #[error(
+        "the proxy {proxy} refused to CONNECT to {target} ({reason}) on the way to {url}; ocd-cron reaches a server through a proxy only by tunnelling with CONNECT, which many proxies allow only to port 443: if the OCD app can be reached directly, add its host to no_proxy / NO_PROXY, otherwise allow CONNECT to {target} on the proxy"
+    )]
+    ProxyRefused {
+        url: String,
+        proxy: String,
+        target: String,
+        reason: String,
+    },
+
     /// The TLS handshake failed, almost always a certificate problem. Not
     /// retried: a certificate does not fix itself within seconds.
     #[error(
@@ -208,7 +222,9 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) => code::CONFIG,
-            Error::Connect { .. } | Error::Tls { .. } => code::UNAVAILABLE,
+            Error::Connect { .. } | Error::ProxyRefused { .. } | Error::Tls { .. } => {
+                code::UNAVAILABLE
+            }
             Error::Deadline { .. } => code::TEMPORARY,
             Error::Redirect { .. } | Error::BadResponse { .. } | Error::Contract { .. } => {
                 code::PROTOCOL
@@ -270,6 +286,12 @@ mod tests {
             Error::Connect {
                 url: "u".into(),
                 reason: "r".into(),
+            },
+            Error::ProxyRefused {
+                url: "u".into(),
+                proxy: "p:1".into(),
+                target: "t:2".into(),
+                reason: "HTTP 403".into(),
             },
             Error::Deadline {
                 url: "u".into(),

@@ -142,11 +142,8 @@ pub(crate) fn resolve(
         None => lookup("API_BASE_URL").unwrap_or((DEFAULT_BASE_URL.into(), Source::Default)),
     };
     let api = url::target(&base, &format!("--base-url / API_BASE_URL ({source})"), env)?;
-    if api.scheme == "http" && !url::is_loopback(&api.host) {
-        warnings.push(format!(
-            "the key travels unencrypted over http to {}; use an https URL in --base-url / API_BASE_URL",
-            api.host
-        ));
+    if let Some(warning) = cleartext_warning(&api) {
+        warnings.push(warning);
     }
 
     let ca_certs = match &cli.ca_cert {
@@ -190,6 +187,38 @@ pub(crate) fn resolve(
         metrics_file,
         warnings,
     })
+}
+
+/// A warning when the key would cross a network in clear: over plain http
+/// to a host that is not this machine, or through a proxy that is not on
+/// this machine. ureq tunnels through an http or SOCKS proxy with a plain
+/// TCP connection, so for an `http://` base URL the request, key included,
+/// is readable on the way to the proxy; for an `https://` base URL the key
+/// is inside TLS end to end and the proxy sees only `CONNECT host:port`.
+fn cleartext_warning(api: &Target) -> Option<String> {
+    if api.scheme != "http" {
+        return None;
+    }
+    let proxy = api.proxy.as_ref().filter(|proxy| {
+        proxy.protocol() != ureq::ProxyProtocol::Https
+            && !url::is_loopback(proxy.host().trim_start_matches('[').trim_end_matches(']'))
+    });
+    match proxy {
+        Some(proxy) => Some(format!(
+            "the key travels unencrypted over http through the proxy {}:{} to {}; \
+             use an https URL in --base-url / API_BASE_URL, or add {} to no_proxy if it \
+             can be reached directly",
+            proxy.host(),
+            proxy.port(),
+            api.host,
+            api.host
+        )),
+        None if !url::is_loopback(&api.host) => Some(format!(
+            "the key travels unencrypted over http to {}; use an https URL in --base-url / API_BASE_URL",
+            api.host
+        )),
+        None => None,
+    }
 }
 
 /// A variable from the real environment, else the env file, with its source.
@@ -341,5 +370,45 @@ mod tests {
         assert!(!warned("https://ocd.example.com"));
         assert!(warned("http://ocd.example.com"));
         assert!(warned("http://10.0.0.5:3000"));
+    }
+
+    #[test]
+    fn plain_http_through_a_remote_proxy_warns_whatever_the_host() {
+        let warning = |url: &str, proxy: &'static str| {
+            resolve_with(
+                &["--base-url", url],
+                &[KEY, ("http_proxy", proxy), ("https_proxy", proxy)],
+                &[],
+            )
+            .unwrap()
+            .warnings
+            .join("\n")
+        };
+        let remote = warning("http://localhost:3000", "http://10.0.0.9:3128");
+        assert!(
+            remote.contains("unencrypted over http through the proxy 10.0.0.9:3128 to localhost"),
+            "{remote}"
+        );
+        assert!(
+            warning("http://ocd.internal", "socks5://proxy.example:1080")
+                .contains("through the proxy proxy.example:1080")
+        );
+        // Inside TLS the proxy sees only the CONNECT.
+        assert_eq!(
+            warning("https://ocd.example.com", "http://10.0.0.9:3128"),
+            ""
+        );
+        // A proxy on this machine: only the host decides.
+        assert_eq!(
+            warning("http://localhost:3000", "http://127.0.0.1:3128"),
+            ""
+        );
+        assert!(!warning("http://ocd.internal", "http://127.0.0.1:3128").contains("proxy"));
+        assert!(!warning("http://ocd.internal", "http://127.0.0.1:3128").is_empty());
+        // An https proxy is reached over TLS; the proxy itself is trusted.
+        assert_eq!(
+            warning("http://localhost:3000", "https://10.0.0.9:3129"),
+            ""
+        );
     }
 }

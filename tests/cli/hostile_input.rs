@@ -320,3 +320,94 @@ fn a_wrong_typed_pending_count_is_a_protocol_error() {
         .assert_code(76)
         .assert_stderr_contains(r#"with "pendingCount": "3", which is not a count"#);
 }
+
+// ---- 7. Proxies the way curl does it --------------------------------------
+
+#[test]
+fn no_proxy_cidr_ranges_send_ip_literal_hosts_direct() {
+    let proxy = Server::start(vec![respond(403, "")]);
+    let proxy_url = proxy.url();
+    let mut cases = vec![(
+        Server::start(vec![respond(200, REWARDS_OK)]),
+        "10.0.0.0/8, 127.0.0.0/8",
+    )];
+    // IPv6 loopback may be missing in a container; the IPv4 case still runs.
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        cases.push((
+            Server::start_on("[::1]:0", vec![respond(200, REWARDS_OK)]),
+            "::1/128",
+        ));
+    }
+    for (server, no_proxy) in &cases {
+        let url = server.url();
+        run(
+            &["--job", "rewards"],
+            &[
+                ("INTERNAL_API_KEY", KEY),
+                ("API_BASE_URL", &url),
+                ("http_proxy", &proxy_url),
+                ("no_proxy", no_proxy),
+            ],
+        )
+        .assert_code(0);
+        server.assert_requests(1);
+    }
+    proxy.assert_connections(0);
+}
+
+#[test]
+fn a_proxy_refusing_the_tunnel_is_named_with_the_way_around_it() {
+    let proxy = Server::start(vec![respond(
+        403,
+        "<html><title>Access denied</title></html>",
+    )]);
+    let proxy_url = proxy.url();
+    let run = run(
+        &["--job", "rewards", "--output", "json"],
+        &[
+            ("INTERNAL_API_KEY", KEY),
+            ("API_BASE_URL", "http://ocd.internal:3000"),
+            ("http_proxy", &proxy_url),
+            // Outside this range: the request goes to the proxy.
+            ("no_proxy", "10.0.0.0/8"),
+        ],
+    );
+    run.assert_code(69)
+        .assert_stderr_contains(&format!(
+            "the proxy 127.0.0.1:{} refused to CONNECT to ocd.internal:3000 (HTTP 403)",
+            proxy.port()
+        ))
+        .assert_stderr_contains("add its host to no_proxy / NO_PROXY");
+    // Refused by policy: not retried.
+    let seen = proxy.assert_requests(1);
+    assert_eq!(seen[0].method, "CONNECT");
+    assert_eq!(seen[0].path, "ocd.internal:3000");
+    assert!(seen[0].header("x-internal-api-key").is_none());
+    assert_eq!(run.json()[0]["exit_code"], 69);
+}
+
+#[test]
+fn the_key_in_clear_to_a_proxy_off_this_machine_is_warned_about() {
+    let env = |base: &'static str| {
+        [
+            ("INTERNAL_API_KEY", KEY),
+            ("API_BASE_URL", base),
+            ("http_proxy", "http://10.255.0.1:3128"),
+            ("https_proxy", "http://10.255.0.1:3128"),
+        ]
+    };
+    run(
+        &["--job", "rewards", "--dry-run"],
+        &env("http://localhost:3000"),
+    )
+    .assert_code(0)
+    .assert_stderr_contains(
+        "the key travels unencrypted over http through the proxy 10.255.0.1:3128 to localhost",
+    );
+    run(
+        &["--job", "rewards", "--dry-run"],
+        &env("https://ocd.example.com"),
+    )
+    .assert_code(0)
+    .assert_stderr_lacks("unencrypted");
+}
