@@ -127,4 +127,27 @@ mod tests {
         );
         assert_eq!(format_duration(Duration::MAX), "18446744073709551616 s");
     }
+
+    mod property {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any text is a duration up to a day, or a message; never a panic.
+            #[test]
+            fn any_text_parses_or_is_refused(text in ".*", digits in "[0-9]{1,40}(ms|s|m|h)?") {
+                for text in [text, digits] {
+                    if let Ok(duration) = parse_duration(&text) {
+                        prop_assert!(!duration.is_zero() && duration <= MAX_DURATION);
+                    }
+                }
+            }
+
+            #[test]
+            fn any_duration_formats(secs in any::<u64>(), nanos in 0u32..1_000_000_000) {
+                let text = format_duration(Duration::new(secs, nanos));
+                prop_assert!(text.ends_with(" s") || text.ends_with(" ms"));
+            }
+        }
+    }
 }

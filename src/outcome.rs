@@ -557,6 +557,35 @@ mod tests {
                 }
             }
 
+            /// The status request's classifier also answers anything.
+            #[test]
+            fn any_pending_answer_gives_a_documented_code(
+                status in 100u16..1000,
+                body in proptest::collection::vec(any::<u8>(), 0..512),
+                json in r#"\{"(pendingRewards|pendingCount)": ?(-?[0-9]{1,30}(\.[0-9]{0,3})?(e[0-9]{1,3})?|null|"[0-9]*"|true)\}"#,
+                max in proptest::option::of(any::<u64>()),
+            ) {
+                for body in [body, json.into_bytes()] {
+                    for job in [Job::Rewards, Job::Outcomes] {
+                        let response = Response { status, location: None, body: body.clone() };
+                        let code = classify_pending(URL, job, &response, max).map_or_else(|e| e.exit_code(), |_| 0);
+                        prop_assert!(EXIT_STATUS_TABLE.iter().any(|(c, _)| *c == code));
+                    }
+                }
+            }
+
+            /// Any value in a contract field: a documented code, never a panic.
+            #[test]
+            fn any_contract_field_value_gives_a_documented_code(
+                field in "(success|processed|errors)",
+                value in r#"(-?[0-9]{1,30}(\.[0-9]{0,3})?(e-?[0-9]{1,3})?|null|true|false|"[^"\\]*"|\[\]|\{\})"#,
+            ) {
+                let body = format!(r#"{{"{field}": {value}}}"#);
+                let response = Response { status: 200, location: None, body: body.into_bytes() };
+                let code = classify(URL, &response, 0).map_or_else(|e| e.exit_code(), |_| 0);
+                prop_assert!([0, 1, 76].contains(&code), "{}", code);
+            }
+
             /// JSON objects with arbitrary counts classify by the contract.
             #[test]
             fn json_counts_decide_between_0_and_1(

@@ -222,4 +222,40 @@ mod tests {
             hint: "",
         }));
     }
+
+    mod property {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever a server puts in Retry-After, the answer is a wait
+            /// or none; never a panic.
+            #[test]
+            fn any_retry_after_returns(
+                text in ".*",
+                date in "[A-Za-z]{0,4},? [0-9+-]{0,3} [A-Za-z]{0,4} [0-9]{0,20} [0-9:]{0,12} (GMT|UTC)",
+                now in any::<u64>(),
+            ) {
+                let now = UNIX_EPOCH.checked_add(Duration::from_secs(now)).unwrap_or(UNIX_EPOCH);
+                for text in [text, date] {
+                    let _ = parse_retry_after(&text, now);
+                }
+            }
+
+            /// Every valid IMF-fixdate parses, from year 0 to 9999.
+            #[test]
+            fn valid_dates_parse(
+                year in 0u32..10_000,
+                month in 0usize..12,
+                day in 1u32..=28,
+                h in 0u32..24,
+                m in 0u32..60,
+                s in 0u32..=60,
+            ) {
+                let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+                let text = format!("Mon, {day:02} {} {year:04} {h:02}:{m:02}:{s:02} GMT", months[month]);
+                prop_assert!(parse_retry_after(&text, UNIX_EPOCH).is_some(), "{}", text);
+            }
+        }
+    }
 }

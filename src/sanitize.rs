@@ -486,4 +486,33 @@ mod tests {
             "Location: /a?k=(redacted) é"
         );
     }
+
+    mod property {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any text comes out on one line, without escapes or the key,
+            /// and within the cap.
+            #[test]
+            fn any_text_is_safe_to_log(
+                text in ".*",
+                html in "<(html|title|h1|script|style|!--)>.{0,40}(</(title|h1|script|style)>|-->)?.{0,40}",
+                bytes in proptest::collection::vec(any::<u8>(), 0..300),
+                max in 0usize..400,
+            ) {
+                let lossy = String::from_utf8_lossy(&bytes).into_owned();
+                for text in [text, html, lossy] {
+                    let key = "k3y%";
+                    let with_key = format!("{text}{key}{text}");
+                    for input in [&text, &with_key] {
+                        let out = for_log_hiding(input, max, Some(key));
+                        prop_assert!(!out.contains(['\n', '\r', '\x1b', '\u{202e}']), "{:?}", out);
+                        prop_assert!(!out.contains(key), "{:?} -> {:?}", input, out);
+                        prop_assert!(out.chars().count() <= max + 1, "{:?}", out);
+                    }
+                }
+            }
+        }
+    }
 }

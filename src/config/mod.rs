@@ -411,4 +411,67 @@ mod tests {
             ""
         );
     }
+
+    mod property {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn table(pairs: &[(&str, String)]) -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        }
+
+        proptest! {
+            /// Any base URL, ping URL, proxy variable and no_proxy list,
+            /// from flags, environment or env file: a configuration or a
+            /// configuration error, never a panic.
+            #[test]
+            fn any_urls_and_proxy_variables_resolve_or_are_refused(
+                base in ".*",
+                base_like in "(https?|HTTP|ftp)://(\\[[0-9a-f:]{0,12}\\]|[a-z0-9.@-]{0,12})(:[0-9]{0,7})?(/[^ ]{0,12})?",
+                proxy in "(https?|socks5?|socks4a)?(://)?[a-z0-9.:@\\[\\]-]{0,20}(/.{0,5})?",
+                no_proxy in "([*.a-z0-9:/\\[\\]-]{0,16}[, ]?){0,4}",
+                timeout in ".{0,12}",
+            ) {
+                for base in [base, base_like] {
+                    let env = table(&[
+                        ("INTERNAL_API_KEY", "k3y".into()),
+                        ("http_proxy", proxy.clone()),
+                        ("https_proxy", proxy.clone()),
+                        ("ALL_PROXY", proxy.clone()),
+                        ("no_proxy", no_proxy.clone()),
+                        ("OCD_CRON_PING_URL", base.clone()),
+                    ]);
+                    let file = table(&[("API_BASE_URL", base.clone())]);
+                    let lookup = |n: &str| env.get(n).cloned();
+                    let _ = resolve(&cli(&[]), &lookup, &file);
+                    if let Ok(cli) = Cli::try_parse_from([
+                        "ocd-cron", "--job", "rewards", "--base-url", &base, "--timeout", &timeout,
+                    ]) {
+                        let _ = resolve(&cli, &lookup, &file);
+                    }
+                    let _ = proxy::select("http", &base, &lookup);
+                }
+            }
+
+            /// Any bytes as an env file: values or an error naming a line,
+            /// never a panic.
+            #[test]
+            fn any_env_file_reads_or_is_refused(
+                bytes in proptest::collection::vec(any::<u8>(), 0..400),
+                lines in "([A-Z_]{0,8}(=|: )?[\"'`$\\{}a-z #=]{0,12}\n?){0,6}",
+            ) {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("env");
+                for content in [bytes, lines.into_bytes()] {
+                    std::fs::write(&path, &content).unwrap();
+                    if let Err(Error::Config(message)) = env_file::read(Some(&path)) {
+                        prop_assert!(message.starts_with("env file"), "{}", message);
+                    }
+                }
+            }
+        }
+    }
 }
