@@ -281,14 +281,32 @@ mod tests {
     #[test]
     fn each_status_carries_its_hint() {
         for (status, hint) in [
-            (404, "; check --base-url / API_BASE_URL, including any path prefix"),
-            (405, "; check --base-url / API_BASE_URL, including any path prefix"),
+            (
+                404,
+                "; check --base-url / API_BASE_URL, including any path prefix",
+            ),
+            (
+                405,
+                "; check --base-url / API_BASE_URL, including any path prefix",
+            ),
             (408, "; the server asked to come back later"),
             (429, "; the server asked to come back later"),
-            (500, "; the job failed on the server, see the OCD app's logs"),
-            (501, "; the job failed on the server, see the OCD app's logs"),
-            (505, "; the job failed on the server, see the OCD app's logs"),
-            (599, "; the job failed on the server, see the OCD app's logs"),
+            (
+                500,
+                "; the job failed on the server, see the OCD app's logs",
+            ),
+            (
+                501,
+                "; the job failed on the server, see the OCD app's logs",
+            ),
+            (
+                505,
+                "; the job failed on the server, see the OCD app's logs",
+            ),
+            (
+                599,
+                "; the job failed on the server, see the OCD app's logs",
+            ),
             (502, "; the gateway in front of the OCD app cannot reach it"),
             (504, "; the gateway in front of the OCD app cannot reach it"),
             (400, ""),
@@ -296,7 +314,11 @@ mod tests {
             (600, ""),
         ] {
             assert_eq!(status_hint(status), hint, "{status}");
-            assert!(http(status).to_string().ends_with(&format!("HTTP {status}{hint}")));
+            assert!(
+                http(status)
+                    .to_string()
+                    .ends_with(&format!("HTTP {status}{hint}"))
+            );
         }
     }
 

@@ -433,6 +433,15 @@ mod tests {
     }
 
     #[test]
+    fn cleaning_stops_at_its_limit_folded_spaces_included() {
+        // The limit bounds the work on a 1 MiB body, whatever cut follows.
+        let s = clean(&"x ".repeat(5000), 300);
+        assert_eq!(s.chars().count(), 300);
+        assert_eq!(clean(&"xy ".repeat(5000), 10), "xy xy xy x");
+        assert_eq!(clean(" a  b ", 10), "a b");
+    }
+
+    #[test]
     fn keeps_comparison_signs_in_plain_text() {
         assert_eq!(for_log("a < b > c", 50), "a < b > c");
     }

@@ -411,3 +411,18 @@ fn the_key_in_clear_to_a_proxy_off_this_machine_is_warned_about() {
     .assert_code(0)
     .assert_stderr_lacks("unencrypted");
 }
+
+#[test]
+fn huge_headers_are_a_protocol_error_and_a_huge_location_is_cut() {
+    let big = "a".repeat(200_000);
+    let server = Server::start(vec![respond_with(200, &[("x-big", &big)], REWARDS_OK)]);
+    run_against(&server, &["--job", "rewards"])
+        .assert_code(76)
+        .assert_stderr_contains("response headers over the size limit");
+    let location = format!("/login?next={}", "b".repeat(30_000));
+    let server = Server::start(vec![respond_with(302, &[("location", &location)], "")]);
+    let run = run_against(&server, &["--job", "rewards"]);
+    run.assert_code(76)
+        .assert_stderr_contains("redirecting to /login?next=bbb");
+    assert!(run.stderr.len() < 2_000, "the Location is cut\n{run}");
+}
