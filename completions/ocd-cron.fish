@@ -4,8 +4,8 @@ all\t'Both, rewards first: outcome tracking reads what reward calculation wrote 
 complete -c ocd-cron -l limit -d 'Batch size, sent as {"limit": N}. Without it the body is {} and the server uses its own default' -r
 complete -c ocd-cron -l base-url -d 'Base URL of the OCD app, path prefix included. Overrides API_BASE_URL' -r
 complete -c ocd-cron -l env-file -d 'Read this file instead of ./.env. It must exist' -r -F
-complete -c ocd-cron -l timeout -d 'Deadline for the whole run, retries and waits included (500ms, 30s, 2m, 1h, or bare seconds)' -r
-complete -c ocd-cron -l connect-timeout -d 'Deadline for establishing each TCP connection' -r
+complete -c ocd-cron -l timeout -d 'Deadline for the whole run, retries and waits included (500ms, 30s, 2m, 1h, or bare seconds; at most 24h)' -r
+complete -c ocd-cron -l connect-timeout -d 'Deadline for establishing each TCP connection (at most 24h)' -r
 complete -c ocd-cron -l retries -d 'Extra attempts for retryable failures (connection errors, 408, 429, 500, 502, 503, 504), all within --timeout' -r
 complete -c ocd-cron -l max-item-errors -d 'Succeed even if the server reports up to N decisions that failed inside an otherwise completed run' -r
 complete -c ocd-cron -l lock-file -d 'Take an exclusive lock on this file (created 0600) before sending anything; if another run holds it, exit 75 at once. Released when the process ends, however it ends' -r -F

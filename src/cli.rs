@@ -42,11 +42,11 @@ pub struct Cli {
     pub env_file: Option<PathBuf>,
 
     /// Deadline for the whole run, retries and waits included
-    /// (500ms, 30s, 2m, 1h, or bare seconds).
+    /// (500ms, 30s, 2m, 1h, or bare seconds; at most 24h).
     #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration)]
     pub timeout: Duration,
 
-    /// Deadline for establishing each TCP connection.
+    /// Deadline for establishing each TCP connection (at most 24h).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
 

@@ -90,6 +90,9 @@ pub struct Budget {
     /// messages.
     pub timeout: Duration,
     pub setting: &'static str,
+    /// The longest `Retry-After` wait honoured as asked; a longer one is cut
+    /// to this. The deadline bounds every wait in any case.
+    pub max_server_wait: Duration,
 }
 
 /// What came of a request: the classified result, the last HTTP status
@@ -184,14 +187,25 @@ pub fn send_reporting_progress<T>(
         if !retry::is_retryable(&error) || attempt >= max {
             break Err(error);
         }
-        let wait = retry_after.unwrap_or_else(|| retry::backoff(attempt, random::fraction()));
-        if Instant::now() + wait >= budget.deadline {
+        let wait = match retry_after {
+            Some(asked) => asked.min(budget.max_server_wait),
+            None => retry::backoff(attempt, random::fraction()),
+        };
+        // Compared with what is left rather than added to now: a server may
+        // ask for a wait no clock can add.
+        let left = budget.deadline.saturating_duration_since(Instant::now());
+        if wait >= left {
             warn!(
-                "{}: attempt {attempt}/{max} failed: {}; not retrying, waiting {} would pass the {} deadline",
+                "{}: attempt {attempt}/{max} failed: {}; not retrying, waiting {} would pass the {} deadline{}",
                 request.label,
                 (request.describe)(&error),
                 format_duration(wait),
-                budget.setting
+                budget.setting,
+                if retry_after.is_some() {
+                    " (the server asked for it in Retry-After)"
+                } else {
+                    ""
+                }
             );
             break Err(error);
         }
@@ -302,7 +316,7 @@ fn attempt_once(
         format_duration(remaining)
     );
     let sent = Instant::now();
-    let fail = |e| transport_error(e, request, budget);
+    let fail = |e| transport_error(e, request, budget, agent.config().proxy());
     let mut response = match request.method {
         Method::Get => prepare(agent.get(&request.url), request, remaining).call(),
         Method::Post => prepare(agent.post(&request.url), request, remaining)
@@ -377,8 +391,14 @@ fn deadline_error(request: &Request<'_>, budget: &Budget) -> Error {
     }
 }
 
-/// Maps ureq's failure to what the operator needs to know.
-fn transport_error(error: ureq::Error, request: &Request<'_>, budget: &Budget) -> Error {
+/// Maps ureq's failure to what the operator needs to know. `proxy` is the
+/// proxy the request went through, if any.
+fn transport_error(
+    error: ureq::Error,
+    request: &Request<'_>,
+    budget: &Budget,
+    proxy: Option<&ureq::Proxy>,
+) -> Error {
     let url = request.shown.clone();
     let connect = |reason: String| Error::Connect {
         url: request.shown.clone(),
@@ -408,10 +428,29 @@ fn transport_error(error: ureq::Error, request: &Request<'_>, budget: &Budget) -
         ureq::Error::Rustls(e) => tls(e.to_string()),
         ureq::Error::Pem(e) => tls(e.to_string()),
         ureq::Error::ConnectionFailed => connect("connection failed".into()),
-        ureq::Error::ConnectProxyFailed(reason) => connect(format!(
-            "the proxy refused the tunnel: {}",
-            for_log(&reason, 200)
-        )),
+        ureq::Error::ConnectProxyFailed(reason) => {
+            let proxy = proxy.map_or_else(
+                || "in use".to_owned(),
+                |p| format!("{}:{}", p.host(), p.port()),
+            );
+            // ureq says "proxy server responded 403/403" when the proxy
+            // answered the CONNECT, anything else when it did not.
+            match reason
+                .strip_prefix("proxy server responded ")
+                .and_then(|rest| rest.split('/').next())
+            {
+                Some(status) => Error::ProxyRefused {
+                    url,
+                    proxy,
+                    target: authority(&request.url),
+                    reason: format!("HTTP {}", for_log(status, 10)),
+                },
+                None => connect(format!(
+                    "the proxy {proxy} failed: {}",
+                    for_log(&reason, 200)
+                )),
+            }
+        }
         ureq::Error::BodyExceedsLimit(_) => Error::BadResponse {
             url,
             what: "a body over 1 MiB".into(),
@@ -429,6 +468,23 @@ fn transport_error(error: ureq::Error, request: &Request<'_>, budget: &Budget) -
         },
         other => connect(for_log(&other.to_string(), 200)),
     }
+}
+
+/// `host:port` of `url`, the port filled in from the scheme, as a CONNECT
+/// names it.
+fn authority(url: &str) -> String {
+    let Ok(uri) = url.parse::<Uri>() else {
+        return url.to_owned();
+    };
+    let host = uri.host().unwrap_or_default();
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
+    format!("{host}:{port}")
 }
 
 /// Socket errors in words an operator recognises.

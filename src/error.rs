@@ -98,6 +98,20 @@ pub enum Error {
     )]
     Connect { url: String, reason: String },
 
+    /// The proxy answered the CONNECT that opens a tunnel to the server with
+    /// a refusal. ureq can only tunnel, never forward plain http as curl
+    /// does, and stock Squid allows CONNECT only to port 443. Not retried:
+    /// a proxy's policy does not change within seconds.
+    #[error(
+        "the proxy {proxy} refused to CONNECT to {target} ({reason}) on the way to {url}; ocd-cron reaches a server through a proxy only by tunnelling with CONNECT, which many proxies allow only to port 443: if the OCD app can be reached directly, add its host to no_proxy / NO_PROXY, otherwise allow CONNECT to {target} on the proxy"
+    )]
+    ProxyRefused {
+        url: String,
+        proxy: String,
+        target: String,
+        reason: String,
+    },
+
     /// The TLS handshake failed, almost always a certificate problem. Not
     /// retried: a certificate does not fix itself within seconds.
     #[error(
@@ -155,6 +169,14 @@ pub enum Error {
     )]
     BadResponse { url: String, what: String },
 
+    /// A 2xx whose body is a JSON object, but a field the API contract
+    /// defines (`success`, a count) has the wrong type or an impossible
+    /// value: the answer cannot be trusted either way.
+    #[error(
+        "{url} answered {what}; an answer that breaks the API contract is not trusted, check that --base-url / API_BASE_URL points at the OCD app and that the app follows docs/api-contract.md"
+    )]
+    Contract { url: String, what: String },
+
     /// The job ran but reported failure, or (with `--pending`) more is
     /// pending than allowed. The counts the server sent are kept for the
     /// JSON output and the metrics.
@@ -206,9 +228,13 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) => code::CONFIG,
-            Error::Connect { .. } | Error::Tls { .. } => code::UNAVAILABLE,
+            Error::Connect { .. } | Error::ProxyRefused { .. } | Error::Tls { .. } => {
+                code::UNAVAILABLE
+            }
             Error::Deadline { .. } => code::TEMPORARY,
-            Error::Redirect { .. } | Error::BadResponse { .. } => code::PROTOCOL,
+            Error::Redirect { .. } | Error::BadResponse { .. } | Error::Contract { .. } => {
+                code::PROTOCOL
+            }
             Error::Auth { .. } => code::AUTH,
             Error::Http { status, .. } => match status {
                 408 | 429 => code::TEMPORARY,
@@ -259,6 +285,50 @@ mod tests {
     }
 
     #[test]
+    fn each_status_carries_its_hint() {
+        for (status, hint) in [
+            (
+                404,
+                "; check --base-url / API_BASE_URL, including any path prefix",
+            ),
+            (
+                405,
+                "; check --base-url / API_BASE_URL, including any path prefix",
+            ),
+            (408, "; the server asked to come back later"),
+            (429, "; the server asked to come back later"),
+            (
+                500,
+                "; the job failed on the server, see the OCD app's logs",
+            ),
+            (
+                501,
+                "; the job failed on the server, see the OCD app's logs",
+            ),
+            (
+                505,
+                "; the job failed on the server, see the OCD app's logs",
+            ),
+            (
+                599,
+                "; the job failed on the server, see the OCD app's logs",
+            ),
+            (502, "; the gateway in front of the OCD app cannot reach it"),
+            (504, "; the gateway in front of the OCD app cannot reach it"),
+            (400, ""),
+            (418, ""),
+            (600, ""),
+        ] {
+            assert_eq!(status_hint(status), hint, "{status}");
+            assert!(
+                http(status)
+                    .to_string()
+                    .ends_with(&format!("HTTP {status}{hint}"))
+            );
+        }
+    }
+
+    #[test]
     fn every_code_used_is_in_the_table() {
         let table: Vec<u8> = EXIT_STATUS_TABLE.iter().map(|(c, _)| *c).collect();
         let samples = [
@@ -266,6 +336,12 @@ mod tests {
             Error::Connect {
                 url: "u".into(),
                 reason: "r".into(),
+            },
+            Error::ProxyRefused {
+                url: "u".into(),
+                proxy: "p:1".into(),
+                target: "t:2".into(),
+                reason: "HTTP 403".into(),
             },
             Error::Deadline {
                 url: "u".into(),
@@ -279,6 +355,10 @@ mod tests {
                 hint: "h",
             },
             Error::BadResponse {
+                url: "u".into(),
+                what: "w".into(),
+            },
+            Error::Contract {
                 url: "u".into(),
                 what: "w".into(),
             },

@@ -13,19 +13,22 @@
 //! sent, the `x-internal-api-key` header included. No filter string can be
 //! trusted to exclude it (`RUST_LOG=ureq_proto::util=trace` is more specific
 //! than any cap set here), so the guard wraps the logger itself and drops
-//! those records before they are formatted.
+//! those records before they are formatted. Every other record is scrubbed
+//! of the key (`sanitize::redact`) before it is written.
 //!
 //! The secret parts of monitor URLs (check ids, tokens, keys) are kept out
 //! the same way, whoever writes the line: at trace level ureq logs every URL
 //! it requests in full. [`redact`] registers them, and the guard masks them
 //! in every record.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
+use crate::sanitize;
 use crate::time::rfc3339_millis;
 
 /// How much the operator asked to see.
@@ -152,19 +155,25 @@ impl Log for Guarded {
         if !allowed(record.metadata()) || !self.0.enabled(record.metadata()) {
             return;
         }
-        let nothing_registered = REDACTED.lock().map_or(true, |r| r.is_empty());
-        if nothing_registered {
-            return self.0.log(record);
-        }
-        match masked(&record.args().to_string()) {
-            None => self.0.log(record),
-            Some(text) => self.0.log(
+        // The last line of defence: a record from the HTTP library (a
+        // response's Location at `RUST_LOG=ureq=debug`, a monitor's URL at
+        // trace) has not passed through `sanitize::for_log`, so the key and
+        // the monitors' secrets are scrubbed here too.
+        let text = record.args().to_string();
+        let clean = sanitize::redact(&text);
+        let clean = match masked(&clean) {
+            Some(masked) => Cow::Owned(masked),
+            None => clean,
+        };
+        match clean {
+            Cow::Borrowed(_) => self.0.log(record),
+            Cow::Owned(clean) => self.0.log(
                 &Record::builder()
-                    .args(format_args!("{text}"))
                     .metadata(record.metadata().clone())
                     .module_path(record.module_path())
                     .file(record.file())
                     .line(record.line())
+                    .args(format_args!("{clean}"))
                     .build(),
             ),
         }

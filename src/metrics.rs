@@ -157,7 +157,7 @@ fn render(series: &Series) -> String {
 /// systems), the update goes ahead unserialised rather than not at all.
 fn lock_directory(dir: &Path) -> io::Result<Option<File>> {
     let locked = |file: File| -> io::Result<Option<File>> {
-        let deadline = Instant::now() + LOCK_WAIT;
+        let deadline = crate::time::deadline(Instant::now(), LOCK_WAIT);
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(Some(file)),

@@ -2,8 +2,13 @@
 //!
 //! Pure on purpose (status, headers and bytes in, result out) so that every
 //! shape a server or a proxy can answer with is unit-tested without a socket.
-//! The API contract allows missing and extra fields; only a 2xx body that is
-//! not a JSON object is refused.
+//! The API contract allows missing and extra fields, but it fails closed on
+//! the fields that decide the exit status: a `success` that is not a
+//! boolean, or a count (`processed`, `errors`, `pendingRewards`,
+//! `pendingCount`) that is not a whole number from 0 to 2^64 - 1, is a
+//! protocol error rather than a silent "n/a". A whole-number float (`2.0`,
+//! what some serialisers write) is read as the number; `null` is read as
+//! absent, which is what most serialisers write for "no value".
 
 use serde_json::{Map, Value};
 
@@ -58,7 +63,12 @@ pub fn classify_pending(
         return Err(not_success(url, response, PENDING_AUTH_HINT));
     }
     let field = job.pending_field();
-    let Some(pending) = json_object(&response.body).and_then(|o| o.get(field)?.as_u64()) else {
+    let object = json_object(&response.body);
+    let pending = match &object {
+        Some(object) => count(url, response.status, object, field)?,
+        None => None,
+    };
+    let Some(pending) = pending else {
         return Err(Error::BadResponse {
             url: url.to_owned(),
             what: format!("HTTP {} without a \"{field}\" count", response.status),
@@ -114,10 +124,17 @@ fn job_result(url: String, response: &Response, max_item_errors: u64) -> Result<
         };
         return Err(Error::BadResponse { url, what });
     };
-    let count = |name: &str| object.get(name).and_then(Value::as_u64);
+    let status = response.status;
+    let success = known(&object, "success")
+        .map(|value| {
+            value.as_bool().ok_or_else(|| {
+                contract_error(&url, status, "success", value, "which is not true or false")
+            })
+        })
+        .transpose()?;
     let report = JobReport {
-        processed: count("processed"),
-        errors: count("errors"),
+        processed: count(&url, status, &object, "processed")?,
+        errors: count(&url, status, &object, "errors")?,
         message: object
             .get("message")
             .and_then(Value::as_str)
@@ -128,7 +145,7 @@ fn job_result(url: String, response: &Response, max_item_errors: u64) -> Result<
         show(report.processed),
         show(report.errors)
     );
-    if object.get("success") == Some(&Value::Bool(false)) {
+    if success == Some(false) {
         return Err(Error::JobFailed {
             reason: format!(
                 "the server reported success: false{} ({counts}, HTTP {})",
@@ -152,6 +169,53 @@ fn job_result(url: String, response: &Response, max_item_errors: u64) -> Result<
         });
     }
     Ok(report)
+}
+
+/// A field of the contract as sent; `null` counts as absent.
+fn known<'o>(object: &'o Map<String, Value>, name: &str) -> Option<&'o Value> {
+    object.get(name).filter(|value| !value.is_null())
+}
+
+/// The count `name`, if present: a whole number from 0 to 2^64 - 1,
+/// written as an integer or as a float without a fraction.
+fn count(
+    url: &str,
+    status: u16,
+    object: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<u64>, Error> {
+    let Some(value) = known(object, name) else {
+        return Ok(None);
+    };
+    as_count(value).map(Some).ok_or_else(|| {
+        contract_error(
+            url,
+            status,
+            name,
+            value,
+            "which is not a count (a whole number, 0 or more)",
+        )
+    })
+}
+
+/// A JSON number that is a whole number in `u64`'s range.
+fn as_count(value: &Value) -> Option<u64> {
+    // 2^64, exactly representable, is the first float out of range.
+    const LIMIT: f64 = 18_446_744_073_709_551_616.0;
+    value.as_u64().or_else(|| {
+        let float = value.as_f64()?;
+        (float.fract() == 0.0 && (0.0..LIMIT).contains(&float)).then_some(float as u64)
+    })
+}
+
+fn contract_error(url: &str, status: u16, name: &str, value: &Value, why: &str) -> Error {
+    Error::Contract {
+        url: url.to_owned(),
+        what: format!(
+            "HTTP {status} with \"{name}\": {}, {why}",
+            for_log(&value.to_string(), 40)
+        ),
+    }
 }
 
 /// A count for log lines: the number, or `n/a` when the server left it out.
@@ -255,8 +319,97 @@ mod tests {
     #[test]
     fn missing_and_extra_fields_are_fine() {
         assert_eq!(code(200, "{}"), 0);
-        assert_eq!(code(200, r#"{"processed": "lots", "extra": [1,2]}"#), 0);
+        assert_eq!(code(200, r#"{"extra": [1,2], "message": 5}"#), 0);
+        assert_eq!(
+            code(
+                200,
+                r#"{"success": null, "processed": null, "errors": null}"#
+            ),
+            0
+        );
         assert_eq!(code(204, ""), 76);
+    }
+
+    #[test]
+    fn contract_fields_of_the_wrong_type_fail_closed() {
+        for (body, field) in [
+            (r#"{"success": true, "errors": "5"}"#, r#""errors": "5""#),
+            (r#"{"success": true, "errors": -3}"#, r#""errors": -3"#),
+            (r#"{"success": true, "errors": 2.5}"#, r#""errors": 2.5"#),
+            (
+                r#"{"success": true, "errors": 123456789012345678901234567890}"#,
+                r#""errors": 1.2345678901234568e+29"#,
+            ),
+            (
+                r#"{"errors": 18446744073709551616.0}"#,
+                r#""errors": 1.8446744073709552e+19"#,
+            ),
+            (r#"{"errors": -0.5}"#, r#""errors": -0.5"#),
+            (r#"{"errors": [1]}"#, r#""errors": [1]"#),
+            (r#"{"errors": true}"#, r#""errors": true"#),
+            (r#"{"processed": "lots"}"#, r#""processed": "lots""#),
+            (r#"{"processed": {"n": 1}}"#, r#""processed": {"n":1}"#),
+            (r#"{"success": "false"}"#, r#""success": "false""#),
+            (r#"{"success": 0, "processed": 1}"#, r#""success": 0"#),
+            (r#"{"success": false, "errors": "5"}"#, r#""errors": "5""#),
+        ] {
+            let err = classify(URL, &response(200, body), u64::MAX).unwrap_err();
+            assert_eq!(err.exit_code(), 76, "{body}");
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("HTTP 200 with {field}, which is not")),
+                "{body}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn whole_number_floats_are_counts() {
+        let ok = classify(
+            URL,
+            &response(200, r#"{"processed": 2.0, "errors": 0.0}"#),
+            0,
+        )
+        .unwrap();
+        assert_eq!((ok.processed, ok.errors), (Some(2), Some(0)));
+        let big = classify(
+            URL,
+            &response(
+                200,
+                r#"{"processed": 1e19, "errors": 18446744073709551615}"#,
+            ),
+            u64::MAX,
+        )
+        .unwrap();
+        assert_eq!(big.processed, Some(10_000_000_000_000_000_000));
+        assert_eq!(big.errors, Some(u64::MAX));
+        assert_eq!(
+            as_count(&serde_json::json!(18_446_744_073_709_549_568.0_f64)),
+            Some(18_446_744_073_709_549_568)
+        );
+        assert_eq!(code(200, r#"{"errors": 1.0}"#), 1);
+    }
+
+    #[test]
+    fn pending_counts_of_the_wrong_type_fail_closed() {
+        for body in [
+            r#"{"pendingRewards": "42"}"#,
+            r#"{"pendingRewards": -1}"#,
+            r#"{"pendingRewards": 4.5}"#,
+            r#"{"pendingRewards": 1e30}"#,
+        ] {
+            let err = classify_pending(URL, Job::Rewards, &response(200, body), None).unwrap_err();
+            assert_eq!(err.exit_code(), 76, "{body}");
+            assert!(err.to_string().contains("\"pendingRewards\""), "{err}");
+        }
+        let ok = response(200, r#"{"pendingCount": 3.0}"#);
+        assert_eq!(classify_pending(URL, Job::Outcomes, &ok, None).unwrap(), 3);
+        let null = response(200, r#"{"pendingCount": null}"#);
+        let err = classify_pending(URL, Job::Outcomes, &null, None).unwrap_err();
+        assert!(
+            err.to_string().contains("without a \"pendingCount\" count"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -402,6 +555,35 @@ mod tests {
                 if !(200..300).contains(&status) {
                     prop_assert_ne!(code, 0);
                 }
+            }
+
+            /// The status request's classifier also answers anything.
+            #[test]
+            fn any_pending_answer_gives_a_documented_code(
+                status in 100u16..1000,
+                body in proptest::collection::vec(any::<u8>(), 0..512),
+                json in r#"\{"(pendingRewards|pendingCount)": ?(-?[0-9]{1,30}(\.[0-9]{0,3})?(e[0-9]{1,3})?|null|"[0-9]*"|true)\}"#,
+                max in proptest::option::of(any::<u64>()),
+            ) {
+                for body in [body, json.into_bytes()] {
+                    for job in [Job::Rewards, Job::Outcomes] {
+                        let response = Response { status, location: None, body: body.clone() };
+                        let code = classify_pending(URL, job, &response, max).map_or_else(|e| e.exit_code(), |_| 0);
+                        prop_assert!(EXIT_STATUS_TABLE.iter().any(|(c, _)| *c == code));
+                    }
+                }
+            }
+
+            /// Any value in a contract field: a documented code, never a panic.
+            #[test]
+            fn any_contract_field_value_gives_a_documented_code(
+                field in "(success|processed|errors)",
+                value in r#"(-?[0-9]{1,30}(\.[0-9]{0,3})?(e-?[0-9]{1,3})?|null|true|false|"[^"\\]*"|\[\]|\{\})"#,
+            ) {
+                let body = format!(r#"{{"{field}": {value}}}"#);
+                let response = Response { status: 200, location: None, body: body.into_bytes() };
+                let code = classify(URL, &response, 0).map_or_else(|e| e.exit_code(), |_| 0);
+                prop_assert!([0, 1, 76].contains(&code), "{}", code);
             }
 
             /// JSON objects with arbitrary counts classify by the contract.

@@ -46,11 +46,13 @@ pub fn backoff(retry: u32, fraction: f64) -> Duration {
 
 /// Parses a `Retry-After` header: delay-seconds or an HTTP date
 /// (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`). A date in the past means
-/// no wait. `None` for anything else, so the computed backoff applies.
+/// no wait; a number too large for 64 bits is the longest wait there is.
+/// `None` for anything else, so the computed backoff applies. The result is
+/// what the server asked for: the caller clamps it to its deadline.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse().ok().map(Duration::from_secs);
+    if all_digits(value) {
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
     let at = parse_http_date(value)?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
@@ -66,22 +68,34 @@ fn parse_http_date(value: &str) -> Option<SystemTime> {
     if !weekday.ends_with(',') {
         return None;
     }
-    let day: u32 = day.parse().ok()?;
+    // IMF-fixdate's fields are fixed-width digits; a four-digit year also
+    // keeps the calendar arithmetic far from overflow.
+    let number = |text: &str, width: usize| {
+        (text.len() == width && all_digits(text)).then(|| text.parse::<u32>().ok())?
+    };
+    let day = number(day, 2)?;
     let month = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ]
     .iter()
     .position(|m| m == month)? as u32
         + 1;
-    let year: i64 = year.parse().ok()?;
-    let mut hms = time.split(':').map(|p| p.parse::<u64>().ok());
+    let year = number(year, 4)?;
+    let mut hms = time.split(':').map(|p| number(p, 2));
     let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    // Second 60 is a leap second.
     if hms.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
         return None;
     }
-    let days = days_from_civil(year, month, day);
-    let secs = u64::try_from(days).ok()? * 86_400 + h * 3600 + m * 60 + s;
-    Some(UNIX_EPOCH + Duration::from_secs(secs))
+    let days = days_from_civil(i64::from(year), month, day);
+    let secs = days * 86_400 + i64::from(h * 3600 + m * 60 + s);
+    // Before 1970 is as much in the past as any other past date.
+    let since_epoch = Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+    UNIX_EPOCH.checked_add(since_epoch)
+}
+
+fn all_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -115,12 +129,72 @@ mod tests {
         for bad in [
             "",
             "-1",
+            "+5",
             "soon",
             "1.5",
             "Sun, 06 Nov 1994 08:49:37 PST",
             "06 Nov 1994",
+            "Sun, 06 Nov 99999999999999999 08:49:37 GMT",
+            "Sun, 06 Nov 94 08:49:37 GMT",
+            "Sun, +6 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 8:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37:00 GMT",
+            "Sun, 06 Nov 1994 08:49 GMT",
         ] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn retry_after_beyond_any_deadline_is_kept_whole() {
+        let now = UNIX_EPOCH;
+        assert_eq!(
+            parse_retry_after("18446744073709551615", now),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            parse_retry_after("123456789012345678901234567890", now),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        let far = parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now).unwrap();
+        assert_eq!(far, Duration::from_secs(253_402_300_799));
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", UNIX_EPOCH),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after(
+                "Mon, 01 Jan 0001 00:00:00 GMT",
+                UNIX_EPOCH + Duration::from_secs(9)
+            ),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn http_date_fields_are_checked_at_every_bound() {
+        let at = |text: &str| {
+            parse_http_date(text).map(|t| t.duration_since(UNIX_EPOCH).unwrap().as_secs())
+        };
+        // 1994-11-06 is day 9075 since the epoch.
+        let day = 9075 * 86_400;
+        assert_eq!(at("Sun, 06 Nov 1994 00:00:00 GMT"), Some(day));
+        assert_eq!(at("Sun, 06 Nov 1994 23:59:59 GMT"), Some(day + 86_399));
+        assert_eq!(at("Sun, 06 Nov 1994 23:59:60 GMT"), Some(day + 86_400));
+        assert_eq!(at("Sun, 06 Nov 1994 23:00:00 GMT"), Some(day + 82_800));
+        assert_eq!(at("Sun, 06 Nov 1994 00:59:00 GMT"), Some(day + 3_540));
+        assert_eq!(at("Tue, 01 Nov 1994 00:00:00 GMT"), Some(day - 5 * 86_400));
+        assert_eq!(at("Thu, 31 Dec 1994 00:00:00 GMT"), Some(day + 55 * 86_400));
+        for bad in [
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 06 Nov 1994 23:60:00 GMT",
+            "Sun, 06 Nov 1994 00:00:61 GMT",
+            "Sun, 00 Nov 1994 00:00:00 GMT",
+            "Sun, 32 Nov 1994 00:00:00 GMT",
+            "Sun, 06 Nox 1994 00:00:00 GMT",
+            "Sun 06 Nov 1994 00:00:00 GMT",
+        ] {
+            assert_eq!(at(bad), None, "{bad}");
         }
     }
 
@@ -147,5 +221,41 @@ mod tests {
             detail: String::new(),
             hint: "",
         }));
+    }
+
+    mod property {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever a server puts in Retry-After, the answer is a wait
+            /// or none; never a panic.
+            #[test]
+            fn any_retry_after_returns(
+                text in ".*",
+                date in "[A-Za-z]{0,4},? [0-9+-]{0,3} [A-Za-z]{0,4} [0-9]{0,20} [0-9:]{0,12} (GMT|UTC)",
+                now in any::<u64>(),
+            ) {
+                let now = UNIX_EPOCH.checked_add(Duration::from_secs(now)).unwrap_or(UNIX_EPOCH);
+                for text in [text, date] {
+                    let _ = parse_retry_after(&text, now);
+                }
+            }
+
+            /// Every valid IMF-fixdate parses, from year 0 to 9999.
+            #[test]
+            fn valid_dates_parse(
+                year in 0u32..10_000,
+                month in 0usize..12,
+                day in 1u32..=28,
+                h in 0u32..24,
+                m in 0u32..60,
+                s in 0u32..=60,
+            ) {
+                let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+                let text = format!("Mon, {day:02} {} {year:04} {h:02}:{m:02}:{s:02} GMT", months[month]);
+                prop_assert!(parse_retry_after(&text, UNIX_EPOCH).is_some(), "{}", text);
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@ use crate::job::Job;
 use crate::lock;
 use crate::outcome::{self, JobReport};
 use crate::random;
+use crate::time;
 
 /// What one job of an invocation came to.
 #[derive(Debug)]
@@ -196,9 +197,11 @@ pub fn run_jobs(
     let started = Instant::now();
     let budget = Budget {
         max_attempts: config.retries.saturating_add(1),
-        deadline: started + config.timeout,
+        deadline: time::deadline(started, config.timeout),
         timeout: config.timeout,
         setting: "--timeout",
+        // The deadline alone bounds what the API may ask for.
+        max_server_wait: Duration::MAX,
     };
     let agent = client::agent(
         &config.api,

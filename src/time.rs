@@ -1,10 +1,25 @@
-//! Calendar arithmetic on Unix time: HTTP dates in, RFC 3339 timestamps out.
+//! Calendar arithmetic on Unix time: HTTP dates in, RFC 3339 timestamps out;
+//! and deadlines as `Instant`s that cannot overflow.
 //!
 //! Two small conversions do not justify a date crate, which would cost start-up
 //! time and a good share of the binary (Howard Hinnant's algorithms, exact for
 //! the proleptic Gregorian calendar).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A point no run reaches: what a deadline becomes when the exact one cannot
+/// be represented.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// The deadline `after` from `start`. `Instant + Duration` panics when the
+/// sum cannot be represented; a deadline too far to represent is as good as
+/// none, so it becomes a century from `start`.
+pub fn deadline(start: Instant, after: Duration) -> Instant {
+    start
+        .checked_add(after)
+        .or_else(|| start.checked_add(FAR_FUTURE))
+        .unwrap_or(start)
+}
 
 /// Days since 1970-01-01 of a Gregorian date.
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
@@ -49,6 +64,16 @@ pub fn rfc3339_millis(at: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deadlines_never_overflow() {
+        let now = Instant::now();
+        assert_eq!(
+            deadline(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        assert_eq!(deadline(now, Duration::MAX), now + FAR_FUTURE);
+    }
 
     #[test]
     fn known_days() {

@@ -102,6 +102,8 @@ impl fmt::Display for Source {
 pub fn load(cli: &Cli) -> Result<Config, Error> {
     let file = env_file::read(cli.env_file.as_deref())?;
     let mut config = resolve(cli, &real_env, &file)?;
+    // From here on no text from outside can show the key.
+    crate::sanitize::hide(config.key.expose());
     if file.contains_key("INTERNAL_API_KEY") {
         let path = cli
             .env_file
@@ -145,11 +147,8 @@ pub(crate) fn resolve(
         None => lookup("API_BASE_URL").unwrap_or((DEFAULT_BASE_URL.into(), Source::Default)),
     };
     let api = url::target(&base, &format!("--base-url / API_BASE_URL ({source})"), env)?;
-    if api.scheme == "http" && !url::is_loopback(&api.host) {
-        warnings.push(format!(
-            "the key travels unencrypted over http to {}; use an https URL in --base-url / API_BASE_URL",
-            api.host
-        ));
+    if let Some(warning) = cleartext_warning(&api) {
+        warnings.push(warning);
     }
 
     let ca_certs = match &cli.ca_cert {
@@ -193,6 +192,38 @@ pub(crate) fn resolve(
         metrics_file,
         warnings,
     })
+}
+
+/// A warning when the key would cross a network in clear: over plain http
+/// to a host that is not this machine, or through a proxy that is not on
+/// this machine. ureq tunnels through an http or SOCKS proxy with a plain
+/// TCP connection, so for an `http://` base URL the request, key included,
+/// is readable on the way to the proxy; for an `https://` base URL the key
+/// is inside TLS end to end and the proxy sees only `CONNECT host:port`.
+fn cleartext_warning(api: &Target) -> Option<String> {
+    if api.scheme != "http" {
+        return None;
+    }
+    let proxy = api.proxy.as_ref().filter(|proxy| {
+        proxy.protocol() != ureq::ProxyProtocol::Https
+            && !url::is_loopback(proxy.host().trim_start_matches('[').trim_end_matches(']'))
+    });
+    match proxy {
+        Some(proxy) => Some(format!(
+            "the key travels unencrypted over http through the proxy {}:{} to {}; \
+             use an https URL in --base-url / API_BASE_URL, or add {} to no_proxy if it \
+             can be reached directly",
+            proxy.host(),
+            proxy.port(),
+            api.host,
+            api.host
+        )),
+        None if !url::is_loopback(&api.host) => Some(format!(
+            "the key travels unencrypted over http to {}; use an https URL in --base-url / API_BASE_URL",
+            api.host
+        )),
+        None => None,
+    }
 }
 
 /// An optional setting from the real environment, else the env file, with
@@ -494,5 +525,108 @@ mod tests {
         assert!(!warned("https://ocd.example.com"));
         assert!(warned("http://ocd.example.com"));
         assert!(warned("http://10.0.0.5:3000"));
+    }
+
+    #[test]
+    fn plain_http_through_a_remote_proxy_warns_whatever_the_host() {
+        let warning = |url: &str, proxy: &'static str| {
+            resolve_with(
+                &["--base-url", url],
+                &[KEY, ("http_proxy", proxy), ("https_proxy", proxy)],
+                &[],
+            )
+            .unwrap()
+            .warnings
+            .join("\n")
+        };
+        let remote = warning("http://localhost:3000", "http://10.0.0.9:3128");
+        assert!(
+            remote.contains("unencrypted over http through the proxy 10.0.0.9:3128 to localhost"),
+            "{remote}"
+        );
+        assert!(
+            warning("http://ocd.internal", "socks5://proxy.example:1080")
+                .contains("through the proxy proxy.example:1080")
+        );
+        // Inside TLS the proxy sees only the CONNECT.
+        assert_eq!(
+            warning("https://ocd.example.com", "http://10.0.0.9:3128"),
+            ""
+        );
+        // A proxy on this machine: only the host decides.
+        assert_eq!(
+            warning("http://localhost:3000", "http://127.0.0.1:3128"),
+            ""
+        );
+        assert!(!warning("http://ocd.internal", "http://127.0.0.1:3128").contains("proxy"));
+        assert!(!warning("http://ocd.internal", "http://127.0.0.1:3128").is_empty());
+        // An https proxy is reached over TLS; the proxy itself is trusted.
+        assert_eq!(
+            warning("http://localhost:3000", "https://10.0.0.9:3129"),
+            ""
+        );
+    }
+
+    mod property {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn table(pairs: &[(&str, String)]) -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        }
+
+        proptest! {
+            /// Any base URL, ping URL, proxy variable and no_proxy list,
+            /// from flags, environment or env file: a configuration or a
+            /// configuration error, never a panic.
+            #[test]
+            fn any_urls_and_proxy_variables_resolve_or_are_refused(
+                base in ".*",
+                base_like in "(https?|HTTP|ftp)://(\\[[0-9a-f:]{0,12}\\]|[a-z0-9.@-]{0,12})(:[0-9]{0,7})?(/[^ ]{0,12})?",
+                proxy in "(https?|socks5?|socks4a)?(://)?[a-z0-9.:@\\[\\]-]{0,20}(/.{0,5})?",
+                no_proxy in "([*.a-z0-9:/\\[\\]-]{0,16}[, ]?){0,4}",
+                timeout in ".{0,12}",
+            ) {
+                for base in [base, base_like] {
+                    let env = table(&[
+                        ("INTERNAL_API_KEY", "k3y".into()),
+                        ("http_proxy", proxy.clone()),
+                        ("https_proxy", proxy.clone()),
+                        ("ALL_PROXY", proxy.clone()),
+                        ("no_proxy", no_proxy.clone()),
+                        ("OCD_CRON_PING_URL", base.clone()),
+                    ]);
+                    let file = table(&[("API_BASE_URL", base.clone())]);
+                    let lookup = |n: &str| env.get(n).cloned();
+                    let _ = resolve(&cli(&[]), &lookup, &file);
+                    if let Ok(cli) = Cli::try_parse_from([
+                        "ocd-cron", "--job", "rewards", "--base-url", &base, "--timeout", &timeout,
+                    ]) {
+                        let _ = resolve(&cli, &lookup, &file);
+                    }
+                    let _ = proxy::select("http", &base, &lookup);
+                }
+            }
+
+            /// Any bytes as an env file: values or an error naming a line,
+            /// never a panic.
+            #[test]
+            fn any_env_file_reads_or_is_refused(
+                bytes in proptest::collection::vec(any::<u8>(), 0..400),
+                lines in "([A-Z_]{0,8}(=|: )?[\"'`$\\{}a-z #=]{0,12}\n?){0,6}",
+            ) {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("env");
+                for content in [bytes, lines.into_bytes()] {
+                    std::fs::write(&path, &content).unwrap();
+                    if let Err(Error::Config(message)) = env_file::read(Some(&path)) {
+                        prop_assert!(message.starts_with("env file"), "{}", message);
+                    }
+                }
+            }
+        }
     }
 }

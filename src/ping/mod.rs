@@ -25,6 +25,7 @@ use crate::duration::format_duration;
 use crate::error::Error;
 use crate::outcome::Response;
 use crate::sanitize::for_log;
+use crate::time;
 use kind::{Kind, MASK};
 use protocol::Shape;
 
@@ -34,6 +35,9 @@ const ATTEMPTS: u32 = 3;
 /// all of them together, since they are pinged at once.
 pub const TIME_LIMIT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The longest `Retry-After` a monitor gets: the start ping delays the job,
+/// and a monitor asking for more is retried sooner or given up on.
+const MAX_SERVER_WAIT: Duration = Duration::from_secs(2);
 
 /// Query parameters of a pasted URL whose values the dry run may show; the
 /// values of any others are masked, as they might be credentials.
@@ -252,9 +256,10 @@ impl Monitor {
         };
         let budget = Budget {
             max_attempts: ATTEMPTS,
-            deadline: Instant::now() + TIME_LIMIT,
+            deadline: time::deadline(Instant::now(), TIME_LIMIT),
             timeout: TIME_LIMIT,
             setting: "ping time limit",
+            max_server_wait: MAX_SERVER_WAIT,
         };
         let agent = client::agent(&self.target, CONNECT_TIMEOUT, None);
         let result = client::send_with_retries(&agent, &request, &budget, |response| {

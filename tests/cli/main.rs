@@ -13,6 +13,7 @@ mod exit_status;
 mod files_and_output;
 mod hardening;
 mod help;
+mod hostile_input;
 mod job_all;
 mod journal;
 mod json_output;

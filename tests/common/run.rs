@@ -209,6 +209,21 @@ impl Running {
             !leaks(&run.stdout) && !leaks(&run.stderr),
             "the key leaked into the output: {run:#?}"
         );
+        // No input may crash the binary: a death by signal (SIGABRT from a
+        // release build's panic, SIGSEGV) or a debug build's panic fails
+        // every test, whatever status the test expected.
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert!(
+                output.status.signal().is_none(),
+                "ocd-cron was killed by signal {:?}\n{run}",
+                output.status.signal()
+            );
+        }
+        assert!(
+            !run.stderr.contains("panicked at"),
+            "ocd-cron panicked\n{run}"
+        );
         run
     }
 }
