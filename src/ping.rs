@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::{self, Budget, HeaderValue, Method, Request, USER_AGENT};
 use crate::config::Target;
-use crate::error::Error;
+use crate::error::{Error, Route};
 use crate::outcome::Response;
 use crate::sanitize::for_log;
 
@@ -88,6 +88,7 @@ fn accepted(request: &Request<'_>, response: &Response) -> Result<(), Error> {
         } else {
             format!(": {text}")
         },
+        route: Route::Ping,
     })
 }
 
