@@ -161,7 +161,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "RUST_LOG",
-        "Log filter; overrides -q and -v (debug, warn, ...). The HTTP and TLS libraries log only when named (ureq=debug, rustls=debug).",
+        "Log filter; overrides -q and -v (debug, warn, ...). The HTTP and TLS libraries show only their warnings unless named (ureq=debug, rustls=debug).",
     ),
     (
         "http_proxy, https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, no_proxy, NO_PROXY",
@@ -179,6 +179,7 @@ fn epilogue() -> String {
         text.push_str(&format!("  {name}\n"));
         text.push_str(&wrap(meaning, 10, 80));
     }
+    text.push('\n');
     text.push_str(&wrap(ENVIRONMENT_NOTE, 0, 80));
     text.push_str("\nEXIT STATUS:\n");
     for (code, meaning) in EXIT_STATUS_TABLE {

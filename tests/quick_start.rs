@@ -112,3 +112,36 @@ fn the_stand_in_lists_its_failure_modes() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(64));
 }
+
+#[test]
+fn the_readme_shows_this_command_and_every_failure_mode() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains("\ncargo run --example mock_api -- --run cargo run -- --job=rewards\n"),
+        "the README's quick start is the command tested here"
+    );
+    let output = Command::new(mock_api()).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    let modes: Vec<&str> = help
+        .split_once("--fail MODE")
+        .unwrap()
+        .1
+        .split_once("--fail-times")
+        .unwrap()
+        .0
+        .lines()
+        // A mode starts its line at column 20; its explanation's next
+        // lines are indented further.
+        .filter_map(|l| l.strip_prefix(&" ".repeat(20)))
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(modes.len() >= 8, "{modes:?}");
+    for mode in modes {
+        assert!(
+            readme.contains(&format!("| `{mode}` |")),
+            "README's table lacks --fail {mode}"
+        );
+    }
+}

@@ -162,12 +162,13 @@ names another file (which must exist).
 The app's own
 .I .env
 can be used as is.
-A warning is logged if it is readable by others, or by a group this process
-is not in.
+If it holds the key, a warning is logged when it is readable by others, or
+by a group this process is not in.
 .TP
 .RI "the file named by " INTERNAL_API_KEY_FILE
 The key, read whole; a trailing newline is ignored.
-Checked for the same modes as the env file.
+The same warning applies when it is readable by others, or by a group this
+process is not in.
 .TP
 \fB\-\-lock\-file\fR \fIPATH\fR
 Created with mode 0600 if missing, never followed if a symlink, and locked
