@@ -3,8 +3,9 @@
 //! The exit status is the tool's contract with cron, systemd and health-check
 //! scripts, so it is defined here and nowhere else: [`Error::exit_code`] is the
 //! only mapping from failure to number, and [`EXIT_STATUS_TABLE`] (printed by
-//! `--help`, mirrored in the README and checked against it by a test) is built
-//! from the same constants.
+//! `--help` and the man page, mirrored in the README and checked against it
+//! by a test) is built from the same constants. The hints (what to check)
+//! are decided here too, from the status and the route that answered.
 //!
 //! Variants describe what went wrong for the operator ("cannot reach …",
 //! "the key was refused"), not which library raised it; each message names the
