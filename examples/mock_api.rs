@@ -9,6 +9,7 @@
 //! stops, and exits with the command's status. The options are in [`HELP`].
 
 #[path = "../tests/common/http.rs"]
+#[allow(dead_code)] // Request::body_text is for the tests only
 mod http;
 #[path = "../tests/common/tls.rs"]
 mod tls;

@@ -1,5 +1,5 @@
 //! The man page and shell completions, generated from the clap definition.
-//! `examples/gen_assets.rs` writes them; `tests/assets.rs` fails when the
+//! `examples/gen_assets.rs` writes them; `tests/cli/assets.rs` fails when the
 //! checked-in copies no longer match the CLI.
 //!
 //! The man page takes NAME and OPTIONS from clap_mangen and writes the rest

@@ -2,8 +2,6 @@
 //! write one response. Shared by the test server (`tests/common`) and the
 //! stand-in API (`examples/mock_api.rs`) so both speak the protocol the same way.
 
-#![allow(dead_code)] // each user takes a different part
-
 use std::io::{self, BufRead, Write};
 
 /// A request as the server received it.

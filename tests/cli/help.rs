@@ -1,13 +1,12 @@
-//! What an operator sees from the command line itself.
+//! What an operator sees from the command line itself: `--help`,
+//! `--version`, and the README's copy of the exit-status table.
 
-mod common;
-
-use common::run;
+use crate::common::run;
 
 #[test]
 fn help_documents_options_environment_and_every_exit_status() {
     let run = run(&["--help"], &[]);
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     for needle in [
         "--job",
         "--limit",
@@ -23,20 +22,17 @@ fn help_documents_options_environment_and_every_exit_status() {
         "API_BASE_URL",
         "EXIT STATUS",
     ] {
-        assert!(run.stdout.contains(needle), "{needle} missing from --help");
+        run.assert_stdout_contains(needle);
     }
     for (code, meaning) in ocd_cron::error::EXIT_STATUS_TABLE {
-        assert!(
-            run.stdout.contains(&format!("{code:>3}  {meaning}")),
-            "{code} missing from --help"
-        );
+        run.assert_stdout_contains(&format!("{code:>3}  {meaning}"));
     }
 }
 
 #[test]
 fn version_prints_the_version() {
     let run = run(&["--version"], &[]);
-    assert_eq!(run.code, 0);
+    run.assert_code(0);
     assert_eq!(
         run.stdout.trim(),
         concat!("ocd-cron ", env!("CARGO_PKG_VERSION"))

@@ -2,9 +2,7 @@
 //! the HTTP library's internals, `--pending` output a script can use, and a
 //! dry run that shows what a real run would send (issue 10).
 
-mod common;
-
-use common::{KEY, Server, respond, respond_with, run_against};
+use crate::common::{self, KEY, Server, respond, respond_with, run_against};
 
 /// `common::run` under a name a `let run` cannot shadow.
 fn ocd(args: &[&str], env: &[(&str, &str)]) -> common::Run {

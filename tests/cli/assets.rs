@@ -1,11 +1,11 @@
 //! The checked-in man page and completions match the CLI.
 
-mod common;
+use crate::common::assets;
 
 #[test]
 fn man_page_and_completions_are_up_to_date() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for (path, expected) in common::assets::render() {
+    for (path, expected) in assets::render() {
         let actual = std::fs::read(root.join(path)).unwrap_or_default();
         assert!(
             actual == expected,
@@ -16,7 +16,7 @@ fn man_page_and_completions_are_up_to_date() {
 
 #[test]
 fn man_page_documents_the_exit_statuses() {
-    let (_, man) = &common::assets::render()[0];
+    let (_, man) = &assets::render()[0];
     let man = String::from_utf8_lossy(man);
     for needle in ["\\-\\-job", "INTERNAL_API_KEY", "EXIT STATUS", "143"] {
         assert!(man.contains(needle), "{needle} missing from the man page");
@@ -35,7 +35,7 @@ fn man_page_is_lint_clean() {
         );
         return;
     }
-    let (path, man) = &common::assets::render()[0];
+    let (path, man) = &assets::render()[0];
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("ocd-cron.1");
     std::fs::write(&file, man).unwrap();
@@ -54,7 +54,7 @@ fn man_page_is_lint_clean() {
 
 #[test]
 fn man_page_has_the_usual_sections_in_order() {
-    let (_, man) = &common::assets::render()[0];
+    let (_, man) = &assets::render()[0];
     let man = String::from_utf8_lossy(man);
     let headings: Vec<&str> = man.lines().filter_map(|l| l.strip_prefix(".SH ")).collect();
     assert_eq!(

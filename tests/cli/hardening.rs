@@ -1,12 +1,13 @@
 //! Faults and hostile conditions, injected for real: TLS, proxies, overlapping
 //! runs, signals, key files, memory under a huge body, many runs at once.
 
-mod common;
-
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::{KEY, REWARDS_OK, Server, Step, respond, run, run_against, run_in, spawn_in, test_ca};
+use crate::common::{
+    KEY, REWARDS_OK, Server, Step, respond, respond_with, run, run_against, run_in, spawn_in,
+    test_ca,
+};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -14,28 +15,15 @@ const WAIT: Duration = Duration::from_secs(10);
 fn https_with_an_unknown_ca_fails_as_a_certificate_problem() {
     let server = Server::start_tls(vec![respond(200, REWARDS_OK)]);
     let url = server.localhost_url();
-    let run = run(
+    run(
         &["--job", "rewards"],
         &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)],
-    );
-    assert_eq!(run.code, 69, "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("TLS certificate problem with localhost"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("certificate"), "{}", run.stderr);
-    assert_eq!(
-        server.requests().len(),
-        0,
-        "no request crossed an untrusted connection"
-    );
-    assert_eq!(
-        server.connections(),
-        1,
-        "a certificate problem is not retried"
-    );
+    )
+    .assert_code(69)
+    .assert_stderr_contains("TLS certificate problem with localhost")
+    .assert_stderr_contains("certificate");
+    server.assert_requests(0); // no request crossed an untrusted connection
+    server.assert_connections(1); // a certificate problem is not retried
 }
 
 #[test]
@@ -43,22 +31,22 @@ fn https_with_the_test_ca_succeeds() {
     let server = Server::start_tls(vec![respond(200, REWARDS_OK)]);
     let url = server.localhost_url();
     let ca = test_ca();
-    let run = run(
+    run(
         &["--job", "rewards", "--ca-cert", &ca],
         &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)],
-    );
-    assert_eq!(run.code, 0, "{run:#?}");
+    )
+    .assert_code(0);
     assert_eq!(server.requests()[0].header("x-internal-api-key"), Some(KEY));
     // The same through the environment variable.
-    let run = common::run(
+    run(
         &["--job", "rewards"],
         &[
             ("INTERNAL_API_KEY", KEY),
             ("API_BASE_URL", &url),
             ("OCD_CRON_CA_CERT", &ca),
         ],
-    );
-    assert_eq!(run.code, 0, "{run:#?}");
+    )
+    .assert_code(0);
 }
 
 #[test]
@@ -72,14 +60,14 @@ fn a_ca_bundle_without_certificates_is_a_config_error() {
         (&empty, "empty.pem contains no certificate"),
         (&missing, "missing.pem cannot be read"),
     ] {
-        let run = run_against(
+        run_against(
             &server,
             &["--job", "rewards", "--ca-cert", path.to_str().unwrap()],
-        );
-        assert_eq!(run.code, 78, "{run:#?}");
-        assert!(run.stderr.contains(says), "{}", run.stderr);
+        )
+        .assert_code(78)
+        .assert_stderr_contains(says);
     }
-    assert_eq!(server.connections(), 0);
+    server.assert_connections(0);
 }
 
 #[test]
@@ -92,25 +80,18 @@ fn http_proxy_carries_the_request_and_no_proxy_bypasses_it() {
         ("API_BASE_URL", url.as_str()),
         ("http_proxy", proxy_url.as_str()),
     ];
-    let run = run(&["--job", "rewards"], &env);
-    assert_eq!(run.code, 0, "{run:#?}");
-    let seen = proxy.requests();
-    assert_eq!(
-        seen.len(),
-        2,
-        "CONNECT, then the request through the tunnel"
-    );
+    run(&["--job", "rewards"], &env).assert_code(0);
+    let seen = proxy.assert_requests(2); // CONNECT, then the request through the tunnel
     assert_eq!(seen[0].method, "CONNECT");
     assert_eq!(seen[0].path, format!("127.0.0.1:{}", server.port()));
     assert_eq!(seen[1].path, "/api/training/calculate-pending");
-    assert_eq!(server.connections(), 0);
+    server.assert_connections(0);
 
     let mut bypass = env.to_vec();
     bypass.push(("NO_PROXY", "localhost,127.0.0.1"));
-    let run = common::run(&["--job", "rewards"], &bypass);
-    assert_eq!(run.code, 0, "{run:#?}");
-    assert_eq!(proxy.connections(), 1, "NO_PROXY went direct");
-    assert_eq!(server.requests().len(), 1);
+    run(&["--job", "rewards"], &bypass).assert_code(0);
+    proxy.assert_connections(1); // NO_PROXY went direct
+    server.assert_requests(1);
 }
 
 #[test]
@@ -134,26 +115,17 @@ fn overlapping_runs_with_one_lock_file() {
         ("INTERNAL_API_KEY", KEY),
         ("API_BASE_URL", fast_url.as_str()),
     ];
-    let second = run_in(dir.path(), &["--job", "rewards", "--lock-file", lock], &env);
-    assert_eq!(second.code, 75, "{second:#?}");
-    assert!(
-        second
-            .stderr
-            .contains(&format!("another ocd-cron run holds the lock file {lock}")),
-        "{}",
-        second.stderr
-    );
-    assert_eq!(fast.connections(), 0, "the second run sent nothing");
+    run_in(dir.path(), &["--job", "rewards", "--lock-file", lock], &env)
+        .assert_code(75)
+        .assert_stderr_contains(&format!("another ocd-cron run holds the lock file {lock}"));
+    fast.assert_connections(0); // the second run sent nothing
 
     first.signal("TERM");
-    assert_eq!(first.finish().code, 143);
-    let later = run_in(dir.path(), &["--job", "rewards", "--lock-file", lock], &env);
-    assert_eq!(
-        later.code, 0,
-        "the lock was released with the process: {later:#?}"
-    );
-    assert_eq!(fast.requests().len(), 1);
-    assert_eq!(slow.requests().len(), 1);
+    first.finish().assert_code(143);
+    // The lock was released with the process.
+    run_in(dir.path(), &["--job", "rewards", "--lock-file", lock], &env).assert_code(0);
+    fast.assert_requests(1);
+    slow.assert_requests(1);
 }
 
 #[test]
@@ -169,28 +141,21 @@ fn sigterm_while_waiting_for_the_server_exits_143_at_once() {
     server.wait_for_requests(1, WAIT);
     let sent = Instant::now();
     running.signal("TERM");
-    let run = running.finish();
-    assert_eq!(run.code, 143, "{run:#?}");
-    assert!(
-        run.stderr.contains(&format!("rewards: interrupted by SIGTERM while waiting for {url}/api/training/calculate-pending (attempt 1/3)")),
-        "{}",
-        run.stderr
-    );
+    running
+        .finish()
+        .assert_code(143)
+        .assert_stderr_contains(&format!("rewards: interrupted by SIGTERM while waiting for {url}/api/training/calculate-pending (attempt 1/3)"));
     assert!(
         sent.elapsed() < Duration::from_secs(5),
         "stopped promptly: {:?}",
         sent.elapsed()
     );
-    assert_eq!(server.requests().len(), 1);
+    server.assert_requests(1);
 }
 
 #[test]
 fn sigint_during_a_retry_wait_exits_130() {
-    let server = Server::start(vec![common::respond_with(
-        503,
-        &[("retry-after", "30")],
-        "",
-    )]);
+    let server = Server::start(vec![respond_with(503, &[("retry-after", "30")], "")]);
     let dir = tempfile::tempdir().unwrap();
     let url = server.url();
     let running = spawn_in(
@@ -200,20 +165,12 @@ fn sigint_during_a_retry_wait_exits_130() {
     );
     server.wait_for_requests(1, WAIT);
     running.signal("INT");
-    let run = running.finish();
-    assert_eq!(run.code, 130, "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("outcomes: interrupted by SIGINT while waiting"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.elapsed < Duration::from_secs(20),
-        "did not sit out the 30 s wait: {:?}",
-        run.elapsed
-    );
-    assert_eq!(server.requests().len(), 1);
+    running
+        .finish()
+        .assert_code(130)
+        .assert_stderr_contains("outcomes: interrupted by SIGINT while waiting")
+        .assert_ended_within(Duration::from_secs(20)); // did not sit out the 30 s wait
+    server.assert_requests(1);
 }
 
 #[test]
@@ -224,19 +181,15 @@ fn key_file_is_read_and_trimmed() {
     std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
     set_mode(&key_file, 0o600);
     let url = server.url();
-    let run = run(
+    run(
         &["--job", "rewards"],
         &[
             ("INTERNAL_API_KEY_FILE", key_file.to_str().unwrap()),
             ("API_BASE_URL", &url),
         ],
-    );
-    assert_eq!(run.code, 0, "{run:#?}");
-    assert!(
-        !run.stderr.contains("WARN"),
-        "a private key file is not warned about: {}",
-        run.stderr
-    );
+    )
+    .assert_code(0)
+    .assert_stderr_lacks("WARN"); // a private key file is not warned about
     assert_eq!(server.requests()[0].header("x-internal-api-key"), Some(KEY));
 }
 
@@ -264,11 +217,11 @@ fn key_file_problems_are_config_errors() {
     ] {
         let mut env = env.clone();
         env.push(("API_BASE_URL", &url));
-        let run = run(&["--job", "rewards"], &env);
-        assert_eq!(run.code, 78, "{run:#?}");
-        assert!(run.stderr.contains(says), "{says}: {}", run.stderr);
+        run(&["--job", "rewards"], &env)
+            .assert_code(78)
+            .assert_stderr_contains(says);
     }
-    assert_eq!(server.connections(), 0);
+    server.assert_connections(0);
 }
 
 #[test]
@@ -279,20 +232,15 @@ fn loose_permissions_and_plain_http_to_a_remote_host_are_warned_about() {
     let key_file = dir.path().join("key");
     std::fs::write(&key_file, KEY).unwrap();
     set_mode(&key_file, 0o644);
-    let run = run(
+    run(
         &["--job", "rewards"],
         &[
             ("INTERNAL_API_KEY_FILE", key_file.to_str().unwrap()),
             ("API_BASE_URL", &url),
         ],
-    );
-    assert_eq!(run.code, 0, "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("is readable by group or others (mode 0644); chmod 600 it"),
-        "{}",
-        run.stderr
-    );
+    )
+    .assert_code(0)
+    .assert_stderr_contains("is readable by group or others (mode 0644); chmod 600 it");
 
     // An env file holding the key and readable by others gets the same
     // warning; one readable only by our own group (fsGroup, a service's
@@ -305,25 +253,18 @@ fn loose_permissions_and_plain_http_to_a_remote_host_are_warned_about() {
     .unwrap();
     let env_path = env_file.to_str().unwrap();
     set_mode(&env_file, 0o604);
-    let run = common::run(&["--job", "rewards", "--env-file", env_path], &[]);
-    assert_eq!(run.code, 0, "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("app.env holds the key and is readable by group or others (mode 0604)"),
-        "{}",
-        run.stderr
-    );
+    run(&["--job", "rewards", "--env-file", env_path], &[])
+        .assert_code(0)
+        .assert_stderr_contains(
+            "app.env holds the key and is readable by group or others (mode 0604)",
+        );
     set_mode(&env_file, 0o640);
-    let run = common::run(&["--job", "rewards", "--env-file", env_path], &[]);
-    assert_eq!(run.code, 0, "{run:#?}");
-    assert!(
-        !run.stderr.contains("WARN"),
-        "our own group may read it: {}",
-        run.stderr
-    );
+    run(&["--job", "rewards", "--env-file", env_path], &[])
+        .assert_code(0)
+        .assert_stderr_lacks("WARN"); // our own group may read it
 
     // A remote http host gets a warning, even though the run then fails here.
-    let remote = common::run(
+    run(
         &[
             "--job",
             "rewards",
@@ -333,33 +274,56 @@ fn loose_permissions_and_plain_http_to_a_remote_host_are_warned_about() {
             "0",
         ],
         &[("INTERNAL_API_KEY", KEY)],
-    );
-    assert!(
-        remote
-            .stderr
-            .contains("the key travels unencrypted over http to ocd.invalid"),
-        "{}",
-        remote.stderr
-    );
-    assert_eq!(remote.code, 69, "{remote:#?}");
+    )
+    .assert_stderr_contains("the key travels unencrypted over http to ocd.invalid")
+    .assert_code(69);
 }
 
 #[test]
 fn a_64_mib_body_is_refused_with_little_memory() {
     let server = Server::start(vec![Step::Huge { length: 64 << 20 }]);
-    let run = run_against(&server, &["--job", "rewards"]);
-    assert_eq!(run.code, 76, "{run:#?}");
-    assert!(run.stderr.contains("a body over 1 MiB"), "{}", run.stderr);
-    assert_eq!(server.requests().len(), 1);
-    // The largest resident set of any child this test process has waited
-    // for so far: an upper bound for this run.
-    // SAFETY: rusage is plain integers (all-zero is valid), and getrusage
-    // fills the one struct it is given.
-    let peak_kib = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        assert_eq!(libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage), 0);
-        usage.ru_maxrss
+    run_against(&server, &["--job", "rewards"])
+        .assert_code(76)
+        .assert_stderr_contains("a body over 1 MiB");
+    server.assert_requests(1);
+    // The same run once more, reaped with wait4 so the peak resident set
+    // is this child's alone, whatever else the test binary runs meanwhile.
+    let url = server.url();
+    #[expect(
+        clippy::zombie_processes,
+        reason = "reaped below by wait4, for its rusage"
+    )]
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ocd-cron"))
+        .args(["--job", "rewards", "--quiet"])
+        .env_clear()
+        .envs([("INTERNAL_API_KEY", KEY), ("API_BASE_URL", url.as_str())])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start ocd-cron");
+    let pid = child.id() as libc::pid_t;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (status, usage) = loop {
+        let mut status = 0;
+        // SAFETY: rusage is plain integers, for which all-zero is valid.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: wait4 writes one status and one rusage into the valid,
+        // exclusively borrowed buffers; `pid` is our own unreaped child.
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        assert!(reaped >= 0, "wait4 failed");
+        if reaped == pid {
+            break (status, usage);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ocd-cron still running after 20 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
     };
+    assert!(libc::WIFEXITED(status), "ended by a signal: {status}");
+    assert_eq!(libc::WEXITSTATUS(status), 76);
+    let peak_kib = usage.ru_maxrss;
     assert!(
         peak_kib < 32 * 1024,
         "peak RSS {peak_kib} KiB: the body was buffered"
@@ -375,11 +339,10 @@ fn a_hundred_runs_at_once() {
     let running: Vec<_> = (0..100)
         .map(|_| spawn_in(dir.path(), &["--job", "rewards", "-q"], &env))
         .collect();
-    for run in running.into_iter().map(|r| r.finish()) {
-        assert_eq!(run.code, 0, "{run:#?}");
+    for running in running {
+        running.finish().assert_code(0);
     }
-    let requests = server.requests();
-    assert_eq!(requests.len(), 100);
+    let requests = server.assert_requests(100);
     let ids: HashSet<_> = requests
         .iter()
         .map(|r| r.header("idempotency-key").unwrap().to_owned())

@@ -4,12 +4,10 @@
 //! swapped for temporary files. The units also pass `systemd-analyze verify`
 //! where that tool exists, and the health-check script is run for real.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{KEY, Server, respond};
+use crate::common::{KEY, Server, respond};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ocd-cron");
 

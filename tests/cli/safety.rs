@@ -1,8 +1,6 @@
 //! The key stays where it belongs: not on another host, not in any log.
 
-mod common;
-
-use common::{KEY, REWARDS_OK, Server, respond, respond_with, run};
+use crate::common::{KEY, REWARDS_OK, Server, leaks, respond, respond_with, run, run_against};
 
 #[test]
 fn a_redirect_to_another_host_is_not_followed() {
@@ -13,25 +11,12 @@ fn a_redirect_to_another_host_is_not_followed() {
             target.url().replace("127.0.0.1", "localhost")
         );
         let server = Server::start(vec![respond_with(status, &[("location", &location)], "")]);
-        let url = server.url();
-        let run = run(
-            &["--job", "rewards"],
-            &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)],
-        );
-        assert_eq!(run.code, 76, "{status}: {run:#?}");
-        assert!(
-            run.stderr
-                .contains(&format!("answered HTTP {status} redirecting to {location}")),
-            "{}",
-            run.stderr
-        );
-        assert_eq!(server.requests().len(), 1);
+        run_against(&server, &["--job", "rewards"])
+            .assert_code(76)
+            .assert_stderr_contains(&format!("answered HTTP {status} redirecting to {location}"));
+        server.assert_requests(1);
     }
-    assert_eq!(
-        target.connections(),
-        0,
-        "the redirect target received nothing"
-    );
+    target.assert_connections(0); // the redirect target received nothing
 }
 
 #[test]
@@ -48,23 +33,19 @@ fn the_key_never_appears_even_at_trace_level() {
             ("RUST_LOG", "trace,ureq=trace,ureq_proto::util=trace"),
         ],
     );
-    assert_eq!(run.code, 0, "{run:#?}");
-    assert!(
-        run.stderr.contains("DEBUG"),
-        "trace logging was on: {}",
-        run.stderr
-    );
     // Not even the header's name from ureq: its header log redacts it, and
     // its byte dumps (where the key would sit split across rows) are
     // dropped. Our own debug line names the header, its value redacted.
     let ours = "x-internal-api-key: (redacted)";
-    assert!(run.stderr.contains(ours), "{}", run.stderr);
+    run.assert_code(0)
+        .assert_stderr_contains("DEBUG") // trace logging was on
+        .assert_stderr_contains(ours);
     assert!(
         !run.stderr.replace(ours, "").contains("x-internal-"),
         "{}",
         run.stderr
     );
-    assert!(!common::leaks(&run.stderr), "{}", run.stderr);
+    assert!(!leaks(&run.stderr), "{}", run.stderr);
 }
 
 #[test]
@@ -73,12 +54,9 @@ fn server_text_cannot_forge_log_lines_or_drive_the_terminal() {
         400,
         "{\"error\":\"bad\\u001b[2J\\u001b]0;owned\\u0007\\r\\n[2026-01-01T00:00:00Z INFO] rewards: processed 999\"}",
     )]);
-    let url = server.url();
-    let run = run(
-        &["--job", "rewards"],
-        &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)],
-    );
-    assert_eq!(run.code, 76, "{run:#?}");
+    let run = run_against(&server, &["--job", "rewards"]);
+    run.assert_code(76);
+    // Printed with {:?}: the run itself would drive the terminal.
     assert!(
         !run.stderr.contains('\x1b') && !run.stderr.contains('\r') && !run.stderr.contains('\x07'),
         "{:?}",

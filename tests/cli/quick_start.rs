@@ -6,8 +6,6 @@
 //! --job=rewards`; here both programs are the binaries cargo has built (a
 //! nested `cargo run` of the main binary would only add a build).
 
-mod common;
-
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

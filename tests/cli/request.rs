@@ -1,17 +1,14 @@
 //! What ocd-cron sends, and where: method, path, headers, body, and the
 //! precedence of flags, environment and env file.
 
-mod common;
-
-use common::{KEY, REWARDS_OK, Server, respond, run, run_against, run_in};
+use crate::common::{KEY, OUTCOMES_OK, REWARDS_OK, Server, respond, run, run_against, run_in};
 
 #[test]
 fn rewards_posts_the_contract_request() {
     let server = Server::start(vec![respond(200, REWARDS_OK)]);
     let run = run_against(&server, &["--job=rewards"]);
-    assert_eq!(run.code, 0, "{run:#?}");
-    let requests = server.requests();
-    assert_eq!(requests.len(), 1);
+    run.assert_code(0);
+    let requests = server.assert_requests(1);
     let r = &requests[0];
     assert_eq!(r.method, "POST");
     assert_eq!(r.path, "/api/training/calculate-pending");
@@ -25,48 +22,32 @@ fn rewards_posts_the_contract_request() {
     assert_eq!(id.len(), 36, "{id}");
     assert_eq!(&id[14..15], "4", "a UUID v4: {id}");
     assert_eq!(r.body_text(), "{}");
-    assert!(
-        run.stderr
-            .contains("rewards: processed 42, errors 0 (HTTP 200, "),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(&format!(
+    run.assert_stderr_contains("rewards: processed 42, errors 0 (HTTP 200, ")
+        .assert_stderr_contains(&format!(
             "attempt 1/3, request {id}): Processed 42 decisions, 0 errors"
-        )),
-        "{}",
-        run.stderr
-    );
+        ));
 }
 
 #[test]
 fn outcomes_with_limit_posts_the_batch_size() {
-    let server = Server::start(vec![respond(
-        200,
-        r#"{"success":true,"processed":7,"errors":0}"#,
-    )]);
+    let server = Server::start(vec![respond(200, OUTCOMES_OK)]);
     let run = run_against(&server, &["-j", "outcomes", "--limit", "50"]);
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     let r = &server.requests()[0];
     assert_eq!(r.path, "/api/training/outcomes");
     assert_eq!(r.body_text(), r#"{"limit":50}"#);
-    assert!(
-        run.stderr.contains("outcomes: processed 7, errors 0"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("outcomes: processed 7, errors 0");
 }
 
 #[test]
 fn base_url_path_prefix_is_kept() {
     let server = Server::start(vec![respond(200, "{}")]);
     let base = format!("{}/ocd/", server.url());
-    let run = run(
+    run(
         &["--job", "outcomes", "--base-url", &base],
         &[("INTERNAL_API_KEY", KEY)],
-    );
-    assert_eq!(run.code, 0, "{run:#?}");
+    )
+    .assert_code(0);
     assert_eq!(server.requests()[0].path, "/ocd/api/training/outcomes");
 }
 
@@ -82,8 +63,7 @@ fn dot_env_in_the_working_directory_is_read() {
         ),
     )
     .unwrap();
-    let run = run_in(dir.path(), &["--job", "rewards"], &[]);
-    assert_eq!(run.code, 0, "{run:#?}");
+    run_in(dir.path(), &["--job", "rewards"], &[]).assert_code(0);
     assert_eq!(server.requests()[0].header("x-internal-api-key"), Some(KEY));
 }
 
@@ -105,19 +85,19 @@ fn environment_beats_env_file_and_flag_beats_both() {
     let file = file.to_str().unwrap();
 
     let env_url = from_env.url();
-    let run = run(
+    run(
         &["--job", "rewards", "--env-file", file],
         &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &env_url)],
-    );
-    assert_eq!(run.code, 0, "{run:#?}");
-    assert_eq!(from_file.connections(), 0);
+    )
+    .assert_code(0);
+    from_file.assert_connections(0);
     assert_eq!(
         from_env.requests()[0].header("x-internal-api-key"),
         Some(KEY)
     );
 
     let flag_url = from_flag.url();
-    let run = common::run(
+    run(
         &[
             "--job",
             "rewards",
@@ -127,10 +107,10 @@ fn environment_beats_env_file_and_flag_beats_both() {
             &flag_url,
         ],
         &[("API_BASE_URL", &env_url)],
-    );
-    assert_eq!(run.code, 0, "{run:#?}");
-    assert_eq!(from_file.connections(), 0);
-    assert_eq!(from_env.connections(), 1);
+    )
+    .assert_code(0);
+    from_file.assert_connections(0);
+    from_env.assert_connections(1);
     assert_eq!(
         from_flag.requests()[0].header("x-internal-api-key"),
         Some("file-key"),
@@ -147,19 +127,18 @@ fn ipv6_loopback_works() {
     drop(probe);
     let server = Server::start_on("[::1]:0", vec![respond(200, REWARDS_OK)]);
     assert!(server.url().starts_with("http://[::1]:"));
-    let run = run_against(&server, &["--job", "rewards"]);
-    assert_eq!(run.code, 0, "{run:#?}");
-    assert_eq!(server.requests().len(), 1);
+    run_against(&server, &["--job", "rewards"]).assert_code(0);
+    server.assert_requests(1);
 }
 
 #[test]
 fn quiet_success_prints_nothing() {
     let server = Server::start(vec![respond(200, REWARDS_OK)]);
-    let run = run_against(&server, &["--job", "rewards", "-q"]);
-    assert_eq!(run.code, 0, "{run:#?}");
-    assert_eq!(run.stderr, "");
-    assert_eq!(run.stdout, "");
-    assert_eq!(server.requests().len(), 1);
+    run_against(&server, &["--job", "rewards", "-q"])
+        .assert_code(0)
+        .assert_stderr_is("")
+        .assert_stdout_is("");
+    server.assert_requests(1);
 }
 
 #[test]
@@ -168,7 +147,7 @@ fn https_proxy_alone_does_not_capture_an_http_url() {
     let proxy = Server::start(vec![respond(502, "proxy")]);
     let url = server.url();
     let proxy_url = proxy.url();
-    let run = run(
+    run(
         &["--job", "rewards"],
         &[
             ("INTERNAL_API_KEY", KEY),
@@ -176,8 +155,8 @@ fn https_proxy_alone_does_not_capture_an_http_url() {
             ("HTTPS_PROXY", &proxy_url),
             ("HTTP_PROXY", &proxy_url),
         ],
-    );
-    assert_eq!(run.code, 0, "{run:#?}");
-    assert_eq!(proxy.connections(), 0);
-    assert_eq!(server.requests().len(), 1);
+    )
+    .assert_code(0);
+    proxy.assert_connections(0);
+    server.assert_requests(1);
 }

@@ -1,9 +1,9 @@
 //! One test (at least) per row of the exit-status table: the exact code,
 //! the message, and what the server saw.
 
-mod common;
+use std::time::Duration;
 
-use common::{KEY, Server, Step, closed_port, respond, respond_with, run, run_against};
+use crate::common::{KEY, Server, Step, closed_port, respond, respond_with, run, run_against};
 
 #[test]
 fn ok_0_when_the_job_ran() {
@@ -11,9 +11,8 @@ fn ok_0_when_the_job_ran() {
         200,
         r#"{"success":true,"processed":3,"errors":0}"#,
     )]);
-    let run = run_against(&server, &["--job", "rewards"]);
-    assert_eq!(run.code, 0, "{run:#?}");
-    assert_eq!(server.requests().len(), 1);
+    run_against(&server, &["--job", "rewards"]).assert_code(0);
+    server.assert_requests(1);
 }
 
 #[test]
@@ -22,32 +21,21 @@ fn job_failed_1_on_success_false() {
         200,
         r#"{"success":false,"processed":0,"errors":0,"error":"lock held"}"#,
     )]);
-    let run = run_against(&server, &["--job", "rewards"]);
-    assert_eq!(run.code, 1, "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("the server reported success: false: lock held"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(server.requests().len(), 1, "a completed run is not retried");
+    run_against(&server, &["--job", "rewards"])
+        .assert_code(1)
+        .assert_stderr_contains("the server reported success: false: lock held");
+    server.assert_requests(1); // a completed run is not retried
 }
 
 #[test]
 fn job_failed_1_on_item_errors_above_the_limit_and_0_within_it() {
     let body = r#"{"success":true,"processed":7,"errors":2}"#;
     let server = Server::start(vec![respond(200, body)]);
-    let run = run_against(&server, &["--job", "outcomes"]);
-    assert_eq!(run.code, 1, "{run:#?}");
-    assert!(
-        run.stderr
-            .contains("2 decisions failed inside the run, more than --max-item-errors 0"),
-        "{}",
-        run.stderr
-    );
-    let run = run_against(&server, &["--job", "outcomes", "--max-item-errors", "2"]);
-    assert_eq!(run.code, 0, "{run:#?}");
-    assert_eq!(server.requests().len(), 2);
+    run_against(&server, &["--job", "outcomes"])
+        .assert_code(1)
+        .assert_stderr_contains("2 decisions failed inside the run, more than --max-item-errors 0");
+    run_against(&server, &["--job", "outcomes", "--max-item-errors", "2"]).assert_code(0);
+    server.assert_requests(2);
 }
 
 #[test]
@@ -65,33 +53,25 @@ fn usage_64_sends_nothing() {
         (vec!["--job", "rewards", "--timeout", "0"], "zero"),
         (vec!["--job", "rewards", "-q", "-v"], "cannot be used with"),
     ] {
-        let run = run_against(&server, &args);
-        assert_eq!(run.code, 64, "{args:?}: {run:#?}");
-        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+        run_against(&server, &args)
+            .assert_code(64)
+            .assert_stderr_contains(says);
     }
-    assert_eq!(server.connections(), 0);
+    server.assert_connections(0);
 }
 
 #[test]
 fn unavailable_69_when_nothing_listens() {
     let url = format!("http://127.0.0.1:{}", closed_port());
-    let run = run(
+    run(
         &["--job", "rewards", "--retries", "1"],
         &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)],
-    );
-    assert_eq!(run.code, 69, "{run:#?}");
-    assert!(
-        run.stderr.contains(&format!(
-            "cannot reach {url}/api/training/calculate-pending: connection refused"
-        )),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("attempt 1/2 failed"),
-        "one retry: {}",
-        run.stderr
-    );
+    )
+    .assert_code(69)
+    .assert_stderr_contains(&format!(
+        "cannot reach {url}/api/training/calculate-pending: connection refused"
+    ))
+    .assert_stderr_contains("attempt 1/2 failed"); // one retry
 }
 
 #[test]
@@ -103,14 +83,10 @@ fn unavailable_69_on_a_gateway_error_after_retries() {
         nginx,
     )]);
     let run = run_against(&server, &["--job", "rewards", "--retries", "2"]);
-    assert_eq!(run.code, 69, "{run:#?}");
-    assert_eq!(server.requests().len(), 3);
-    assert!(
-        run.stderr.contains(
-            "answered HTTP 502: 502 Bad Gateway 502 Bad Gateway nginx/1.25.3; the gateway"
-        ),
-        "{}",
-        run.stderr
+    run.assert_code(69);
+    server.assert_requests(3);
+    run.assert_stderr_contains(
+        "answered HTTP 502: 502 Bad Gateway 502 Bad Gateway nginx/1.25.3; the gateway",
     );
 }
 
@@ -122,12 +98,10 @@ fn server_error_70_after_retries() {
         r#"{"error":"Failed to calculate pending rewards","details":"Error: connect ECONNREFUSED 127.0.0.1:5432"}"#,
     )]);
     let run = run_against(&server, &["--job", "rewards", "--retries", "1"]);
-    assert_eq!(run.code, 70, "{run:#?}");
-    assert_eq!(server.requests().len(), 2);
-    assert!(
-        run.stderr.contains("HTTP 500: Failed to calculate pending rewards (Error: connect ECONNREFUSED 127.0.0.1:5432)"),
-        "{}",
-        run.stderr
+    run.assert_code(70);
+    server.assert_requests(2);
+    run.assert_stderr_contains(
+        "HTTP 500: Failed to calculate pending rewards (Error: connect ECONNREFUSED 127.0.0.1:5432)",
     );
 }
 
@@ -135,26 +109,17 @@ fn server_error_70_after_retries() {
 fn temporary_75_when_the_server_never_answers() {
     let server = Server::start(vec![Step::Hang]);
     let run = run_against(&server, &["--job", "rewards", "--timeout", "1s"]);
-    assert_eq!(run.code, 75, "{run:#?}");
-    assert!(
-        run.stderr.contains("within the 1 s deadline (--timeout)"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(server.requests().len(), 1);
-    assert!(
-        run.elapsed.as_secs_f64() < 10.0,
-        "ended at the deadline, took {:?}",
-        run.elapsed
-    );
+    run.assert_code(75)
+        .assert_stderr_contains("within the 1 s deadline (--timeout)");
+    server.assert_requests(1);
+    run.assert_ended_within(Duration::from_secs(10)); // ended at the deadline
 }
 
 #[test]
 fn temporary_75_on_rate_limit_after_retries() {
     let server = Server::start(vec![respond_with(429, &[("retry-after", "0")], "")]);
-    let run = run_against(&server, &["--job", "outcomes", "--retries", "1"]);
-    assert_eq!(run.code, 75, "{run:#?}");
-    assert_eq!(server.requests().len(), 2);
+    run_against(&server, &["--job", "outcomes", "--retries", "1"]).assert_code(75);
+    server.assert_requests(2);
 }
 
 #[test]
@@ -164,48 +129,34 @@ fn protocol_76_on_not_found_without_retry() {
         "<!DOCTYPE html><html><body>This page could not be found.</body></html>",
     )]);
     let run = run_against(&server, &["--job", "rewards"]);
-    assert_eq!(run.code, 76, "{run:#?}");
-    assert_eq!(server.requests().len(), 1);
-    assert!(
-        run.stderr
-            .contains("HTTP 404: This page could not be found.; check --base-url"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(76);
+    server.assert_requests(1);
+    run.assert_stderr_contains("HTTP 404: This page could not be found.; check --base-url");
 }
 
 #[test]
 fn protocol_76_on_a_2xx_that_is_not_json() {
     let server = Server::start(vec![respond(200, "<html>welcome</html>")]);
-    let run = run_against(&server, &["--job", "rewards"]);
-    assert_eq!(run.code, 76, "{run:#?}");
-    assert!(
-        run.stderr.contains("a body that is not a JSON object"),
-        "{}",
-        run.stderr
-    );
+    run_against(&server, &["--job", "rewards"])
+        .assert_code(76)
+        .assert_stderr_contains("a body that is not a JSON object");
 }
 
 #[test]
 fn auth_77_on_401_without_retry() {
     let server = Server::start(vec![respond(401, r#"{"error":"Unauthorized"}"#)]);
     let run = run_against(&server, &["--job", "rewards"]);
-    assert_eq!(run.code, 77, "{run:#?}");
-    assert_eq!(server.requests().len(), 1);
-    assert!(
-        run.stderr.contains(
-            "HTTP 401: Unauthorized: the API key was refused; check that INTERNAL_API_KEY matches"
-        ),
-        "{}",
-        run.stderr
+    run.assert_code(77);
+    server.assert_requests(1);
+    run.assert_stderr_contains(
+        "HTTP 401: Unauthorized: the API key was refused; check that INTERNAL_API_KEY matches",
     );
 }
 
 #[test]
 fn auth_77_on_403() {
     let server = Server::start(vec![respond(403, "")]);
-    let run = run_against(&server, &["--job", "rewards"]);
-    assert_eq!(run.code, 77, "{run:#?}");
+    run_against(&server, &["--job", "rewards"]).assert_code(77);
 }
 
 #[test]
@@ -274,10 +225,9 @@ fn config_78_sends_nothing() {
         argv.extend(args.iter().copied());
         let run = run(&argv, &env);
         assert_eq!(run.code, 78, "{env:?} {args:?}: {run:#?}");
-        assert!(run.stderr.contains(says), "{says}: {}", run.stderr);
-        assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+        run.assert_stderr_contains(says).assert_stderr_lines(1);
     }
-    assert_eq!(server.connections(), 0, "nothing is sent with a bad config");
+    server.assert_connections(0); // nothing is sent with a bad config
 }
 
 #[test]
@@ -289,14 +239,10 @@ fn config_78_on_a_malformed_env_file_names_the_line_not_the_value() {
         format!("API_BASE_URL=http://127.0.0.1:1\nINTERNAL_API_KEY=\"{KEY}\n"),
     )
     .unwrap();
-    let run = run(
+    run(
         &["--job", "rewards", "--env-file", file.to_str().unwrap()],
         &[],
-    );
-    assert_eq!(run.code, 78, "{run:#?}");
-    assert!(
-        run.stderr.contains("bad.env is malformed at line 2"),
-        "{}",
-        run.stderr
-    );
+    )
+    .assert_code(78)
+    .assert_stderr_contains("bad.env is malformed at line 2");
 }

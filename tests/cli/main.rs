@@ -1,0 +1,26 @@
+//! The black-box suite: the real `ocd-cron` binary run against scripted
+//! servers on loopback, with only the environment each test gives it.
+//!
+//! One test binary, one module per behaviour a user can see (as ripgrep's
+//! suite is laid out), so `tests/common` is compiled once, for all of them.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod assets;
+mod dry_run;
+mod exit_status;
+mod hardening;
+mod help;
+mod job_all;
+mod journal;
+mod json_output;
+mod metrics;
+mod operator_messages;
+mod pending;
+mod pings;
+mod quick_start;
+mod recipes;
+mod request;
+mod retries;
+mod safety;

@@ -1,0 +1,111 @@
+//! `--ping-url` (healthchecks.io style): a start ping and a finish ping
+//! carrying the exit status, tied by one rid, never carrying the key, and
+//! never changing the exit status when the ping itself fails.
+
+use std::time::Duration;
+
+use crate::common::{REWARDS_OK, Request, Server, closed_port, respond, run, run_against};
+
+fn query_rid(request: &Request) -> String {
+    request
+        .path
+        .split_once("?rid=")
+        .expect("a rid parameter")
+        .1
+        .to_owned()
+}
+
+#[test]
+fn pings_bracket_the_run_with_one_rid_and_no_key() {
+    let api = Server::start(vec![respond(200, REWARDS_OK)]);
+    let pings = Server::start(vec![respond(200, "OK")]);
+    let ping_url = format!("{}/ping/abc-123", pings.url());
+    let run = run_against(&api, &["--job", "rewards", "--ping-url", &ping_url]);
+    run.assert_code(0);
+    let seen = pings.assert_requests(2); // start and finish
+    assert_eq!(seen[0].method, "GET");
+    assert!(
+        seen[0].path.starts_with("/ping/abc-123/start?rid="),
+        "{}",
+        seen[0].path
+    );
+    assert_eq!(seen[1].method, "POST");
+    assert!(
+        seen[1].path.starts_with("/ping/abc-123/0?rid="),
+        "{}",
+        seen[1].path
+    );
+    let rid = query_rid(&seen[0]);
+    assert_eq!(query_rid(&seen[1]), rid);
+    assert_eq!(
+        api.requests()[0].header("idempotency-key"),
+        Some(rid.as_str()),
+        "the rid is the run's request id"
+    );
+    assert!(
+        seen[1]
+            .body_text()
+            .contains("rewards: processed 42, errors 0"),
+        "{}",
+        seen[1].body_text()
+    );
+    assert!(
+        seen.iter()
+            .all(|r| r.header("x-internal-api-key").is_none()),
+        "the key never goes to the ping URL"
+    );
+    run.assert_stderr_lacks("abc-123"); // the check id is not logged
+}
+
+#[test]
+fn a_failed_job_pings_its_exit_status() {
+    let api = Server::start(vec![respond(500, r#"{"error":"boom"}"#)]);
+    let pings = Server::start(vec![respond(200, "OK")]);
+    let ping_url = pings.url();
+    run_against(
+        &api,
+        &[
+            "--job",
+            "rewards",
+            "--retries",
+            "0",
+            "--ping-url",
+            &ping_url,
+        ],
+    )
+    .assert_code(70);
+    let seen = pings.assert_requests(2);
+    assert!(seen[1].path.starts_with("/70?rid="), "{}", seen[1].path);
+    assert!(
+        seen[1].body_text().contains("HTTP 500: boom"),
+        "{}",
+        seen[1].body_text()
+    );
+}
+
+#[test]
+fn a_configuration_error_is_pinged_when_the_ping_url_works() {
+    let pings = Server::start(vec![respond(200, "OK")]);
+    let ping_url = pings.url();
+    run(&["--job", "rewards"], &[("OCD_CRON_PING_URL", &ping_url)]).assert_code(78);
+    let seen = pings.assert_requests(1); // a finish ping only
+    assert!(seen[0].path.starts_with("/78?rid="), "{}", seen[0].path);
+    assert!(seen[0].body_text().contains("INTERNAL_API_KEY is not set"));
+}
+
+#[test]
+fn a_ping_that_fails_is_a_warning_and_changes_nothing() {
+    let api = Server::start(vec![respond(200, REWARDS_OK)]);
+    let ping_url = format!("http://127.0.0.1:{}", closed_port());
+    run_against(&api, &["--job", "rewards", "--ping-url", &ping_url])
+        .assert_code(0)
+        .assert_stderr_contains("WARN ] ping: cannot reach")
+        .assert_stderr_contains("the exit status is not affected")
+        .assert_ended_within(Duration::from_secs(25)); // pings are bounded
+    api.assert_requests(1);
+
+    let failing = Server::start(vec![respond(404, "no such check")]);
+    let ping_url = failing.url();
+    run_against(&api, &["--job", "rewards", "--ping-url", &ping_url]).assert_code(0);
+    failing.assert_requests(2); // a 404 is not retried
+}

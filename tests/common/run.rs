@@ -1,0 +1,220 @@
+//! Running the real binary, and what a test asserts about a run.
+
+use std::fmt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::{KEY, Server};
+
+/// Whether `text` shows the key: plainly, or split across the rows of a
+/// hex dump (16 bytes a row, the printable column last), which a plain
+/// substring check would miss.
+pub fn leaks(text: &str) -> bool {
+    let dump_columns: String = text
+        .lines()
+        .filter_map(|line| line.rsplit_once("  ").map(|(_, column)| column))
+        .filter(|column| column.chars().count() <= 16)
+        .collect();
+    text.contains(KEY) || dump_columns.contains(KEY)
+}
+
+/// The outcome of one run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+    args: Vec<String>,
+}
+
+/// The assertions a test makes about a run. Each returns the run, so they
+/// chain, and prints the whole run when it fails.
+impl Run {
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Run {
+        assert!(self.code == code, "expected exit status {code}\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_stdout_is(&self, expected: &str) -> &Run {
+        assert!(
+            self.stdout == expected,
+            "expected stdout {expected:?}\n{self}"
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_stderr_is(&self, expected: &str) -> &Run {
+        assert!(
+            self.stderr == expected,
+            "expected stderr {expected:?}\n{self}"
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_stdout_contains(&self, fragment: &str) -> &Run {
+        assert!(
+            self.stdout.contains(fragment),
+            "stdout lacks {fragment:?}\n{self}"
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_stderr_contains(&self, fragment: &str) -> &Run {
+        assert!(
+            self.stderr.contains(fragment),
+            "stderr lacks {fragment:?}\n{self}"
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_stderr_lacks(&self, fragment: &str) -> &Run {
+        assert!(
+            !self.stderr.contains(fragment),
+            "stderr shows {fragment:?}\n{self}"
+        );
+        self
+    }
+
+    /// Asserts that stderr has exactly `n` lines.
+    #[track_caller]
+    pub fn assert_stderr_lines(&self, n: usize) -> &Run {
+        let lines = self.stderr.lines().count();
+        assert!(lines == n, "expected {n} stderr lines, got {lines}\n{self}");
+        self
+    }
+
+    /// Asserts that the run took less than `limit`.
+    #[track_caller]
+    pub fn assert_ended_within(&self, limit: Duration) -> &Run {
+        assert!(
+            self.elapsed < limit,
+            "expected to end within {limit:?}\n{self}"
+        );
+        self
+    }
+
+    /// Asserts that the run took `least` or longer.
+    #[track_caller]
+    pub fn assert_lasted_at_least(&self, least: Duration) -> &Run {
+        assert!(
+            self.elapsed >= least,
+            "expected to last {least:?} or more\n{self}"
+        );
+        self
+    }
+}
+
+/// The command line, the exit status, the time taken and both streams.
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        writeln!(
+            f,
+            "ocd-cron {:?} exited {} after {:?}",
+            self.args, self.code, self.elapsed
+        )?;
+        writeln!(f, "--- stdout\n{}", self.stdout)?;
+        write!(f, "--- stderr\n{}", self.stderr)
+    }
+}
+
+/// Longest a single run may take before the test fails instead of hanging.
+const RUN_LIMIT: Duration = Duration::from_secs(30);
+
+/// Runs `ocd-cron` in an empty temporary directory (so no stray `.env` is
+/// read) with only `env` in its environment.
+pub fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    run_in(dir.path(), args, env)
+}
+
+/// Like [`run`], in `dir`. Fails the test if the key shows up in the output.
+pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    spawn_in(dir, args, env).finish()
+}
+
+/// A run of the binary still in progress.
+pub struct Running {
+    child: Child,
+    started: Instant,
+    args: Vec<String>,
+}
+
+/// Starts the binary in `dir` without waiting for it.
+pub fn spawn_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Running {
+    let child = Command::new(env!("CARGO_BIN_EXE_ocd-cron"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ocd-cron");
+    Running {
+        child,
+        started: Instant::now(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+    }
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal (`TERM`, `INT`) to the running binary.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits for the exit, at most [`RUN_LIMIT`]; the output is collected
+    /// meanwhile, so a chatty run cannot fill the pipe and stall.
+    pub fn finish(self) -> Run {
+        let Running {
+            child,
+            started,
+            args,
+        } = self;
+        let pid = child.id();
+        let (done, finished) = mpsc::channel();
+        thread::spawn(move || done.send(child.wait_with_output()));
+        let Ok(output) = finished.recv_timeout(RUN_LIMIT) else {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("ocd-cron {args:?} still running after {RUN_LIMIT:?}");
+        };
+        let output = output.unwrap();
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed: started.elapsed(),
+            args,
+        };
+        assert!(
+            !leaks(&run.stdout) && !leaks(&run.stderr),
+            "the key leaked into the output: {run:#?}"
+        );
+        run
+    }
+}
+
+/// Runs with the test key and `server` as the base URL.
+pub fn run_against(server: &Server, args: &[&str]) -> Run {
+    let url = server.url();
+    run(args, &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)])
+}
