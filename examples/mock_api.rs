@@ -143,7 +143,26 @@ fn main() {
 /// 128 + the signal that ended it, as a shell reports it.
 fn run_command(command: &[String], base_url: &str, key: &str) -> i32 {
     eprintln!("mock_api: running {}", command.join(" "));
-    let status = std::process::Command::new(&command[0])
+    let mut child = std::process::Command::new(&command[0]);
+    // What `cargo run` told this process about the example. A nested
+    // `cargo run` would see them as changed build inputs (ring's build
+    // script watches CARGO_MANIFEST_DIR) and rebuild half the tree.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+            ]
+            .contains(&name.as_ref())
+        {
+            child.env_remove(name.as_ref());
+        }
+    }
+    let status = child
         .args(&command[1..])
         .env("API_BASE_URL", base_url)
         .env("INTERNAL_API_KEY", key)
