@@ -4,20 +4,9 @@
 //! It serves both job endpoints on loopback with the real routes' response
 //! shapes, checks the `x-internal-api-key` header like the app does, keeps a
 //! count of pending decisions that the jobs drain, and can be told to fail in
-//! each way a real deployment fails.
-//!
-//! ```text
-//! cargo run --example mock_api -- [--port 3000] [--key KEY] [--fail MODE] [--fail-times N]
-//!
-//!   --port        where to listen on 127.0.0.1 [default: 3000, the tool's default base URL]
-//!   --key         the key to accept [default: $INTERNAL_API_KEY, else local-dev-key]
-//!   --fail MODE   answer job requests with: 500 (the job threw), 502 (nginx page),
-//!                 503 (deploy, Retry-After: 2), 429 (rate limited, Retry-After: 1),
-//!                 401 (refuse every key), slow (answer after 30 s),
-//!                 item-errors (200 with errors: 2), success-false
-//!   --fail-times  fail only the first N job requests, then behave [default: always]
-//!   --tls         serve https with the test certificate (trust tests/fixtures/ca.pem)
-//! ```
+//! each way a real deployment fails. `--run` makes it a one-command demo
+//! without a race: it listens first, then runs the command against itself,
+//! stops, and exits with the command's status. The options are in [`HELP`].
 
 #[path = "../tests/common/http.rs"]
 #[allow(dead_code)] // Request::body_text is for the tests only
@@ -33,12 +22,58 @@ use std::time::Duration;
 
 const DEFAULT_KEY: &str = "local-dev-key";
 
+const FAIL_MODES: &[&str] = &[
+    "500",
+    "502",
+    "503",
+    "429",
+    "401",
+    "slow",
+    "item-errors",
+    "success-false",
+];
+
+/// `--help`, also the reference for the failure modes (the README lists them too).
+const HELP: &str = "\
+mock_api: a local stand-in for the OCD API (both job routes, their GET status
+routes, the x-internal-api-key check), on 127.0.0.1.
+
+usage: cargo run --example mock_api -- [OPTIONS] [--run [--] COMMAND [ARGS...]]
+
+  --port N        listen on 127.0.0.1:N [default: 3000, ocd-cron's default
+                  base URL; with --run, any free port]
+  --key KEY       the key to accept [default: $INTERNAL_API_KEY, else local-dev-key]
+  --fail MODE     answer job requests (POST) this way:
+                    500            HTTP 500 with the app's JSON error (the job threw);
+                                   ocd-cron retries, then exits 70
+                    502            nginx's HTML 502 page (app down behind the proxy);
+                                   retried, then exit 69
+                    503            503 with Retry-After: 2 (a deploy); retried, then 69
+                    429            429 with Retry-After: 1 (rate limited); retried, then 75
+                    401            refuse every key; exit 77 at once
+                    slow           answer after 30 s; exits 75 with --timeout below 30s
+                    item-errors    200 with errors: 2; exit 1 (0 with --max-item-errors 2)
+                    success-false  200 with success: false; exit 1
+  --fail-times N  fail only the first N job requests, then behave [default: always];
+                  --fail 503 --fail-times 1 shows a retry that succeeds
+  --tls           serve https with the test certificate (trust it with
+                  --ca-cert tests/fixtures/ca.pem and API_BASE_URL=https://localhost:PORT)
+  --run COMMAND   once listening, run COMMAND with API_BASE_URL and INTERNAL_API_KEY
+                  set to this stand-in, then stop and exit with its status:
+                    cargo run --example mock_api -- --run cargo run -- --job=rewards
+  -h, --help      this text
+
+Unknown paths get Next.js's HTML 404 page; other methods get 405.
+";
+
 struct Options {
-    port: u16,
+    port: Option<u16>,
     key: String,
     fail: Option<String>,
     fail_times: Option<u32>,
     tls: bool,
+    /// `--run`: the command and its arguments.
+    run: Vec<String>,
 }
 
 /// What the app's database would hold: decisions still waiting for each job.
@@ -56,22 +91,26 @@ fn main() {
             std::process::exit(64);
         }
     };
-    let listener = match TcpListener::bind(("127.0.0.1", options.port)) {
+    // With --run, any free port: a second demo, or an app on 3000, is no clash.
+    let port = options
+        .port
+        .unwrap_or(if options.run.is_empty() { 3000 } else { 0 });
+    let listener = match TcpListener::bind(("127.0.0.1", port)) {
         Ok(listener) => listener,
         Err(e) => {
-            eprintln!("mock_api: cannot listen on 127.0.0.1:{}: {e}", options.port);
+            eprintln!("mock_api: cannot listen on 127.0.0.1:{port}: {e}");
             std::process::exit(69);
         }
     };
+    let port = listener.local_addr().map_or(port, |a| a.port());
+    let scheme = if options.tls { "https" } else { "http" };
     let key_note = if options.key == DEFAULT_KEY {
         format!(" (key: {DEFAULT_KEY})")
     } else {
         String::new()
     };
     eprintln!(
-        "mock_api: OCD stand-in listening on {}://127.0.0.1:{}{key_note}{}",
-        if options.tls { "https" } else { "http" },
-        options.port,
+        "mock_api: OCD stand-in listening on {scheme}://127.0.0.1:{port}{key_note}{}",
         options
             .fail
             .as_deref()
@@ -85,6 +124,74 @@ fn main() {
         failures_left: options.fail_times,
     }));
     let tls = options.tls.then(tls::server_config);
+    if !options.run.is_empty() {
+        // The listener already accepts (the kernel queues connections), so
+        // the command's first attempt cannot be refused.
+        let base_url = match options.tls {
+            true => format!("https://localhost:{port}"),
+            false => format!("http://127.0.0.1:{port}"),
+        };
+        let command = options.run.clone();
+        let key = options.key.clone();
+        thread::spawn(move || serve(listener, options, state, tls));
+        std::process::exit(run_command(&command, &base_url, &key));
+    }
+    serve(listener, options, state, tls);
+}
+
+/// Runs `command` against the stand-in at `base_url`; its exit status, or
+/// 128 + the signal that ended it, as a shell reports it.
+fn run_command(command: &[String], base_url: &str, key: &str) -> i32 {
+    eprintln!("mock_api: running {}", command.join(" "));
+    let mut child = std::process::Command::new(&command[0]);
+    // What `cargo run` told this process about the example. A nested
+    // `cargo run` would see them as changed build inputs (ring's build
+    // script watches CARGO_MANIFEST_DIR) and rebuild half the tree.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+            ]
+            .contains(&name.as_ref())
+        {
+            child.env_remove(name.as_ref());
+        }
+    }
+    let status = child
+        .args(&command[1..])
+        .env("API_BASE_URL", base_url)
+        .env("INTERNAL_API_KEY", key)
+        // Both set is a configuration error in ocd-cron.
+        .env_remove("INTERNAL_API_KEY_FILE")
+        .status();
+    match status {
+        Ok(status) => {
+            use std::os::unix::process::ExitStatusExt;
+            let code = status
+                .code()
+                .or_else(|| status.signal().map(|s| 128 + s))
+                .unwrap_or(1);
+            eprintln!("mock_api: {} exited with {code}; stopping", command[0]);
+            code
+        }
+        Err(e) => {
+            eprintln!("mock_api: cannot run {}: {e}", command[0]);
+            127
+        }
+    }
+}
+
+fn serve(
+    listener: TcpListener,
+    options: Arc<Options>,
+    state: Arc<Mutex<State>>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) {
     for stream in listener.incoming().flatten() {
         let (options, state, tls) = (options.clone(), state.clone(), tls.clone());
         thread::spawn(move || match tls {
@@ -104,19 +211,29 @@ fn main() {
 
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
-        port: 3000,
+        port: None,
         key: std::env::var("INTERNAL_API_KEY").unwrap_or_else(|_| DEFAULT_KEY.into()),
         fail: None,
         fail_times: None,
         tls: false,
+        run: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
-            "--port" => options.port = value()?.parse().map_err(|_| "--port takes a number")?,
+            "--port" => options.port = Some(value()?.parse().map_err(|_| "--port takes a number")?),
             "--key" => options.key = value()?,
-            "--fail" => options.fail = Some(value()?),
+            "--fail" => {
+                let mode = value()?;
+                if !FAIL_MODES.contains(&mode.as_str()) {
+                    return Err(format!(
+                        "--fail takes one of {}; see --help",
+                        FAIL_MODES.join(", ")
+                    ));
+                }
+                options.fail = Some(mode);
+            }
             "--fail-times" => {
                 options.fail_times = Some(
                     value()?
@@ -125,10 +242,14 @@ fn parse_args() -> Result<Options, String> {
                 )
             }
             "--tls" => options.tls = true,
+            "--run" => {
+                options.run = args.by_ref().skip_while(|a| a == "--").collect();
+                if options.run.is_empty() {
+                    return Err("--run needs a command".into());
+                }
+            }
             "-h" | "--help" => {
-                eprintln!(
-                    "usage: mock_api [--port 3000] [--key KEY] [--fail 500|502|503|429|401|slow|item-errors|success-false] [--fail-times N] [--tls]"
-                );
+                print!("{HELP}");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}; see --help")),

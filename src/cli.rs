@@ -139,27 +139,78 @@ pub fn parse() -> Result<Cli, clap::Error> {
     Cli::from_arg_matches_mut(&mut matches)
 }
 
+/// The environment variables and what each does: shown by `--help` and in
+/// the man page's ENVIRONMENT section, from this one list.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "INTERNAL_API_KEY",
+        "Required (or INTERNAL_API_KEY_FILE). Sent as the x-internal-api-key header; never printed, never accepted as a flag.",
+    ),
+    (
+        "INTERNAL_API_KEY_FILE",
+        "A file holding the key instead (a Docker or Kubernetes secret, a systemd credential); a trailing newline is ignored.",
+    ),
+    (
+        "API_BASE_URL",
+        "Where the OCD app listens, path prefix included [default: http://localhost:3000]. --base-url overrides it.",
+    ),
+    (
+        "OCD_CRON_CA_CERT",
+        "PEM bundle of CA certificates to trust for https instead of the system store. --ca-cert overrides it.",
+    ),
+    ("OCD_CRON_PING_URL", "As --ping-url, which overrides it."),
+    (
+        "OCD_CRON_METRICS_FILE",
+        "As --metrics-file, which overrides it.",
+    ),
+    (
+        "RUST_LOG",
+        "Log filter; overrides -q and -v (debug, warn, ...). The HTTP and TLS libraries show only their warnings unless named (ureq=debug, rustls=debug).",
+    ),
+    (
+        "http_proxy, https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, no_proxy, NO_PROXY",
+        "Proxies, by curl's rules; read from the real environment only.",
+    ),
+];
+
+/// What the environment section adds after the list.
+pub const ENVIRONMENT_NOTE: &str = "All but RUST_LOG and the proxies may also come from ./.env (or --env-file): the real environment beats the file, and flags beat both. DATABASE_URL is not needed.";
+
 /// The environment variables and the exit-status table, for `--help`.
 fn epilogue() -> String {
-    let mut text = String::from(
-        "ENVIRONMENT:\n  \
-         INTERNAL_API_KEY  required; sent as the x-internal-api-key header, never printed\n  \
-         INTERNAL_API_KEY_FILE  a file holding the key instead (Docker/Kubernetes secret,\n                    \
-         \x20 systemd credential); trailing newline ignored\n  \
-         OCD_CRON_CA_CERT  PEM bundle of CAs to trust instead of the system store\n  \
-         OCD_CRON_PING_URL, OCD_CRON_METRICS_FILE  as --ping-url, --metrics-file\n  \
-         API_BASE_URL      where the OCD app listens [default: http://localhost:3000]\n  \
-         RUST_LOG          log filter, overrides -q/-v (e.g. debug)\n  \
-         http_proxy, https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, no_proxy, NO_PROXY\n                    \
-         \x20 proxies, by curl's rules\n\
-         These may also come from ./.env (or --env-file); the real\n\
-         environment beats the file, and flags beat both. DATABASE_URL is not needed.\n\n\
-         EXIT STATUS:\n",
-    );
+    let mut text = String::from("ENVIRONMENT:\n");
+    for (name, meaning) in ENVIRONMENT {
+        text.push_str(&format!("  {name}\n"));
+        text.push_str(&wrap(meaning, 10, 80));
+    }
+    text.push('\n');
+    text.push_str(&wrap(ENVIRONMENT_NOTE, 0, 80));
+    text.push_str("\nEXIT STATUS:\n");
     for (code, meaning) in EXIT_STATUS_TABLE {
         text.push_str(&format!("  {code:>3}  {meaning}\n"));
     }
     text
+}
+
+/// `text` in lines of at most `width` columns (a longer word stands
+/// alone), each indented by `indent` spaces.
+fn wrap(text: &str, indent: usize, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && indent + line.len() + 1 + word.len() > width {
+            out.push_str(&format!("{:indent$}{line}\n", ""));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push_str(&format!("{:indent$}{line}\n", ""));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -169,6 +220,26 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_lists_every_variable_within_80_columns() {
+        let help = epilogue();
+        for (name, _) in ENVIRONMENT {
+            assert!(help.contains(&format!("\n  {name}\n")), "{name}");
+        }
+        let environment = help.split("EXIT STATUS").next().unwrap();
+        for line in environment.lines() {
+            assert!(line.len() <= 80 || !line.contains(' '), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn wrap_fills_lines_up_to_the_width() {
+        assert_eq!(wrap("aa bb cc", 2, 7), "  aa bb\n  cc\n");
+        assert_eq!(wrap("aa bb", 0, 5), "aa bb\n");
+        assert_eq!(wrap("toolongword x", 0, 5), "toolongword\nx\n");
+        assert_eq!(wrap("", 4, 80), "");
     }
 
     #[test]

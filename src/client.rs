@@ -315,6 +315,18 @@ fn attempt_once(
         request.shown,
         format_duration(remaining)
     );
+    // Our own account of the headers: the HTTP library's is kept quiet
+    // (see `logging`), and this one shows the key only as (redacted).
+    debug!(
+        "{}: headers {}",
+        request.label,
+        request
+            .headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {}", value.shown()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let sent = Instant::now();
     let fail = |e| transport_error(e, request, budget, agent.config().proxy());
     let mut response = match request.method {

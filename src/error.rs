@@ -3,8 +3,9 @@
 //! The exit status is the tool's contract with cron, systemd and health-check
 //! scripts, so it is defined here and nowhere else: [`Error::exit_code`] is the
 //! only mapping from failure to number, and [`EXIT_STATUS_TABLE`] (printed by
-//! `--help`, mirrored in the README and checked against it by a test) is built
-//! from the same constants.
+//! `--help` and the man page, mirrored in the README and checked against it
+//! by a test) is built from the same constants. The hints (what to check)
+//! are decided here too, from the status and the route that answered.
 //!
 //! Variants describe what went wrong for the operator ("cannot reach …",
 //! "the key was refused"), not which library raised it; each message names the
@@ -50,7 +51,7 @@ pub const EXIT_STATUS_TABLE: &[(u8, &str)] = &[
     ),
     (
         code::JOB_FAILED,
-        "job ran but failed: `success: false`, or `errors` above the limit",
+        "job ran but failed: `success: false`, or `errors` above the limit; --pending: more than --max-pending",
     ),
     (code::USAGE, "usage: unknown flag, bad value, missing --job"),
     (
@@ -71,9 +72,12 @@ pub const EXIT_STATUS_TABLE: &[(u8, &str)] = &[
     ),
     (
         code::PROTOCOL,
-        "protocol: 3xx, 400/404/405 or any other 4xx, 2xx whose body is not a JSON object, body over 1 MiB",
+        "protocol: 3xx (but see 77), 400/404/405 or any other 4xx, 2xx whose body is not a JSON object, body over 1 MiB",
     ),
-    (code::AUTH, "auth: 401 or 403 - the key is wrong"),
+    (
+        code::AUTH,
+        "auth: 401 or 403, or a redirect to a sign-in page - the key is wrong",
+    ),
     (
         code::CONFIG,
         "config: missing or invalid key, key file, URL, env file, CA bundle, lock file",
@@ -115,7 +119,8 @@ pub enum Error {
     /// The TLS handshake failed, almost always a certificate problem. Not
     /// retried: a certificate does not fix itself within seconds.
     #[error(
-        "TLS certificate problem with {host} ({url}): {reason}; check the server's certificate chain and this machine's trust store"
+        "TLS certificate problem with {host} ({url}): {reason}; {}",
+        tls_hint(reason)
     )]
     Tls {
         url: String,
@@ -153,13 +158,29 @@ pub enum Error {
         hint: &'static str,
     },
 
+    /// A redirect to a sign-in page: what an auth middleware in front of
+    /// the routes does with a request it does not accept. It is about the
+    /// key, not the address, so it is an auth failure (77), not a protocol
+    /// one (76) like any other redirect. Still not followed.
+    #[error(
+        "{url} answered HTTP {status} redirecting to the sign-in page {location}: the app's authentication did not accept the API key; {hint}"
+    )]
+    SignIn {
+        url: String,
+        status: u16,
+        location: String,
+        hint: &'static str,
+    },
+
     /// Any other non-2xx status. `detail` is the server's sanitised
-    /// explanation, ready to append (empty or starting with ": ").
-    #[error("{url} answered HTTP {status}{detail}{}", status_hint(*status))]
+    /// explanation, ready to append (empty or starting with ": "); `route`
+    /// says which kind of request got it, which decides what to check.
+    #[error("{url} answered HTTP {status}{detail}{}", status_hint(*status, *route))]
     Http {
         url: String,
         status: u16,
         detail: String,
+        route: Route,
     },
 
     /// The answer cannot be understood: a 2xx whose body is not a JSON object,
@@ -177,15 +198,21 @@ pub enum Error {
     )]
     Contract { url: String, what: String },
 
-    /// The job ran but reported failure, or (with `--pending`) more is
-    /// pending than allowed. The counts the server sent are kept for the
-    /// JSON output and the metrics.
+    /// The job ran but reported failure. The counts and the `message` the
+    /// server sent are kept for the JSON output and the metrics.
     #[error("job failed: {reason}")]
     JobFailed {
         reason: String,
         processed: Option<u64>,
         errors: Option<u64>,
+        message: Option<String>,
     },
+
+    /// `--pending --max-pending`: more decisions wait than allowed. Nothing
+    /// failed (no job ran); the backlog is the alarm, with the same exit
+    /// status as a failed job so a health check needs one rule.
+    #[error("backlog check: {pending} decisions pending, more than --max-pending {max}")]
+    Backlog { pending: u64, max: u64 },
 
     /// Another run holds the `--lock-file`; nothing was sent.
     #[error("another ocd-cron run holds the lock file {path}; not starting a second one")]
@@ -212,14 +239,49 @@ impl std::fmt::Display for Signal {
     }
 }
 
+/// Which kind of request an HTTP status answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// The POST that runs a job.
+    Job,
+    /// The GET that asks for the pending count (`--pending`).
+    Status,
+    /// A monitor's ping (`--ping-url`).
+    Ping,
+}
+
 /// What to check for a status that carries no more specific advice.
-fn status_hint(status: u16) -> &'static str {
-    match status {
-        404 | 405 => "; check --base-url / API_BASE_URL, including any path prefix",
-        408 | 429 => "; the server asked to come back later",
-        502..=504 => "; the gateway in front of the OCD app cannot reach it",
-        500..=599 => "; the job failed on the server, see the OCD app's logs",
+fn status_hint(status: u16, route: Route) -> &'static str {
+    match (status, route) {
+        (408 | 429, _) => "; the server asked to come back later",
+        (_, Route::Ping) => "",
+        // The job's POST worked on this very URL, so the address is right;
+        // the deployment just has no GET handler for it.
+        (405, Route::Status) => {
+            "; this deployment has no GET handler on the job's route, so --pending cannot ask it for the count (running the job uses POST and is not affected)"
+        }
+        (404 | 405, _) => "; check --base-url / API_BASE_URL, including any path prefix",
+        (502, _) => "; the gateway in front of the OCD app cannot reach it",
+        (503, _) => {
+            "; the OCD app is deploying or overloaded, or the gateway in front of it cannot reach it"
+        }
+        (504, _) => "; the gateway in front of the OCD app got no answer from it in time",
+        (500..=599, Route::Status) => {
+            "; the status check failed on the server (no job was run), see the OCD app's logs"
+        }
+        (500..=599, _) => "; the job failed on the server, see the OCD app's logs",
         _ => "",
+    }
+}
+
+/// What to check after a failed TLS handshake. rustls names an
+/// unrecognised CA `UnknownIssuer`: an internal CA the system store does
+/// not hold, or a bundle that lacks it.
+fn tls_hint(reason: &str) -> &'static str {
+    if reason.contains("UnknownIssuer") {
+        "the certificate's issuer is not trusted: for an internal CA, give its PEM bundle with --ca-cert / OCD_CRON_CA_CERT"
+    } else {
+        "check the server's certificate chain and this machine's trust store (or --ca-cert / OCD_CRON_CA_CERT)"
     }
 }
 
@@ -235,14 +297,14 @@ impl Error {
             Error::Redirect { .. } | Error::BadResponse { .. } | Error::Contract { .. } => {
                 code::PROTOCOL
             }
-            Error::Auth { .. } => code::AUTH,
+            Error::Auth { .. } | Error::SignIn { .. } => code::AUTH,
             Error::Http { status, .. } => match status {
                 408 | 429 => code::TEMPORARY,
                 502..=504 => code::UNAVAILABLE,
                 500..=599 => code::SERVER_ERROR,
                 _ => code::PROTOCOL,
             },
-            Error::JobFailed { .. } => code::JOB_FAILED,
+            Error::JobFailed { .. } | Error::Backlog { .. } => code::JOB_FAILED,
             Error::Locked { .. } => code::TEMPORARY,
             Error::Interrupted { signal, .. } => match signal {
                 Signal::Int => code::INTERRUPTED,
@@ -257,11 +319,50 @@ mod tests {
     use super::*;
 
     fn http(status: u16) -> Error {
+        http_on(status, Route::Job)
+    }
+
+    fn http_on(status: u16, route: Route) -> Error {
         Error::Http {
             url: "http://h/x".into(),
             status,
             detail: String::new(),
+            route,
         }
+    }
+
+    #[test]
+    fn hints_fit_the_route() {
+        let says = |status, route| http_on(status, route).to_string();
+        assert!(says(405, Route::Status).contains("no GET handler"));
+        assert!(says(405, Route::Job).contains("check --base-url"));
+        assert!(says(404, Route::Status).contains("check --base-url"));
+        assert!(says(500, Route::Job).contains("the job failed on the server"));
+        assert!(says(500, Route::Status).contains("the status check failed on the server"));
+        assert!(!says(500, Route::Status).contains("job failed"));
+        assert!(says(503, Route::Job).contains("deploying or overloaded, or the gateway"));
+        assert!(says(502, Route::Job).contains("gateway in front of the OCD app cannot reach it"));
+        assert!(says(504, Route::Status).contains("got no answer from it in time"));
+        assert!(says(429, Route::Ping).contains("come back later"));
+        assert_eq!(says(500, Route::Ping), "http://h/x answered HTTP 500");
+        assert_eq!(says(418, Route::Job), "http://h/x answered HTTP 418");
+    }
+
+    #[test]
+    fn an_unknown_issuer_points_at_ca_cert() {
+        let tls = |reason: &str| Error::Tls {
+            url: "https://h/x".into(),
+            host: "h".into(),
+            reason: reason.into(),
+        };
+        let unknown = tls("invalid peer certificate: UnknownIssuer").to_string();
+        assert!(
+            unknown.ends_with("issuer is not trusted: for an internal CA, give its PEM bundle with --ca-cert / OCD_CRON_CA_CERT"),
+            "{unknown}"
+        );
+        let expired = tls("invalid peer certificate: Expired").to_string();
+        assert!(expired.contains("certificate chain"), "{expired}");
+        assert_eq!(tls("x").exit_code(), 69);
     }
 
     #[test]
@@ -314,12 +415,19 @@ mod tests {
                 "; the job failed on the server, see the OCD app's logs",
             ),
             (502, "; the gateway in front of the OCD app cannot reach it"),
-            (504, "; the gateway in front of the OCD app cannot reach it"),
+            (
+                503,
+                "; the OCD app is deploying or overloaded, or the gateway in front of it cannot reach it",
+            ),
+            (
+                504,
+                "; the gateway in front of the OCD app got no answer from it in time",
+            ),
             (400, ""),
             (418, ""),
             (600, ""),
         ] {
-            assert_eq!(status_hint(status), hint, "{status}");
+            assert_eq!(status_hint(status, Route::Job), hint, "{status}");
             assert!(
                 http(status)
                     .to_string()
@@ -366,6 +474,14 @@ mod tests {
                 reason: "r".into(),
                 processed: None,
                 errors: None,
+                message: None,
+            },
+            Error::Backlog { pending: 2, max: 1 },
+            Error::SignIn {
+                url: "u".into(),
+                status: 307,
+                location: "/login".into(),
+                hint: "h",
             },
             Error::Locked { path: "p".into() },
             Error::Interrupted {

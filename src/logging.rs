@@ -20,6 +20,15 @@
 //! the same way, whoever writes the line: at trace level ureq logs every URL
 //! it requests in full. [`redact`] registers them, and the guard masks them
 //! in every record.
+//!
+//! The HTTP and TLS libraries are kept quiet unless `RUST_LOG` names them
+//! (`RUST_LOG=ureq=debug`): at `-v` their debug lines are internals
+//! (`Resolved: ArrayVec {…}`, a URL with its path masked) that our own debug
+//! lines say better, and their error lines repeat a failure that reaches the
+//! operator anyway as our one error line, with the job and a hint (the
+//! platform verifier logs `failed to verify TLS certificate` on its own). So
+//! they are capped at warn (a broken system trust store still shows), and
+//! their errors are dropped.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -66,14 +75,42 @@ pub fn init(verbosity: Verbosity) {
             )
         }
     });
-    if let Ok(filters) = std::env::var("RUST_LOG") {
-        builder.parse_filters(&filters);
+    let filters = std::env::var("RUST_LOG").unwrap_or_default();
+    let quiet: Vec<&'static str> = LIBRARIES
+        .iter()
+        .copied()
+        .filter(|library| !named(&filters, library))
+        .collect();
+    // Before RUST_LOG's own directives, so that naming a library there
+    // replaces its cap.
+    for library in &quiet {
+        builder.filter_module(library, LevelFilter::Warn);
     }
+    builder.parse_filters(&filters);
     let logger = builder.build();
     let max = logger.filter();
-    if log::set_boxed_logger(Box::new(Guarded(logger))).is_ok() {
+    if log::set_boxed_logger(Box::new(Guarded { logger, quiet })).is_ok() {
         log::set_max_level(max);
     }
+}
+
+/// The libraries whose log lines are shown only when `RUST_LOG` names them.
+const LIBRARIES: &[&str] = &["ureq", "ureq_proto", "rustls", "rustls_platform_verifier"];
+
+/// Whether the `RUST_LOG` value `filters` has a directive for `library`
+/// (or a module path leading to it, as env_logger matches by prefix).
+fn named(filters: &str, library: &str) -> bool {
+    // `directives/regex`: the part after the slash filters messages.
+    let directives = filters.split('/').next().unwrap_or_default();
+    directives.split(',').any(|directive| {
+        let name = match directive.split_once('=') {
+            Some((name, _level)) => name.trim(),
+            // A bare word is a level (`debug`) or a module at every level.
+            None if directive.trim().parse::<LevelFilter>().is_ok() => return false,
+            None => directive.trim(),
+        };
+        !name.is_empty() && library.starts_with(name)
+    })
 }
 
 /// syslog(3) priorities, as journald reads them from a `<N>` prefix.
@@ -139,20 +176,32 @@ fn masked(text: &str) -> Option<String> {
     }))
 }
 
-struct Guarded(env_logger::Logger);
+struct Guarded {
+    logger: env_logger::Logger,
+    /// The [`LIBRARIES`] that `RUST_LOG` does not name.
+    quiet: Vec<&'static str>,
+}
 
 /// Whether a record may be written at all, whatever the filter says.
-fn allowed(metadata: &Metadata<'_>) -> bool {
-    !(metadata.target().starts_with("ureq_proto") && metadata.level() > Level::Info)
+fn allowed(metadata: &Metadata<'_>, quiet: &[&str]) -> bool {
+    let target = metadata.target();
+    let dump = target.starts_with("ureq_proto") && metadata.level() > Level::Info;
+    let in_module = |module: &str| {
+        target
+            .strip_prefix(module)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    };
+    let repeated_error = metadata.level() == Level::Error && quiet.iter().any(|l| in_module(l));
+    !(dump || repeated_error)
 }
 
 impl Log for Guarded {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        allowed(metadata) && self.0.enabled(metadata)
+        allowed(metadata, &self.quiet) && self.logger.enabled(metadata)
     }
 
     fn log(&self, record: &Record<'_>) {
-        if !allowed(record.metadata()) || !self.0.enabled(record.metadata()) {
+        if !allowed(record.metadata(), &self.quiet) || !self.logger.enabled(record.metadata()) {
             return;
         }
         // The last line of defence: a record from the HTTP library (a
@@ -166,8 +215,8 @@ impl Log for Guarded {
             None => clean,
         };
         match clean {
-            Cow::Borrowed(_) => self.0.log(record),
-            Cow::Owned(clean) => self.0.log(
+            Cow::Borrowed(_) => self.logger.log(record),
+            Cow::Owned(clean) => self.logger.log(
                 &Record::builder()
                     .metadata(record.metadata().clone())
                     .module_path(record.module_path())
@@ -180,7 +229,7 @@ impl Log for Guarded {
     }
 
     fn flush(&self) {
-        self.0.flush();
+        self.logger.flush();
     }
 }
 
@@ -189,7 +238,10 @@ mod tests {
     use super::*;
 
     fn meta(target: &str, level: Level) -> bool {
-        allowed(&Metadata::builder().target(target).level(level).build())
+        allowed(
+            &Metadata::builder().target(target).level(level).build(),
+            &[],
+        )
     }
 
     #[test]
@@ -210,5 +262,36 @@ mod tests {
             masked("GET http://h/0f7a1c2e-9b1d-4e7a/start short").as_deref(),
             Some("GET http://h/***/start short")
         );
+    }
+
+    #[test]
+    fn library_errors_pass_only_when_named() {
+        let quiet = ["rustls_platform_verifier", "ureq"];
+        let target = "rustls_platform_verifier::verification::others";
+        let m = |target, level| Metadata::builder().target(target).level(level).build();
+        assert!(!allowed(&m(target, Level::Error), &quiet));
+        assert!(allowed(&m(target, Level::Warn), &quiet));
+        assert!(allowed(&m(target, Level::Error), &["ureq"]));
+        assert!(allowed(&m(target, Level::Error), &["rustls"]));
+        assert!(!allowed(&m("rustls", Level::Error), &["rustls"]));
+        assert!(allowed(&m("ocd_cron::app", Level::Error), &quiet));
+    }
+
+    #[test]
+    fn rust_log_names_a_library_by_module_prefix() {
+        assert!(named("ureq=debug", "ureq"));
+        assert!(named("ureq=debug", "ureq_proto"));
+        assert!(named("info,ureq", "ureq"));
+        assert!(named(" rustls = trace ", "rustls_platform_verifier"));
+        assert!(named(
+            "rustls_platform_verifier=debug/fail",
+            "rustls_platform_verifier"
+        ));
+        assert!(!named("rustls_platform_verifier=debug", "rustls"));
+        assert!(!named("ureq_proto=debug", "ureq"));
+        assert!(!named("debug", "ureq"));
+        assert!(!named("trace,ocd_cron=debug", "ureq"));
+        assert!(!named("", "ureq"));
+        assert!(!named("=debug", "ureq"));
     }
 }

@@ -309,6 +309,7 @@ mod tests {
             reason: "r".into(),
             processed: Some(3),
             errors: Some(5),
+            message: None,
         });
         update(&path, &[record(Job::Outcomes, failed)], at(10)).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();

@@ -12,7 +12,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::Error;
+use crate::error::{Error, Route};
 use crate::job::Job;
 use crate::sanitize::{MAX_SERVER_TEXT, for_log};
 
@@ -46,13 +46,13 @@ const PENDING_AUTH_HINT: &str = "check INTERNAL_API_KEY, and that this deploymen
 pub fn classify(url: &str, response: &Response, max_item_errors: u64) -> Result<JobReport, Error> {
     match response.status {
         200..=299 => job_result(url.to_owned(), response, max_item_errors),
-        _ => Err(not_success(url, response, JOB_AUTH_HINT)),
+        _ => Err(not_success(url, response, Route::Job, JOB_AUTH_HINT)),
     }
 }
 
 /// Classifies a response to the status request (`--pending`): the count of
-/// decisions still pending, or an error; more than `max_pending` fails the
-/// run like a failed job.
+/// decisions still pending, or an error; more than `max_pending` is a
+/// backlog alarm.
 pub fn classify_pending(
     url: &str,
     job: Job,
@@ -60,7 +60,7 @@ pub fn classify_pending(
     max_pending: Option<u64>,
 ) -> Result<u64, Error> {
     if !(200..=299).contains(&response.status) {
-        return Err(not_success(url, response, PENDING_AUTH_HINT));
+        return Err(not_success(url, response, Route::Status, PENDING_AUTH_HINT));
     }
     let field = job.pending_field();
     let object = json_object(&response.body);
@@ -75,27 +75,29 @@ pub fn classify_pending(
         });
     };
     match max_pending {
-        Some(max) if pending > max => Err(Error::JobFailed {
-            reason: format!("{pending} decisions pending, more than --max-pending {max}"),
-            processed: None,
-            errors: None,
-        }),
+        Some(max) if pending > max => Err(Error::Backlog { pending, max }),
         _ => Ok(pending),
     }
 }
 
 /// The error for any status outside 2xx.
-fn not_success(url: &str, response: &Response, auth_hint: &'static str) -> Error {
+fn not_success(url: &str, response: &Response, route: Route, auth_hint: &'static str) -> Error {
     let url = url.to_owned();
     let status = response.status;
     match status {
-        300..=399 => Error::Redirect {
-            url,
-            status,
-            location: response
-                .location
-                .as_deref()
-                .map_or("nowhere (no Location header)".into(), |l| for_log(l, 200)),
+        300..=399 => match response.location.as_deref() {
+            Some(location) if is_sign_in(location) => Error::SignIn {
+                url,
+                status,
+                location: for_log(location, 200),
+                hint: auth_hint,
+            },
+            location => Error::Redirect {
+                url,
+                status,
+                location: location
+                    .map_or("nowhere (no Location header)".into(), |l| for_log(l, 200)),
+            },
         },
         401 | 403 => Error::Auth {
             url,
@@ -107,8 +109,29 @@ fn not_success(url: &str, response: &Response, auth_hint: &'static str) -> Error
             url,
             status,
             detail: server_detail(&response.body),
+            route,
         },
     }
+}
+
+/// Whether a redirect's `Location` is a sign-in page: a path segment such
+/// as `login` or `signin` (NextAuth's `/api/auth/signin` included), or the
+/// `callbackUrl` that NextAuth and Next.js middleware add. A redirect to
+/// the same path elsewhere (http → https, another host) is not one.
+fn is_sign_in(location: &str) -> bool {
+    const PAGES: &[&str] = &["login", "log-in", "logon", "signin", "sign-in", "sign_in"];
+    let lower = location.to_ascii_lowercase();
+    let (path, query) = lower.split_once('?').unwrap_or((&lower, ""));
+    let path = path.split('#').next().unwrap_or_default();
+    // Skip `scheme://host` so a host named `login.example.com` is not a page.
+    let path = match path.split_once("://") {
+        Some((_, rest)) => rest.split_once('/').map_or("", |(_, p)| p),
+        None => path,
+    };
+    path.split('/').any(|segment| PAGES.contains(&segment))
+        || query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some("callbackurl"))
 }
 
 fn job_result(url: String, response: &Response, max_item_errors: u64) -> Result<JobReport, Error> {
@@ -154,6 +177,7 @@ fn job_result(url: String, response: &Response, max_item_errors: u64) -> Result<
             ),
             processed: report.processed,
             errors: report.errors,
+            message: report.message,
         });
     }
     if let Some(errors) = report.errors
@@ -166,6 +190,7 @@ fn job_result(url: String, response: &Response, max_item_errors: u64) -> Result<
             ),
             processed: report.processed,
             errors: report.errors,
+            message: report.message,
         });
     }
     Ok(report)
@@ -245,7 +270,8 @@ fn server_detail(body: &[u8]) -> String {
     }
 }
 
-/// `": error (details)"` from the API's error fields, or empty.
+/// `": error: message (details)"` from the API's explanation fields, each
+/// only if present (`message` only if it does not repeat `error`), or empty.
 fn error_fields(object: &Map<String, Value>) -> String {
     let field = |name: &str| {
         object
@@ -254,12 +280,19 @@ fn error_fields(object: &Map<String, Value>) -> String {
             .map(|s| for_log(s, MAX_SERVER_TEXT))
             .filter(|s| !s.is_empty())
     };
-    match (field("error"), field("details")) {
-        (Some(e), Some(d)) => format!(": {e} ({d})"),
-        (Some(e), None) => format!(": {e}"),
-        (None, Some(d)) => format!(": {d}"),
-        (None, None) => String::new(),
+    let error = field("error");
+    let message = field("message").filter(|m| Some(m) != error.as_ref());
+    let mut text: String = error
+        .iter()
+        .chain(&message)
+        .map(|s| format!(": {s}"))
+        .collect();
+    match (text.is_empty(), field("details")) {
+        (true, Some(d)) => text = format!(": {d}"),
+        (false, Some(d)) => text.push_str(&format!(" ({d})")),
+        (_, None) => {}
     }
+    text
 }
 
 #[cfg(test)]
@@ -434,6 +467,106 @@ mod tests {
     }
 
     #[test]
+    fn success_false_shows_the_server_message() {
+        let err = classify(
+            URL,
+            &response(
+                200,
+                r#"{"success": false, "message": "Job disabled by operator"}"#,
+            ),
+            0,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "job failed: the server reported success: false: Job disabled by operator (processed n/a, errors n/a, HTTP 200)"
+        );
+        let Error::JobFailed { message, .. } = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(message.as_deref(), Some("Job disabled by operator"));
+    }
+
+    #[test]
+    fn explanation_fields_combine() {
+        let fields = |body: &str| error_fields(&json_object(body.as_bytes()).unwrap());
+        assert_eq!(
+            fields(r#"{"error":"e","message":"m","details":"d"}"#),
+            ": e: m (d)"
+        );
+        assert_eq!(fields(r#"{"error":"e","message":"e"}"#), ": e");
+        assert_eq!(fields(r#"{"message":"m"}"#), ": m");
+        assert_eq!(fields(r#"{"message":"m","details":"d"}"#), ": m (d)");
+        assert_eq!(fields(r#"{"details":"d"}"#), ": d");
+        assert_eq!(fields(r#"{"error":"","message":7}"#), "");
+    }
+
+    #[test]
+    fn a_redirect_to_a_sign_in_page_is_about_the_key() {
+        for location in [
+            "/login?callbackUrl=%2Fapi%2Ftraining%2Fcalculate-pending",
+            "https://app.example.com/api/auth/signin?callbackUrl=x",
+            "/en/Sign-In",
+            "/?callbackUrl=/api",
+        ] {
+            let r = Response {
+                status: 307,
+                location: Some(location.into()),
+                body: vec![],
+            };
+            let err = classify(URL, &r, 0).unwrap_err();
+            assert_eq!(err.exit_code(), 77, "{location}");
+            assert!(
+                err.to_string().contains(&format!(
+                    "redirecting to the sign-in page {location}: the app's authentication did not accept the API key; check that INTERNAL_API_KEY matches"
+                )),
+                "{err}"
+            );
+        }
+        for location in [
+            "https://h/api/training/calculate-pending",
+            "https://login.example.com/api/training/calculate-pending",
+            "/blogin/x?next=/login",
+        ] {
+            assert!(!is_sign_in(location), "{location}");
+        }
+        let pending = Response {
+            status: 302,
+            location: Some("/login".into()),
+            body: vec![],
+        };
+        let err = classify_pending(URL, Job::Rewards, &pending, None).unwrap_err();
+        assert!(
+            err.to_string().contains("GET route accepts the key"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn status_route_failures_are_not_job_failures() {
+        let get = |status, body| {
+            classify_pending(URL, Job::Rewards, &response(status, body), None)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(get(405, "").ends_with("no GET handler on the job's route, so --pending cannot ask it for the count (running the job uses POST and is not affected)"));
+        let failed = get(500, r#"{"error":"db down"}"#);
+        assert!(
+            failed.contains(
+                "HTTP 500: db down; the status check failed on the server (no job was run)"
+            ),
+            "{failed}"
+        );
+        assert!(!failed.contains("job failed"), "{failed}");
+        assert!(
+            classify(URL, &response(405, ""), 0)
+                .unwrap_err()
+                .to_string()
+                .contains("check --base-url")
+        );
+    }
+
+    #[test]
     fn non_object_2xx_bodies_are_protocol_errors() {
         for body in ["", "[]", "42", "\"ok\"", "<html>ok</html>", "{\"a\":"] {
             assert_eq!(code(200, body), 76, "{body:?}");
@@ -487,9 +620,9 @@ mod tests {
         );
         let over = classify_pending(URL, Job::Rewards, &rewards, Some(10)).unwrap_err();
         assert_eq!(over.exit_code(), 1);
-        assert!(
-            over.to_string()
-                .contains("42 decisions pending, more than --max-pending 10")
+        assert_eq!(
+            over.to_string(),
+            "backlog check: 42 decisions pending, more than --max-pending 10"
         );
         let outcomes = response(200, r#"{"pendingCount": 3}"#);
         assert_eq!(

@@ -1,6 +1,8 @@
 //! What a person or a program sees of a run: one log line per job on
-//! stderr, and on stdout either nothing (text), the pending count, the dry
-//! run's request, or one JSON object per job (`--output json`).
+//! stderr, and on stdout either nothing (text), the pending count (just the
+//! number for one job, `job count` lines for `--job all`, so
+//! `n=$(ocd-cron --pending --job=rewards)` works), the dry run's request, or
+//! one JSON object per job (`--output json`).
 //!
 //! Every line is made from a [`JobRecord`], so the log, the JSON and the
 //! ping body can never disagree.
@@ -19,20 +21,26 @@ use crate::error::Error;
 use crate::job::{Job, Selection};
 use crate::outcome::show;
 use crate::ping;
-use crate::run::{JobRecord, Success};
+use crate::run::{self, JobRecord, Success};
 
 /// The one-line account of a job, as logged and sent with the finish ping.
 pub fn summary(record: &JobRecord) -> String {
     let job = record.job;
+    // Only what applies: a GET sends no request id.
     let how = || {
-        format!(
-            "HTTP {}, {}, attempt {}/{}, request {}",
-            record.http_status.map_or("-".into(), |s| s.to_string()),
-            format_duration(record.elapsed),
-            record.attempts,
-            record.max_attempts,
-            record.request_id.as_deref().unwrap_or("-")
-        )
+        let mut parts = Vec::new();
+        if let Some(status) = record.http_status {
+            parts.push(format!("HTTP {status}"));
+        }
+        parts.push(format_duration(record.elapsed));
+        parts.push(format!(
+            "attempt {}/{}",
+            record.attempts, record.max_attempts
+        ));
+        if let Some(id) = &record.request_id {
+            parts.push(format!("request {id}"));
+        }
+        parts.join(", ")
     };
     match &record.result {
         Ok(Success::Triggered(report)) => {
@@ -62,6 +70,9 @@ pub fn emit(record: &JobRecord, config: &Config) {
     }
     match (config.output, &record.result) {
         (Output::Json, _) => print_line(&json(record, config_mode(config), None).to_string()),
+        (Output::Text, Ok(Success::Pending(count))) if config.jobs.len() == 1 => {
+            print_line(&count.to_string())
+        }
         (Output::Text, Ok(Success::Pending(count))) => {
             print_line(&format!("{} {count}", record.job))
         }
@@ -106,8 +117,9 @@ pub fn cut_short(
 }
 
 /// `--dry-run`: prints each job's request as it would be sent, key
-/// redacted, and the pings each monitor would get, secrets masked (in JSON,
-/// as every job object's `pings`: they belong to the whole invocation).
+/// redacted, each with its own `Idempotency-Key` as in a real run, and the
+/// pings each monitor would get, secrets masked (in JSON, as every job
+/// object's `pings`: they belong to the whole invocation).
 pub fn dry_run(config: &Config, invocation_id: &str) {
     let summaries: Vec<String> = config
         .jobs
@@ -120,12 +132,10 @@ pub fn dry_run(config: &Config, invocation_id: &str) {
         Mode::Pending { .. } => &[],
     };
     let previews = ping::preview(monitors, invocation_id, &summaries.join("\n"));
-    for (i, &job) in config.jobs.iter().enumerate() {
-        let request = client::api_request(config, job, invocation_id);
-        let record = dry_run_record(
-            job,
-            (request.method == Method::Post).then(|| invocation_id.to_owned()),
-        );
+    let ids = run::request_ids(config, invocation_id);
+    for (i, (&job, request_id)) in config.jobs.iter().zip(ids).enumerate() {
+        let request = client::api_request(config, job, &request_id);
+        let record = dry_run_record(job, (request.method == Method::Post).then_some(request_id));
         log::info!("{}", summary(&record));
         let headers: Vec<(String, String)> = request
             .headers
@@ -246,8 +256,11 @@ fn json(record: &JobRecord, mode: &str, request: Option<Value>) -> Value {
         Ok(Success::Triggered(r)) => (r.processed, r.errors, r.message.clone(), None),
         Ok(Success::Pending(n)) => (None, None, None, Some(*n)),
         Err(Error::JobFailed {
-            processed, errors, ..
-        }) => (*processed, *errors, None, None),
+            processed,
+            errors,
+            message,
+            ..
+        }) => (*processed, *errors, message.clone(), None),
         _ => (None, None, None, None),
     };
     let mut object = json!({

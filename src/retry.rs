@@ -204,6 +204,7 @@ mod tests {
             url: String::new(),
             status,
             detail: String::new(),
+            route: crate::error::Route::Job,
         };
         for s in [408, 429, 500, 502, 503, 504] {
             assert!(is_retryable(&http(s)), "{s}");

@@ -213,9 +213,14 @@ pub fn run_jobs(
         let job_started = Instant::now();
         let request = client::api_request(config, job, &request_id);
         log::debug!(
-            "{job}: {} {} (request {request_id}), deadline {}, up to {} attempts",
+            "{job}: {} {}{}, deadline {}, up to {} attempts",
             request.method.as_str(),
             request.url,
+            if request.method == Method::Post {
+                format!(" (request {request_id})")
+            } else {
+                String::new()
+            },
             duration::format_duration(config.timeout),
             budget.max_attempts
         );

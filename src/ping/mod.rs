@@ -22,7 +22,7 @@ pub use protocol::Finish;
 use crate::client::{self, Budget, HeaderValue, Method, Request, USER_AGENT};
 use crate::config::Target;
 use crate::duration::format_duration;
-use crate::error::Error;
+use crate::error::{Error, Route};
 use crate::outcome::Response;
 use crate::sanitize::for_log;
 use crate::time;
@@ -379,6 +379,7 @@ fn accepted(shown: &str, response: &Response, scrub: impl Fn(&str) -> String) ->
         url: shown.to_owned(),
         status: response.status,
         detail,
+        route: Route::Ping,
     })
 }
 
@@ -398,6 +399,7 @@ fn describe(error: &Error) -> String {
             url,
             status,
             detail,
+            ..
         } => {
             let hint = match status {
                 400..=499 => "; check the URL against the one the monitor's page shows",

@@ -226,8 +226,8 @@ fn a_redirect_carrying_the_key_shows_it_redacted() {
     let encoded = percent_encoded_key();
     let partly = KEY.replacen('-', "%2d", 1);
     for location in [
-        format!("http://login.example/login?key={KEY}"),
-        format!("/login?key={encoded}&again={partly}"),
+        format!("http://elsewhere.example/moved?key={KEY}"),
+        format!("/moved?key={encoded}&again={partly}"),
     ] {
         let api = Server::start(vec![respond_with(307, &[("location", &location)], "")]);
         assert_echo_redacted(&api, &["--job", "rewards"], &[], 76);
@@ -257,7 +257,7 @@ fn an_html_page_or_plain_text_quoting_the_key_shows_it_redacted() {
 
 #[test]
 fn library_debug_logs_of_echoed_headers_show_the_key_redacted() {
-    let location = format!("/login?key={}", percent_encoded_key());
+    let location = format!("/moved?key={}", percent_encoded_key());
     let api = Server::start(vec![respond_with(
         302,
         &[("location", &location), ("x-echo", KEY)],
@@ -419,10 +419,10 @@ fn huge_headers_are_a_protocol_error_and_a_huge_location_is_cut() {
     run_against(&server, &["--job", "rewards"])
         .assert_code(76)
         .assert_stderr_contains("response headers over the size limit");
-    let location = format!("/login?next={}", "b".repeat(30_000));
+    let location = format!("/moved?next={}", "b".repeat(30_000));
     let server = Server::start(vec![respond_with(302, &[("location", &location)], "")]);
     let run = run_against(&server, &["--job", "rewards"]);
     run.assert_code(76)
-        .assert_stderr_contains("redirecting to /login?next=bbb");
+        .assert_stderr_contains("redirecting to /moved?next=bbb");
     assert!(run.stderr.len() < 2_000, "the Location is cut\n{run}");
 }
