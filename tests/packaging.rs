@@ -1,10 +1,12 @@
-//! Recipe behaviour that `tests/recipes.rs` does not cover: the health
-//! check's answer when the binary is missing, and the scheduled workflow's
-//! cached build. It stands alone (no shared test module), so it can move with
-//! the test layout.
+//! Recipe behaviour that `tests/recipes.rs` does not cover: the PM2
+//! ecosystem file as node evaluates it (`scripts/check-pm2` runs it under a
+//! real PM2), the health check's answer when the binary is missing, and the
+//! scheduled workflow's cached build. It stands alone (no shared test
+//! module), so it can move with the test layout.
 
-use std::path::Path;
-use std::process::Command;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ocd-cron");
 const KEY: &str = "packaging-test-key-0123456789";
@@ -12,6 +14,117 @@ const KEY: &str = "packaging-test-key-0123456789";
 fn read(path: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
         .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A private (0600) copy of `content` in `dir`.
+fn private_file(dir: &Path, name: &str, content: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+/// Runs the binary with an empty environment in an empty directory.
+fn run(args: &[String]) -> Output {
+    let cwd = tempfile::tempdir().unwrap();
+    Command::new(BINARY)
+        .args(args)
+        .env_clear()
+        .current_dir(cwd.path())
+        .output()
+        .unwrap()
+}
+
+/// Asserts that `args` plus `--dry-run` is accepted without a warning.
+fn accepted(origin: &str, args: &[String]) {
+    let mut args = args.to_vec();
+    args.push("--dry-run".into());
+    let output = run(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{origin}: {args:?} refused:\n{stderr}"
+    );
+    assert!(!stderr.contains("WARN"), "{origin}: a warning:\n{stderr}");
+    assert!(!stdout.contains(KEY) && !stderr.contains(KEY));
+}
+
+/// Replaces the paths of --env-file and --lock-file by files in `dir`.
+fn swap_paths(args: &[&str], env_file: &Path, dir: &Path) -> Vec<String> {
+    args.iter()
+        .map(|arg| match arg.split_once('=') {
+            Some(("--env-file", _)) => format!("--env-file={}", env_file.display()),
+            Some(("--lock-file", path)) => {
+                let name = Path::new(path).file_name().unwrap();
+                format!("--lock-file={}", dir.join(name).display())
+            }
+            _ => (*arg).to_owned(),
+        })
+        .collect()
+}
+
+fn env_with_key() -> String {
+    format!("INTERNAL_API_KEY={KEY}\nAPI_BASE_URL=https://ocd.example.com\n")
+}
+
+/// The ecosystem file, evaluated by node as PM2 does, names the binary,
+/// schedules and options the recipe promises, and its command lines pass
+/// --dry-run. `scripts/check-pm2` runs it under a real PM2.
+#[test]
+fn pm2_ecosystem_file_is_accepted() {
+    if Command::new("node").arg("--version").output().is_err() {
+        eprintln!("SKIPPED the PM2 ecosystem check: node is not installed");
+        return;
+    }
+    let app_dir = tempfile::tempdir().unwrap();
+    let config = app_dir.path().join("ecosystem.config.js");
+    std::fs::write(&config, read("examples/pm2/ecosystem.config.js")).unwrap();
+    let env_file = private_file(app_dir.path(), ".env", &env_with_key());
+    let output = Command::new("node")
+        .args([
+            "-e",
+            "console.log(JSON.stringify(require(process.argv[1])))",
+        ])
+        .arg(&config)
+        .env("OCD_CRON", BINARY)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let config: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let apps = config["apps"].as_array().expect("apps");
+    assert_eq!(apps.len(), 2, "one app per job");
+    for (app, (job, schedule)) in apps
+        .iter()
+        .zip([("rewards", "0 * * * *"), ("outcomes", "15 * * * *")])
+    {
+        assert_eq!(app["name"], format!("ocd-cron-{job}"));
+        assert_eq!(app["script"], BINARY, "$OCD_CRON chooses the binary");
+        assert_eq!(app["interpreter"], "none");
+        assert_eq!(app["autorestart"], false);
+        assert_eq!(app["cron_restart"], schedule);
+        assert_eq!(app["cwd"], app_dir.path().to_str().unwrap());
+        let args: Vec<&str> = app["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert!(args.contains(&format!("--job={job}").as_str()));
+        assert!(
+            args.contains(&format!("--env-file={}", env_file.display()).as_str()),
+            "the app's .env, next to the ecosystem file: {args:?}"
+        );
+        accepted(
+            "ecosystem.config.js",
+            &swap_paths(&args, &env_file, app_dir.path()),
+        );
+    }
 }
 
 fn healthcheck(path: &str, ocd_cron: Option<&str>, args: &[&str]) -> (i32, String) {
