@@ -1,7 +1,12 @@
-//! Recipe behaviour that `tests/recipes.rs` does not cover: the PM2
-//! ecosystem file as node evaluates it (`scripts/check-pm2` runs it under a
-//! real PM2), the health check's answer when the binary is missing, and the
-//! scheduled workflow's cached build. It stands alone (no shared test
+//! The files that only the Debian package and the PM2 recipe use are accepted
+//! by the real binary and say what the package needs them to say: the cron
+//! file's job lines (commented out), the example env file (no key), the
+//! packaged service (the example's, with the package's binary path),
+//! cargo-deb's assets, and the PM2 ecosystem file. Also recipe behaviour that
+//! `tests/recipes.rs` does not cover: the health check without the binary and
+//! the scheduled workflow's cached build. `scripts/check-package` and
+//! `scripts/check-pm2` check the built package and a real PM2; this file
+//! keeps the quick part in `cargo test`. It stands alone (no shared test
 //! module), so it can move with the test layout.
 
 use std::os::unix::fs::PermissionsExt;
@@ -67,6 +72,154 @@ fn swap_paths(args: &[&str], env_file: &Path, dir: &Path) -> Vec<String> {
 
 fn env_with_key() -> String {
     format!("INTERNAL_API_KEY={KEY}\nAPI_BASE_URL=https://ocd.example.com\n")
+}
+
+#[test]
+fn cron_file_job_lines_are_commented_out_and_accepted() {
+    let cron = read("pkg/cron.d/ocd-cron");
+    assert!(
+        cron.lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')),
+        "every line of the packaged cron file must be a comment until configured"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = private_file(dir.path(), "ocd-cron.env", &env_with_key());
+    let mut jobs = Vec::new();
+    for line in cron.lines().filter_map(|l| l.strip_prefix('#')) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        // minute hour day month weekday user command args...
+        if words.len() < 7 || words[0].parse::<u32>().is_err() {
+            continue;
+        }
+        assert_eq!(words[1..5], ["*", "*", "*", "*"], "hourly: {line}");
+        assert_eq!(words[5], "root", "the user field: {line}");
+        assert_eq!(words[6], "/usr/bin/ocd-cron", "the packaged binary: {line}");
+        assert!(
+            words.contains(&"--env-file=/etc/ocd-cron/ocd-cron.env"),
+            "the packaged env file: {line}"
+        );
+        assert!(words.iter().any(|w| w.starts_with("--lock-file=/run/")));
+        accepted(
+            "pkg/cron.d/ocd-cron",
+            &swap_paths(&words[7..], &env_file, dir.path()),
+        );
+        jobs.push((words[0].to_owned(), words[7].to_owned()));
+    }
+    assert_eq!(
+        jobs,
+        [
+            ("0".to_owned(), "--job=rewards".to_owned()),
+            ("15".to_owned(), "--job=outcomes".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn example_env_file_holds_no_key_and_works_once_the_key_is_added() {
+    let example = read("pkg/ocd-cron.env");
+    let dir = tempfile::tempdir().unwrap();
+    let as_shipped = private_file(dir.path(), "shipped.env", &example);
+    let output = run(&[
+        "--job=rewards".into(),
+        format!("--env-file={}", as_shipped.display()),
+        "--dry-run".into(),
+    ]);
+    assert_eq!(output.status.code(), Some(78), "no key, no run");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("INTERNAL_API_KEY is not set"));
+
+    // Uncommenting the lines, as an operator would, gives a working file.
+    let filled = example
+        .replace("#INTERNAL_API_KEY=", &format!("INTERNAL_API_KEY={KEY}"))
+        .replace(
+            "#API_BASE_URL=http://localhost:3000",
+            "API_BASE_URL=http://localhost:3000",
+        );
+    assert_ne!(filled, example);
+    let filled = private_file(dir.path(), "filled.env", &filled);
+    accepted(
+        "pkg/ocd-cron.env",
+        &[
+            "--job=all".into(),
+            format!("--env-file={}", filled.display()),
+        ],
+    );
+}
+
+/// The packaged service is the example one with the package's binary path;
+/// only the comments on how to install it differ.
+#[test]
+fn packaged_service_is_the_example_with_the_packaged_path() {
+    let example = read("examples/systemd/ocd-cron@.service");
+    let packaged = read("pkg/systemd/ocd-cron@.service");
+    let common = |text: &str| -> String {
+        let start = text
+            .find("# Change settings with a drop-in")
+            .expect("the drop-in section");
+        text[start..].to_owned()
+    };
+    assert_eq!(
+        common(&packaged),
+        common(&example).replace("/usr/local/bin/ocd-cron", "/usr/bin/ocd-cron"),
+        "pkg/systemd/ocd-cron@.service has drifted from examples/systemd/ocd-cron@.service"
+    );
+    assert!(packaged.contains("\nExecStart=/usr/bin/ocd-cron "));
+    assert!(!packaged.contains("/usr/local/bin"));
+    assert!(packaged.contains("LoadCredential=ocd-cron.env:/etc/ocd-cron/ocd-cron.env\n"));
+}
+
+/// Every file cargo-deb is told to package exists (the build only finds out
+/// after compiling), and the units come in the layout the package promises.
+#[test]
+fn cargo_deb_assets_exist() {
+    let manifest = read("Cargo.toml");
+    let table = &manifest[manifest
+        .find("[package.metadata.deb]")
+        .expect("cargo-deb metadata")..];
+    let assets: Vec<(&str, &str, &str)> = table
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("[\"")?.strip_suffix("\"],"))
+        .map(|l| {
+            let parts: Vec<&str> = l.split("\", \"").collect();
+            assert_eq!(parts.len(), 3, "source, destination, mode: {l}");
+            (parts[0], parts[1], parts[2])
+        })
+        .collect();
+    assert!(assets.len() >= 15, "{assets:?}");
+    for (source, dest, mode) in &assets {
+        if !source.starts_with("target/") {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(source);
+            assert!(path.is_file(), "cargo-deb asset {source} is missing");
+        }
+        let expected_mode = match *dest {
+            "usr/bin/" => "755",
+            "etc/ocd-cron/" => "600",
+            _ => "644",
+        };
+        assert_eq!(*mode, expected_mode, "{source} -> {dest}");
+    }
+    let dests: Vec<&str> = assets.iter().map(|(_, dest, _)| *dest).collect();
+    for dest in [
+        "usr/bin/",
+        "usr/share/man/man1/",
+        "usr/share/bash-completion/completions/ocd-cron",
+        "usr/share/zsh/vendor-completions/",
+        "usr/share/fish/vendor_completions.d/",
+        "lib/systemd/system/",
+        "etc/cron.d/",
+        "etc/ocd-cron/",
+    ] {
+        assert!(dests.contains(&dest), "nothing installed to {dest}");
+    }
+    // Units are plain assets: cargo-deb's systemd-units table would enable
+    // and start them on install.
+    for line in manifest.lines().map(str::trim_start) {
+        assert!(
+            !line.starts_with("[package.metadata.deb.systemd-units")
+                && !line.starts_with("systemd-units")
+                && !line.starts_with("maintainer-scripts"),
+            "{line}"
+        );
+    }
 }
 
 /// The ecosystem file, evaluated by node as PM2 does, names the binary,
