@@ -12,17 +12,32 @@
 # deployment's GET routes must accept the key (see the API contract).
 #
 # Add `--dry-run` as an extra option to check the configuration only.
+#
+# The binary is $OCD_CRON if set, else `ocd-cron` from PATH: monitoring agents
+# often run checks with a short PATH, so set it to the full path there
+# (OCD_CRON=/usr/bin/ocd-cron for the Debian package, /usr/local/bin/ocd-cron
+# for the release archive). Not finding it is UNKNOWN: the check could not run.
 
 warn=${1:-500}
 crit=${2:-2000}
 [ $# -gt 0 ] && shift
 [ $# -gt 0 ] && shift
 
-out=$(ocd-cron --job=all --pending --output=json -q "$@")
+ocd_cron=${OCD_CRON:-ocd-cron}
+case $ocd_cron in
+  */*) [ -f "$ocd_cron" ] && [ -x "$ocd_cron" ] ;;
+  *) command -v "$ocd_cron" >/dev/null 2>&1 ;;
+esac || {
+  echo "UNKNOWN - $ocd_cron not found or not executable; install ocd-cron or set OCD_CRON to its path"
+  exit 3
+}
+
+out=$("$ocd_cron" --job=all --pending --output=json -q "$@")
 status=$?
 
 case $status in
   0) ;;
+  126|127) echo "UNKNOWN - could not run $ocd_cron (exit $status)"; exit 3 ;;
   77) echo "UNKNOWN - the OCD API refused the key for the pending count (exit 77)"; exit 3 ;;
   78|64) echo "UNKNOWN - ocd-cron configuration error (exit $status)"; exit 3 ;;
   *) echo "CRITICAL - ocd-cron could not read the pending counts (exit $status)"; exit 2 ;;

@@ -20,6 +20,7 @@ mod json_output;
 mod metrics;
 mod monitors;
 mod operator_messages;
+mod packaging;
 mod pending;
 mod pings;
 mod quick_start;
