@@ -53,10 +53,13 @@ pub const EXIT_STATUS_TABLE: &[(u8, &str)] = &[
         code::JOB_FAILED,
         "job ran but failed: `success: false`, or `errors` above the limit; --pending: more than --max-pending",
     ),
-    (code::USAGE, "usage: unknown flag, bad value, missing --job"),
+    (
+        code::USAGE,
+        "usage: unknown flag, bad value (a duration over 24h), missing --job",
+    ),
     (
         code::UNAVAILABLE,
-        "API unavailable: DNS, refused, reset, TLS failure, or 502/503/504 after retries",
+        "API unavailable: DNS, refused, reset, TLS failure, a proxy refusing the CONNECT, or 502/503/504 after retries",
     ),
     (
         code::SERVER_ERROR,
@@ -72,7 +75,7 @@ pub const EXIT_STATUS_TABLE: &[(u8, &str)] = &[
     ),
     (
         code::PROTOCOL,
-        "protocol: 3xx (but see 77), 400/404/405 or any other 4xx, 2xx whose body is not a JSON object, body over 1 MiB",
+        "protocol: 3xx (but see 77), 400/404/405 or any other 4xx, 2xx whose body is not a JSON object or has a contract field of the wrong type, body over 1 MiB",
     ),
     (
         code::AUTH,
