@@ -1,6 +1,7 @@
 //! One invocation from start to finish, as a few named steps: load the
-//! configuration, the start ping, the jobs (on a worker thread, so a signal
-//! can cut them short), the metrics file, the finish ping, the exit status.
+//! configuration, the start ping, the jobs, the metrics file, the finish
+//! ping, the exit status. The pings and the jobs run under one
+//! [`interrupt::Watch`], so a signal cuts any of them short.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -43,10 +44,25 @@ pub fn execute(cli: &Cli) -> u8 {
     } else {
         Vec::new()
     };
-    ping::start(&monitors, &invocation_id);
-
+    let watch = interrupt::Watch::start();
     let config = Arc::new(config);
-    let (records, in_flight, stopped) = run_jobs_until_signal(&config, &invocation_id);
+    if !monitors.is_empty() {
+        interrupt::set_phase("sending the start ping");
+        let (monitors, id) = (monitors.clone(), invocation_id.clone());
+        if let Err(error) = watch.run(move || ping::start(&monitors, &id)) {
+            report::cut_short(
+                config.selection,
+                None,
+                &config.jobs,
+                config.output,
+                report::config_mode(&config),
+                &error,
+            );
+            return account_for_stdout(config.selection, error.exit_code());
+        }
+    }
+
+    let (records, in_flight, stopped) = run_jobs_until_signal(&watch, &config, &invocation_id);
     if let Some(error) = &stopped {
         let ended = records.len() + usize::from(in_flight.is_some());
         report::cut_short(
@@ -81,15 +97,24 @@ pub fn execute(cli: &Cli) -> u8 {
             }
         };
         let (processed, errors) = counts(&records);
-        let event = ping::Finish {
-            exit_code: exit,
-            summary: &summary,
-            duration: started.elapsed(),
-            processed,
-            errors,
-            hostname: None,
-        };
-        ping::finish(&monitors, &invocation_id, &event);
+        interrupt::set_phase("sending the finish ping");
+        let sent = watch.run(move || {
+            let event = ping::Finish {
+                exit_code: exit,
+                summary: &summary,
+                duration: started.elapsed(),
+                processed,
+                errors,
+                hostname: None,
+            };
+            ping::finish(&monitors, &invocation_id, &event);
+        });
+        // The jobs' results stand as reported; what was cut short is the
+        // monitor's account of them, and the status says so.
+        if let Err(error) = sent {
+            log::error!("{}: {error}", config.selection.name());
+            return error.exit_code();
+        }
     }
     exit
 }
@@ -116,17 +141,30 @@ fn refuse_configuration(cli: &Cli, error: &Error, started: Instant) -> u8 {
         report::mode_name(cli.dry_run, cli.pending),
         error,
     );
-    if !cli.dry_run && !cli.pending {
+    let monitors = if cli.dry_run || cli.pending {
+        Vec::new()
+    } else {
+        config::load_ping(cli)
+    };
+    if !monitors.is_empty() {
         let summary = format!("{}: {error}", cli.job.name());
-        let event = ping::Finish {
-            exit_code: error.exit_code(),
-            summary: &summary,
-            duration: started.elapsed(),
-            processed: None,
-            errors: None,
-            hostname: None,
-        };
-        ping::finish(&config::load_ping(cli), &random::uuid_v4(), &event);
+        let exit_code = error.exit_code();
+        interrupt::set_phase("sending the finish ping");
+        let sent = interrupt::Watch::start().run(move || {
+            let event = ping::Finish {
+                exit_code,
+                summary: &summary,
+                duration: started.elapsed(),
+                processed: None,
+                errors: None,
+                hostname: None,
+            };
+            ping::finish(&monitors, &random::uuid_v4(), &event);
+        });
+        if let Err(interrupted) = sent {
+            log::error!("{}: {interrupted}", cli.job.name());
+            return interrupted.exit_code();
+        }
     }
     error.exit_code()
 }
@@ -136,6 +174,7 @@ fn refuse_configuration(cli: &Cli, error: &Error, started: Instant) -> u8 {
 /// far as it got), and, if the invocation was cut short, why: the lock was
 /// not taken (held, or the file unusable) or a signal came.
 fn run_jobs_until_signal(
+    watch: &interrupt::Watch,
     config: &Arc<Config>,
     invocation_id: &str,
 ) -> (Vec<JobRecord>, Option<JobRecord>, Option<Error>) {
@@ -143,7 +182,7 @@ fn run_jobs_until_signal(
     let outcome = {
         let (config, progress) = (config.clone(), progress.clone());
         let invocation_id = invocation_id.to_owned();
-        interrupt::run_until_signal(move || {
+        watch.run(move || {
             run::run_jobs(&config, &invocation_id, &progress, &mut |record| {
                 report::emit(record, &config);
             })

@@ -1,18 +1,26 @@
 //! SIGINT and SIGTERM: stop at once, say where, exit 130 or 143.
 //!
-//! A run spends nearly all its time blocked in a socket read or sleeping
-//! before a retry, and neither can be woken portably from a signal handler.
-//! So the run happens on a worker thread while the main thread waits for
-//! whichever comes first: the run's result or a signal (delivered by
-//! signal-hook's own thread, outside any handler). On a signal the main thread
-//! returns and the process exits; the OS closes the socket and releases the
-//! `--lock-file` lock.
+//! An invocation spends nearly all its time blocked in a socket read or
+//! sleeping before a retry, and neither can be woken portably from a signal
+//! handler. So each interruptible step (the start ping, the jobs, the finish
+//! ping) runs on a worker thread while the main thread waits for whichever
+//! comes first: the step's end or a signal (delivered by signal-hook's own
+//! thread, outside any handler). On a signal the main thread returns and the
+//! process exits; the OS closes the socket and releases the `--lock-file`
+//! lock.
 //!
-//! [`set_phase`] keeps a short description of what the run is doing, so the
-//! interruption can be logged as "while waiting for the server (attempt 2/3)".
+//! One [`Watch`] serves the whole invocation, from before the start ping to
+//! the end of the finish ping: once signal-hook has replaced the default
+//! action, a signal that nobody waited for would be swallowed, and a signal
+//! before it is installed would kill the process without a word. A signal
+//! that arrives between two steps is kept and cuts the next one short.
+//!
+//! [`set_phase`] keeps a short description of what the invocation is doing,
+//! so the interruption can be logged as "while waiting for the server
+//! (attempt 2/3)".
 
-use std::sync::Mutex;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -22,7 +30,7 @@ use crate::error::{Error, Signal};
 
 static PHASE: Mutex<String> = Mutex::new(String::new());
 
-/// Records what the run is doing now, for the interruption message.
+/// Records what the invocation is doing now, for the interruption message.
 pub fn set_phase(phase: impl Into<String>) {
     if let Ok(mut current) = PHASE.lock() {
         *current = phase.into();
@@ -38,46 +46,87 @@ fn phase() -> String {
         .unwrap_or_else(|| "starting".into())
 }
 
-enum Event<T> {
-    Done(T),
+enum Event {
+    /// The step running on the worker thread has ended.
+    Done,
     Signal(i32),
 }
 
-/// Runs `work` on a worker thread and returns its result, unless SIGINT or
-/// SIGTERM arrives first: then it returns [`Error::Interrupted`] at once,
-/// leaving the worker to die with the process.
-pub fn run_until_signal<T, F>(work: F) -> Result<T, Error>
-where
-    T: Send + 'static,
-    F: FnOnce() -> T + Send + 'static,
-{
-    let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
-        // Without handlers the default action (terminate) still applies;
-        // only the log line is lost.
-        log::debug!("cannot install signal handlers; running without them");
-        return Ok(work());
-    };
-    let (events, event) = mpsc::channel();
-    let on_signal = events.clone();
-    thread::spawn(move || {
-        if let Some(number) = signals.forever().next() {
-            let _ = on_signal.send(Event::Signal(number));
+/// SIGINT and SIGTERM, watched from [`Watch::start`] until the process ends.
+pub struct Watch {
+    /// `None` where the handlers could not be installed: steps then run on
+    /// the calling thread, and the default action (terminate) applies.
+    events: Option<(Sender<Event>, Receiver<Event>)>,
+}
+
+impl Watch {
+    /// Installs the handlers and the thread that forwards signals.
+    pub fn start() -> Watch {
+        let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
+            // Without handlers only the log line is lost.
+            log::debug!("cannot install signal handlers; running without them");
+            return Watch { events: None };
+        };
+        let (sender, receiver) = mpsc::channel();
+        let on_signal = sender.clone();
+        thread::spawn(move || {
+            for number in signals.forever() {
+                if on_signal.send(Event::Signal(number)).is_err() {
+                    break;
+                }
+            }
+        });
+        Watch {
+            events: Some((sender, receiver)),
         }
-    });
-    thread::spawn(move || {
-        let _ = events.send(Event::Done(work()));
-    });
-    match event.recv() {
-        Ok(Event::Done(result)) => Ok(result),
-        Ok(Event::Signal(number)) => Err(Error::Interrupted {
-            signal: if number == SIGINT {
-                Signal::Int
-            } else {
-                Signal::Term
-            },
-            during: phase(),
-        }),
-        // Both senders gone without a word: the worker panicked.
-        Err(_) => panic!("the run ended without a result"),
+    }
+
+    /// Runs `work` on a worker thread and returns its result, unless SIGINT
+    /// or SIGTERM arrives first (or arrived since the last step): then it
+    /// returns [`Error::Interrupted`] at once, leaving the worker to die
+    /// with the process.
+    pub fn run<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let Some((sender, receiver)) = &self.events else {
+            return Ok(work());
+        };
+        let result = Arc::new(Mutex::new(None));
+        let (done, slot) = (sender.clone(), result.clone());
+        thread::spawn(move || {
+            // Says "done" when dropped, so that a worker that panics (in a
+            // debug build; release builds abort) is not waited for forever.
+            struct SayDone(Sender<Event>);
+            impl Drop for SayDone {
+                fn drop(&mut self) {
+                    let _ = self.0.send(Event::Done);
+                }
+            }
+            let _done = SayDone(done);
+            let value = work();
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some(value);
+            }
+        });
+        match receiver.recv() {
+            Ok(Event::Signal(number)) => Err(Error::Interrupted {
+                signal: if number == SIGINT {
+                    Signal::Int
+                } else {
+                    Signal::Term
+                },
+                during: phase(),
+            }),
+            Ok(Event::Done) => {
+                let value = result.lock().ok().and_then(|mut slot| slot.take());
+                // The worker stores its value before it says it is done;
+                // only a panic leaves none.
+                Ok(value.expect("the step panicked"))
+            }
+            // The watch keeps a sender, so the channel cannot close.
+            Err(_) => unreachable!("the signal channel closed"),
+        }
     }
 }

@@ -676,3 +676,40 @@ fn an_interrupted_run_sends_starts_but_no_finish() {
     let counts: Vec<usize> = monitors.all().iter().map(|s| s.requests().len()).collect();
     assert_eq!(counts, [1, 1, 1, 0, 0, 0], "starts only, no finish");
 }
+
+/// A signal while a monitor holds a ping is not swallowed: the invocation
+/// stops at once with 128 + the signal and says what it was doing. During
+/// the start ping no job is sent; during the finish ping the job's result
+/// already stands.
+#[test]
+fn a_signal_during_a_ping_stops_the_invocation() {
+    let dir = tempfile::tempdir().unwrap();
+    for (during, steps, api_requests) in [
+        ("start", vec![Step::Hang], 0),
+        ("finish", vec![respond(200, "OK"), Step::Hang], 1),
+    ] {
+        let api = Server::start(vec![respond(200, REWARDS_OK)]);
+        let monitor = Server::start(steps.clone());
+        let (api_url, ping_url) = (api.url(), monitor.url());
+        let running = common::spawn_in(
+            dir.path(),
+            &["--job", "rewards", "--output", "json", "--ping-url", &ping_url],
+            &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &api_url)],
+        );
+        monitor.wait_for_requests(steps.len(), Duration::from_secs(20));
+        running.signal("TERM");
+        let run = running.finish();
+        // What it was waiting for: the monitor, named by its address.
+        run.assert_code(143)
+            .assert_stderr_contains(&format!(
+                "interrupted by SIGTERM while waiting for {ping_url}/{}",
+                if during == "start" { "start" } else { "0" }
+            ))
+            // Well inside the ping's own 10 s limit: the signal cut it short.
+            .assert_ended_within(Duration::from_secs(8));
+        api.assert_requests(api_requests);
+        let json = run.json();
+        assert_eq!(json.len(), 1, "one JSON line for the job: {run}");
+        assert_eq!(json[0]["ok"], api_requests == 1, "{run}");
+    }
+}
