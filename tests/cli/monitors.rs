@@ -693,7 +693,14 @@ fn a_signal_during_a_ping_stops_the_invocation() {
         let (api_url, ping_url) = (api.url(), monitor.url());
         let running = common::spawn_in(
             dir.path(),
-            &["--job", "rewards", "--output", "json", "--ping-url", &ping_url],
+            &[
+                "--job",
+                "rewards",
+                "--output",
+                "json",
+                "--ping-url",
+                &ping_url,
+            ],
             &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &api_url)],
         );
         monitor.wait_for_requests(steps.len(), Duration::from_secs(20));
