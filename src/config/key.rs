@@ -99,9 +99,14 @@ pub(super) fn readable_by_others(path: &Path, what: &str) -> Option<String> {
     let mode = meta.permissions().mode() & 0o777;
     let by_others = mode & 0o004 != 0;
     let by_foreign_group = mode & 0o040 != 0 && !in_own_groups(meta.gid());
+    let readers = if by_others {
+        "any user".to_owned()
+    } else {
+        format!("group {}, which this process is not in", meta.gid())
+    };
     (by_others || by_foreign_group).then(|| {
         format!(
-            "{what} {} holds the key and is readable by group or others (mode {mode:04o}); chmod 600 it",
+            "{what} {} holds the key and is readable by {readers} (mode {mode:04o}); chmod 600 it",
             path.display()
         )
     })
@@ -159,8 +164,34 @@ mod tests {
         assert_eq!(readable_by_others(&path, "key file"), None);
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o604)).unwrap();
         let warning = readable_by_others(&path, "key file").unwrap();
-        assert!(warning.contains("mode 0604"), "{warning}");
+        assert!(
+            warning.contains("readable by any user (mode 0604)"),
+            "{warning}"
+        );
         assert!(warning.contains("chmod 600"), "{warning}");
+    }
+
+    #[test]
+    fn a_key_file_readable_by_a_foreign_group_names_the_group() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "k").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert_eq!(readable_by_others(&path, "key file"), None, "our own group");
+        // A group this process is not in: only root may give the file one.
+        let foreign = (60000..65000).find(|&gid| !in_own_groups(gid)).unwrap();
+        if let Err(e) = std::os::unix::fs::chown(&path, None, Some(foreign)) {
+            eprintln!("skipped: cannot give the key file another group ({e})");
+            return;
+        }
+        let warning = readable_by_others(&path, "key file").unwrap();
+        assert!(
+            warning.contains(&format!(
+                "readable by group {foreign}, which this process is not in (mode 0640)"
+            )),
+            "{warning}"
+        );
     }
 
     #[test]

@@ -240,7 +240,7 @@ fn loose_permissions_and_plain_http_to_a_remote_host_are_warned_about() {
         ],
     )
     .assert_code(0)
-    .assert_stderr_contains("is readable by group or others (mode 0644); chmod 600 it");
+    .assert_stderr_contains("is readable by any user (mode 0644); chmod 600 it");
 
     // An env file holding the key and readable by others gets the same
     // warning; one readable only by our own group (fsGroup, a service's
@@ -255,9 +255,7 @@ fn loose_permissions_and_plain_http_to_a_remote_host_are_warned_about() {
     set_mode(&env_file, 0o604);
     run(&["--job", "rewards", "--env-file", env_path], &[])
         .assert_code(0)
-        .assert_stderr_contains(
-            "app.env holds the key and is readable by group or others (mode 0604)",
-        );
+        .assert_stderr_contains("app.env holds the key and is readable by any user (mode 0604)");
     set_mode(&env_file, 0o640);
     run(&["--job", "rewards", "--env-file", env_path], &[])
         .assert_code(0)
