@@ -258,9 +258,10 @@ fn resolve_ping(
 /// The ping URLs, each with the name of its setting for messages. Every
 /// `--ping-url` value, and the variable, is a list separated by white
 /// space or commas (which URLs cannot hold unencoded); the flags replace
-/// the variable's list. A setting that is present but empty is an error:
-/// a dead-man switch switched off by an empty template variable would
-/// stay silent.
+/// the variable's list. An empty variable is unset, like every optional
+/// one; but a `--ping-url` that is empty or holds only separators is an
+/// error, and so is a variable holding only separators: a dead-man switch
+/// switched off by a half-filled template would stay silent.
 fn ping_entries(cli: &Cli, env: Lookup, file: &HashMap<String, String>) -> Vec<(String, String)> {
     let values: Vec<(String, Source)> = if cli.ping_url.is_empty() {
         setting("OCD_CRON_PING_URL", env, file)

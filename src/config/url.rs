@@ -26,12 +26,14 @@ impl Target {
     }
 }
 
-/// Checks a base URL and picks its proxy; `what` names the setting in errors.
+/// Checks a base URL (the OCD app's, or a monitor's without its query) and
+/// picks its proxy; `what` names the setting in errors, whose wording fits
+/// both.
 pub(super) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Error> {
     let (base, scheme, host) = parse_base(value).map_err(|why| {
         Error::Config(format!(
-            "{what} {why}; expected an absolute URL such as \
-             https://ocd.example.com or http://localhost:3000/prefix"
+            "{what} {why}; expected the form https://HOST[:PORT][/PATH] \
+             (or http://)"
         ))
     })?;
     // Proxy variables are read from the real environment only: they belong
@@ -62,7 +64,8 @@ pub(super) fn is_loopback(host: &str) -> bool {
 
 /// Checks a base URL (which may carry a path prefix) and splits off what the
 /// rest of the tool needs: the base without a trailing slash, the scheme, and
-/// the host without IPv6 brackets. The error completes "API_BASE_URL …".
+/// the host without IPv6 brackets. The error completes the setting's name
+/// (`--base-url / API_BASE_URL …`, `--ping-url / OCD_CRON_PING_URL …`).
 fn parse_base(base: &str) -> Result<(String, String, String), String> {
     if base.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("contains white space or control characters".into());
@@ -82,7 +85,9 @@ fn parse_base(base: &str) -> Result<(String, String, String), String> {
     let (authority, prefix) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     if authority.contains('@') {
         return Err(
-            "has credentials in it; the key goes in INTERNAL_API_KEY, nothing else is sent".into(),
+            "has credentials (user:password@) in it, which ocd-cron never sends; remove them \
+             (the OCD app's key belongs in INTERNAL_API_KEY)"
+                .into(),
         );
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
