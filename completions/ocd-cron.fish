@@ -3,7 +3,7 @@ outcomes\t'Outcome tracking: POST /api/training/outcomes'
 all\t'Both, rewards first: outcome tracking reads what reward calculation wrote in the same hour, as in the recommended :00/:15 schedule'"
 complete -c ocd-cron -l limit -d 'Batch size, sent as {"limit": N}. Without it the body is {} and the server uses its own default' -r
 complete -c ocd-cron -l base-url -d 'Base URL of the OCD app, path prefix included. Overrides API_BASE_URL' -r
-complete -c ocd-cron -l env-file -d 'Read this file instead of ./.env. It must exist' -r -F
+complete -c ocd-cron -l env-file -d 'Read this file instead of ./.env. It must exist and be a regular file' -r -F
 complete -c ocd-cron -l timeout -d 'Deadline for the whole run, retries and waits included (500ms, 30s, 2m, 1h, or bare seconds; at most 24h)' -r
 complete -c ocd-cron -l connect-timeout -d 'Deadline for establishing each TCP connection (at most 24h)' -r
 complete -c ocd-cron -l retries -d 'Extra attempts for retryable failures (connection errors, 408, 429, 500, 502, 503, 504), all within --timeout' -r
@@ -13,9 +13,9 @@ complete -c ocd-cron -l ca-cert -d 'Trust exactly the CA certificates in this PE
 complete -c ocd-cron -l output -d 'Print the result on stdout as one JSON object per job (also for failures and configuration errors); logs stay on stderr' -r -f -a "text\t'Nothing on stdout for a job run (the log line on stderr says it all); the count for --pending; the request for --dry-run'
 json\t'One JSON object per job, on one line'"
 complete -c ocd-cron -l max-pending -d 'With --pending: exit 1 when more than N decisions are pending' -r
-complete -c ocd-cron -l ping-url -d 'Report the run to a monitor: healthchecks.io, Cronitor, Sentry Crons, Uptime Kuma, Better Stack or Dead Man\'s Snitch, recognised from the URL the monitor\'s page shows (or named, as in cronitor+https://host/p/KEY/rewards). Repeat it for several monitors; all are pinged at once, each ping within 10 s. A failed ping is only a warning. Overrides OCD_CRON_PING_URL (a list separated by spaces or commas)' -r
-complete -c ocd-cron -l metrics-file -d 'Write Prometheus metrics (textfile-collector format) to this file after the run, atomically. Overrides OCD_CRON_METRICS_FILE' -r -F
-complete -c ocd-cron -l dry-run -d 'Resolve and check the configuration, print the request that would be sent (the key shown as (redacted)), send nothing, exit 0 or 78'
+complete -c ocd-cron -l ping-url -d 'Report the run to a monitor: healthchecks.io, Cronitor, Sentry Crons, Uptime Kuma, Better Stack or Dead Man\'s Snitch, recognised from the URL the monitor\'s page shows (or named, as in cronitor+https://host/p/KEY/rewards). Repeat it for several monitors; all are pinged at once, each ping within 10 s. A failed ping is only a warning. Overrides OCD_CRON_PING_URL (a list separated by spaces, commas or newlines)' -r
+complete -c ocd-cron -l metrics-file -d 'Write Prometheus metrics (textfile-collector format) to this file after the run, atomically, mode 0644. Its directory must exist. Overrides OCD_CRON_METRICS_FILE' -r -F
+complete -c ocd-cron -l dry-run -d 'Resolve and check the configuration (the --lock-file is opened, not locked), print the requests and monitor pings a run would send (the key shown as (redacted), monitor secrets as ***), send nothing, exit 0 or 78'
 complete -c ocd-cron -l pending -d 'Ask how many decisions are pending (GET on the job\'s endpoint) instead of running the job, and print the count. The OCD deployment\'s GET route must accept the key'
 complete -c ocd-cron -s q -l quiet -d 'Only warnings and errors: a successful run prints nothing, so cron mails only failures'
 complete -c ocd-cron -s v -l verbose -d 'Debug detail: URL, timings, headers sent (never the key)'

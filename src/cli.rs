@@ -37,7 +37,8 @@ pub struct Cli {
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
 
-    /// Read this file instead of ./.env. It must exist.
+    /// Read this file instead of ./.env. It must exist and be a regular
+    /// file.
     #[arg(long, value_name = "PATH")]
     pub env_file: Option<PathBuf>,
 
@@ -77,8 +78,10 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
     pub output: Output,
 
-    /// Resolve and check the configuration, print the request that would be
-    /// sent (the key shown as (redacted)), send nothing, exit 0 or 78.
+    /// Resolve and check the configuration (the --lock-file is opened, not
+    /// locked), print the requests and monitor pings a run would send (the
+    /// key shown as (redacted), monitor secrets as ***), send nothing, exit
+    /// 0 or 78.
     #[arg(long)]
     pub dry_run: bool,
 
@@ -98,12 +101,13 @@ pub struct Cli {
     /// cronitor+https://host/p/KEY/rewards). Repeat it for several
     /// monitors; all are pinged at once, each ping within 10 s. A failed
     /// ping is only a warning. Overrides OCD_CRON_PING_URL (a list
-    /// separated by spaces or commas).
+    /// separated by spaces, commas or newlines).
     #[arg(long, value_name = "URL")]
     pub ping_url: Vec<String>,
 
     /// Write Prometheus metrics (textfile-collector format) to this file
-    /// after the run, atomically. Overrides OCD_CRON_METRICS_FILE.
+    /// after the run, atomically, mode 0644. Its directory must exist.
+    /// Overrides OCD_CRON_METRICS_FILE.
     #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
 
@@ -158,7 +162,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "OCD_CRON_CA_CERT",
         "PEM bundle of CA certificates to trust for https instead of the system store. --ca-cert overrides it.",
     ),
-    ("OCD_CRON_PING_URL", "As --ping-url, which overrides it."),
+    (
+        "OCD_CRON_PING_URL",
+        "As --ping-url, which overrides it: one URL, or several separated by spaces, commas or newlines.",
+    ),
     (
         "OCD_CRON_METRICS_FILE",
         "As --metrics-file, which overrides it.",
@@ -174,7 +181,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
 ];
 
 /// What the environment section adds after the list.
-pub const ENVIRONMENT_NOTE: &str = "All but RUST_LOG and the proxies may also come from ./.env (or --env-file): the real environment beats the file, and flags beat both. DATABASE_URL is not needed.";
+pub const ENVIRONMENT_NOTE: &str = "All but RUST_LOG and the proxies may also come from ./.env (or --env-file): the real environment beats the file, and flags beat both. An empty API_BASE_URL, OCD_CRON_CA_CERT, OCD_CRON_PING_URL or OCD_CRON_METRICS_FILE counts as unset; an empty key is an error. DATABASE_URL is not needed.";
 
 /// The environment variables and the exit-status table, for `--help`.
 fn epilogue() -> String {

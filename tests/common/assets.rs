@@ -158,7 +158,11 @@ const FILES: &str = r#".SH FILES
 .I ./.env
 Read for the variables above if it exists, unless
 .B \-\-env\-file
-names another file (which must exist).
+names another file (which must exist and be a regular file).
+A
+.I ./.env
+that is not a regular file (a directory such as a Python virtualenv) is
+ignored.
 The app's own
 .I .env
 can be used as is.
@@ -179,7 +183,10 @@ for the run.
 \fB\-\-metrics\-file\fR \fIPATH\fR
 Replaced atomically after each run (a temporary file in the same directory,
 then
-.BR rename (2)).
+.BR rename (2)),
+mode 0644 whatever the umask.
+A symlink, device, FIFO or directory at the path is left alone, with a
+warning.
 .TP
 \fB\-\-ca\-cert\fR \fIPATH\fR
 A PEM bundle of CA certificates; only these are trusted for https.
