@@ -1,7 +1,7 @@
 //! One invocation from start to finish, as a few named steps: load the
 //! configuration, the start ping, the jobs, the metrics file, the finish
 //! ping, the exit status. The pings and the jobs run under one
-//! [`interrupt::Watch`], so a signal cuts any of them short.
+//! `interrupt::Watch`, so a signal cuts any of them short.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
