@@ -125,7 +125,7 @@ pub struct Cli {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {
     /// Nothing on stdout for a job run (the log line on stderr says it
-    /// all); the count for --pending; the request for --dry-run.
+    /// all); the count for --pending; the requests and pings for --dry-run.
     Text,
     /// One JSON object per job, on one line.
     Json,

@@ -1,8 +1,8 @@
 //! What a person or a program sees of a run: one log line per job on
 //! stderr, and on stdout either nothing (text), the pending count (just the
 //! number for one job, `job count` lines for `--job all`, so
-//! `n=$(ocd-cron --pending --job=rewards)` works), the dry run's request, or
-//! one JSON object per job (`--output json`).
+//! `n=$(ocd-cron --pending --job=rewards)` works), the dry run's requests
+//! and monitor pings, or one JSON object per job (`--output json`).
 //!
 //! Every line is made from a [`JobRecord`], so the log, the JSON and the
 //! ping body can never disagree.
