@@ -412,9 +412,19 @@ fn transport_error(
     proxy: Option<&ureq::Proxy>,
 ) -> Error {
     let url = request.shown.clone();
-    let connect = |reason: String| Error::Connect {
-        url: request.shown.clone(),
-        reason,
+    let proxy_address = proxy.map(|p| format!("{}:{}", p.host(), p.port()));
+    // Through a proxy every connection ureq opens is to the proxy: a failure
+    // to connect is the proxy's, not the server's.
+    let connect = |reason: String| match &proxy_address {
+        Some(proxy) => Error::ProxyUnreachable {
+            url: request.shown.clone(),
+            proxy: proxy.clone(),
+            reason,
+        },
+        None => Error::Connect {
+            url: request.shown.clone(),
+            reason,
+        },
     };
     let tls = |reason: String| Error::Tls {
         url: request.shown.clone(),
@@ -441,10 +451,7 @@ fn transport_error(
         ureq::Error::Pem(e) => tls(e.to_string()),
         ureq::Error::ConnectionFailed => connect("connection failed".into()),
         ureq::Error::ConnectProxyFailed(reason) => {
-            let proxy = proxy.map_or_else(
-                || "in use".to_owned(),
-                |p| format!("{}:{}", p.host(), p.port()),
-            );
+            let proxy = proxy_address.clone().unwrap_or_else(|| "in use".to_owned());
             // ureq says "proxy server responded 403/403" when the proxy
             // answered the CONNECT, anything else when it did not.
             match reason
@@ -457,10 +464,11 @@ fn transport_error(
                     target: authority(&request.url),
                     reason: format!("HTTP {}", for_log(status, 10)),
                 },
-                None => connect(format!(
-                    "the proxy {proxy} failed: {}",
-                    for_log(&reason, 200)
-                )),
+                None => Error::ProxyUnreachable {
+                    url,
+                    proxy,
+                    reason: for_log(&reason, 200),
+                },
             }
         }
         ureq::Error::BodyExceedsLimit(_) => Error::BadResponse {

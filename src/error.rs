@@ -105,6 +105,17 @@ pub enum Error {
     )]
     Connect { url: String, reason: String },
 
+    /// The proxy chosen from the proxy variables could not be reached (a
+    /// connection to it failed): the OCD app was never asked.
+    #[error(
+        "cannot reach the proxy {proxy} on the way to {url}: {reason}; check that the proxy in http_proxy / https_proxy / all_proxy is running, or add the host to no_proxy / NO_PROXY if it can be reached directly"
+    )]
+    ProxyUnreachable {
+        url: String,
+        proxy: String,
+        reason: String,
+    },
+
     /// The proxy answered the CONNECT that opens a tunnel to the server with
     /// a refusal. ureq can only tunnel, never forward plain http as curl
     /// does, and stock Squid allows CONNECT only to port 443. Not retried:
@@ -293,9 +304,10 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) => code::CONFIG,
-            Error::Connect { .. } | Error::ProxyRefused { .. } | Error::Tls { .. } => {
-                code::UNAVAILABLE
-            }
+            Error::Connect { .. }
+            | Error::ProxyUnreachable { .. }
+            | Error::ProxyRefused { .. }
+            | Error::Tls { .. } => code::UNAVAILABLE,
             Error::Deadline { .. } => code::TEMPORARY,
             Error::Redirect { .. } | Error::BadResponse { .. } | Error::Contract { .. } => {
                 code::PROTOCOL
@@ -447,6 +459,11 @@ mod tests {
             Error::Connect {
                 url: "u".into(),
                 reason: "r".into(),
+            },
+            Error::ProxyUnreachable {
+                url: "u".into(),
+                proxy: "p:1".into(),
+                reason: "connection refused".into(),
             },
             Error::ProxyRefused {
                 url: "u".into(),

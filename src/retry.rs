@@ -29,7 +29,7 @@ const MAX_WAIT: Duration = Duration::from_secs(30);
 /// Whether another attempt might succeed where this one failed.
 pub fn is_retryable(error: &Error) -> bool {
     match error {
-        Error::Connect { .. } => true,
+        Error::Connect { .. } | Error::ProxyUnreachable { .. } => true,
         Error::Http { status, .. } => RETRYABLE_STATUSES.contains(status),
         _ => false,
     }

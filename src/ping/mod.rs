@@ -388,6 +388,17 @@ fn accepted(shown: &str, response: &Response, scrub: impl Fn(&str) -> String) ->
 fn describe(error: &Error) -> String {
     match error {
         Error::Connect { url, reason } => format!("cannot reach {url}: {reason}"),
+        Error::ProxyUnreachable { url, proxy, reason } => format!(
+            "cannot reach the proxy {proxy} on the way to {url}: {reason}; check the proxy variables, or add the monitor's host to no_proxy / NO_PROXY"
+        ),
+        Error::ProxyRefused {
+            url,
+            proxy,
+            target,
+            reason,
+        } => format!(
+            "the proxy {proxy} refused to CONNECT to {target} ({reason}) on the way to {url}; allow CONNECT to {target} on the proxy, or add the monitor's host to no_proxy / NO_PROXY"
+        ),
         Error::Tls { url, reason, .. } => format!(
             "TLS certificate problem with {url}: {reason}; monitors are checked against the system trust store"
         ),

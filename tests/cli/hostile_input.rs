@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use crate::common::{KEY, REWARDS_OK, Server, respond, respond_with, run, run_against};
+use crate::common::{
+    KEY, REWARDS_OK, Server, closed_port, respond, respond_with, run, run_against,
+};
 
 /// A wait no clock can add to the current time.
 const HUGE_SECONDS: &str = "18446744073709551615";
@@ -384,6 +386,25 @@ fn a_proxy_refusing_the_tunnel_is_named_with_the_way_around_it() {
     assert_eq!(seen[0].path, "ocd.internal:3000");
     assert!(seen[0].header("x-internal-api-key").is_none());
     assert_eq!(run.json()[0]["exit_code"], 69);
+}
+
+#[test]
+fn an_unreachable_proxy_is_named_not_the_app() {
+    let port = closed_port();
+    let proxy_url = format!("http://127.0.0.1:{port}");
+    run(
+        &["--job", "rewards", "--retries", "0"],
+        &[
+            ("INTERNAL_API_KEY", KEY),
+            ("API_BASE_URL", "http://ocd.internal:3000"),
+            ("http_proxy", &proxy_url),
+        ],
+    )
+    .assert_code(69)
+    .assert_stderr_contains(&format!(
+        "cannot reach the proxy 127.0.0.1:{port} on the way to http://ocd.internal:3000/api/training/calculate-pending: connection refused; check that the proxy"
+    ))
+    .assert_stderr_lacks("check that the OCD app is running");
 }
 
 #[test]

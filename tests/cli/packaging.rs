@@ -185,7 +185,16 @@ fn cargo_deb_assets_exist() {
         .collect();
     assert!(assets.len() >= 15, "{assets:?}");
     for (source, dest, mode) in &assets {
-        if !source.starts_with("target/") {
+        if let Some(dir) = source.strip_suffix("/*.md") {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            let docs = std::fs::read_dir(&dir).unwrap().flatten();
+            assert!(
+                docs.filter(|e| e.path().extension().is_some_and(|x| x == "md"))
+                    .count()
+                    > 0,
+                "cargo-deb asset {source} matches nothing"
+            );
+        } else if !source.starts_with("target/") {
             let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(source);
             assert!(path.is_file(), "cargo-deb asset {source} is missing");
         }
