@@ -121,7 +121,8 @@ pub enum Error {
     /// does, and stock Squid allows CONNECT only to port 443. Not retried:
     /// a proxy's policy does not change within seconds.
     #[error(
-        "the proxy {proxy} refused to CONNECT to {target} ({reason}) on the way to {url}; ocd-cron reaches a server through a proxy only by tunnelling with CONNECT, which many proxies allow only to port 443: if the OCD app can be reached directly, add its host to no_proxy / NO_PROXY, otherwise allow CONNECT to {target} on the proxy"
+        "the proxy {proxy} refused to CONNECT to {target} ({reason}) on the way to {url}; {}",
+        proxy_refusal_hint(reason, target)
     )]
     ProxyRefused {
         url: String,
@@ -288,6 +289,18 @@ fn status_hint(status: u16, route: Route) -> &'static str {
     }
 }
 
+/// What to do about a proxy that refused the tunnel: 407 asks for the
+/// proxy's own credentials; anything else is its CONNECT policy.
+fn proxy_refusal_hint(reason: &str, target: &str) -> String {
+    if reason == "HTTP 407" {
+        "the proxy wants credentials of its own: put them in the proxy variable's URL (http://user:password@proxy:port)".into()
+    } else {
+        format!(
+            "ocd-cron reaches a server through a proxy only by tunnelling with CONNECT, which many proxies allow only to port 443: if the OCD app can be reached directly, add its host to no_proxy / NO_PROXY, otherwise allow CONNECT to {target} on the proxy"
+        )
+    }
+}
+
 /// What to check after a failed TLS handshake. rustls names an
 /// unrecognised CA `UnknownIssuer`: an internal CA the system store does
 /// not hold, or a bundle that lacks it.
@@ -378,6 +391,21 @@ mod tests {
         let expired = tls("invalid peer certificate: Expired").to_string();
         assert!(expired.contains("certificate chain"), "{expired}");
         assert_eq!(tls("x").exit_code(), 69);
+    }
+
+    #[test]
+    fn a_proxy_asking_for_credentials_is_told_apart_from_its_policy() {
+        let refused = |reason: &str| {
+            Error::ProxyRefused {
+                url: "https://h/x".into(),
+                proxy: "p:3128".into(),
+                target: "h:443".into(),
+                reason: reason.into(),
+            }
+            .to_string()
+        };
+        assert!(refused("HTTP 407").ends_with("(http://user:password@proxy:port)"));
+        assert!(refused("HTTP 403").ends_with("allow CONNECT to h:443 on the proxy"));
     }
 
     #[test]

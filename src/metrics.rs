@@ -79,7 +79,16 @@ pub fn update(path: &Path, records: &[JobRecord], now: SystemTime) -> io::Result
     // Held until the new file is in place.
     let _lock = lock_directory(dir)?;
     let mut series = match files::read(path, files::METRICS_FILE) {
-        Ok(text) => parse(&String::from_utf8_lossy(&text)),
+        Ok(text) if is_ours(&text) => parse(&String::from_utf8_lossy(&text)),
+        // Anything else at the path (the app's .env given by mistake, a
+        // file another tool writes) is not ours to replace.
+        Ok(_) => {
+            return Err(io::Error::other(
+                "it exists and is not an ocd-cron metrics file (it does not start with \
+                 `# HELP ocd_cron_`); nothing was written, point --metrics-file / \
+                 OCD_CRON_METRICS_FILE at a file of its own",
+            ));
+        }
         Err(ReadError::Missing(_)) => Series::new(),
         Err(e) => return Err(io::Error::other(format!("it {e}; nothing was written"))),
     };
@@ -116,6 +125,12 @@ pub fn update(path: &Path, records: &[JobRecord], now: SystemTime) -> io::Result
         }
     }
     write_atomically(dir, path, &render(&series))
+}
+
+/// Whether `text` is a metrics file this tool wrote (or an empty file, as
+/// `touch` or a provisioning tool leaves it).
+fn is_ours(text: &[u8]) -> bool {
+    text.iter().all(u8::is_ascii_whitespace) || text.starts_with(b"# HELP ocd_cron_")
 }
 
 fn count(value: Option<u64>) -> String {
@@ -299,6 +314,36 @@ mod tests {
         assert_eq!(text.matches("# HELP").count(), METRICS.len());
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn a_file_that_is_not_ours_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.env");
+        std::fs::write(&path, "INTERNAL_API_KEY=k\nDATABASE_URL=postgres://\n").unwrap();
+        let err = update(&path, &[record(Job::Rewards, ran(1))], at(10)).unwrap_err();
+        assert!(
+            err.to_string().contains("is not an ocd-cron metrics file"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "INTERNAL_API_KEY=k\nDATABASE_URL=postgres://\n"
+        );
+        // An empty file (touched in advance) is ours to fill, and so is
+        // what we wrote.
+        std::fs::write(&path, "").unwrap();
+        update(&path, &[record(Job::Rewards, ran(1))], at(10)).unwrap();
+        update(&path, &[record(Job::Outcomes, ran(2))], at(20)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("ocd_cron_last_processed{job=\"rewards\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ocd_cron_last_processed{job=\"outcomes\"} 2\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -58,13 +58,83 @@ fn for_log_hiding(text: &str, max_chars: usize, secret: Option<&str>) -> String 
     // Cleaned a little past the cut, so that a key starting before the cut
     // is whole when it is looked for (percent-encoded, up to three
     // characters a byte), and so that the cut knows there was more.
-    let slack = secret.map_or(0, |s| 3 * s.len());
+    // Six: the longest escape of one byte (`\u002d`, `&#x2d;`).
+    let slack = secret.map_or(0, |s| 6 * s.len());
     let clean = clean(&text, max_chars.saturating_add(slack).saturating_add(1));
     let clean = match secret {
-        Some(secret) => redact_secret(&clean, secret).into_owned(),
+        Some(secret) => {
+            let redacted = redact_secret(&clean, secret).into_owned();
+            // The key spelled with escapes (a JSON `\u002d` or `\"`, an
+            // HTML `&#45;`) cannot be cut out where it stands: the whole
+            // text is withheld rather than guessed at.
+            if unescape(&redacted).contains(secret) {
+                return WITHHELD.to_owned();
+            }
+            redacted
+        }
         None => clean,
     };
     cut(clean, max_chars)
+}
+
+/// What stands instead of outside text that spelled the key in escapes.
+pub const WITHHELD: &str = "(text withheld: it spelled the API key in escaped form)";
+
+/// `text` with JSON string escapes and HTML character references decoded,
+/// for spotting the key behind them. Anything malformed stays as it is.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let (decoded, used) = match c {
+            '\\' => match rest[1..].chars().next() {
+                Some('u') => (
+                    rest.get(2..6)
+                        .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                        .and_then(char::from_u32),
+                    6,
+                ),
+                Some(e @ ('"' | '\\' | '/')) => (Some(e), 2),
+                _ => (None, 1),
+            },
+            // A reference is short: look no further than a dozen bytes.
+            '&' => match rest.bytes().take(12).position(|b| b == b';') {
+                Some(end) => (entity(&rest[1..end]), end + 1),
+                None => (None, 1),
+            },
+            _ => (None, c.len_utf8()),
+        };
+        match decoded {
+            Some(d) => {
+                out.push(d);
+                rest = &rest[used..];
+            }
+            None => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
+}
+
+/// The character an HTML reference between `&` and `;` names, if any.
+fn entity(name: &str) -> Option<char> {
+    let number = match name.strip_prefix('#') {
+        Some(hex) if hex.starts_with(['x', 'X']) => u32::from_str_radix(&hex[1..], 16).ok(),
+        Some(decimal) => decimal.parse().ok(),
+        None => {
+            return match name {
+                "quot" => Some('"'),
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "apos" => Some('\''),
+                _ => None,
+            };
+        }
+    };
+    number.and_then(char::from_u32)
 }
 
 /// At most `max_chars` characters of `text`, with `…` if it was longer. A
@@ -172,6 +242,12 @@ fn skip_string(chars: &mut Chars<'_>) {
 /// `text` with every occurrence of `secret` replaced by `(redacted)`,
 /// including forms where any of its bytes is percent-encoded (`%6B` or
 /// `%6b`), as in a redirect's query string.
+/// Whether `text` spells `secret`, as itself or percent-encoded: for
+/// settings that must not carry the key (a URL would print and send it).
+pub fn spells(text: &str, secret: &str) -> bool {
+    matches!(redact_secret(text, secret), Cow::Owned(_))
+}
+
 fn redact_secret<'t>(text: &'t str, secret: &str) -> Cow<'t, str> {
     let (bytes, key) = (text.as_bytes(), secret.as_bytes());
     if key.is_empty() {
@@ -336,6 +412,30 @@ fn decode_entities(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_spelled_in_escapes_withholds_the_text() {
+        let key = "s3cr3t-K3Y-0000";
+        for text in [
+            r#"["s3cr3t\u002dK3Y-0000"]"#,
+            "bad key s3cr3t&#45;K3Y&#x2d;0000 here",
+            "bad key s3cr3t&#x2D;K3Y-0000",
+        ] {
+            assert_eq!(for_log_hiding(text, 300, Some(key)), WITHHELD, "{text}");
+        }
+        let quoted = r#"Ab"cd\ef-12345678"#;
+        let echoed = r#"{"errors": "Ab\"cd\\ef-12345678"}"#;
+        assert_eq!(for_log_hiding(echoed, 300, Some(quoted)), WITHHELD);
+        // Escapes that spell something else are shown as they are.
+        assert_eq!(
+            for_log_hiding(r#"a\u002db &amp; c &#45; \x"#, 300, Some(key)),
+            r#"a\u002db &amp; c &#45; \x"#
+        );
+        assert_eq!(
+            unescape(r#"\u00e9\"&lt;&#233;&#xE9;&bogus;\u12"#),
+            "é\"<éé&bogus;\\u12"
+        );
+    }
 
     #[test]
     fn removes_escapes_and_line_breaks() {

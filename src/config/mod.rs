@@ -30,6 +30,7 @@ use crate::cli::{Cli, Output};
 use crate::error::Error;
 use crate::job::{self, Job, Selection};
 use crate::ping::Monitor;
+use crate::sanitize;
 
 /// Where the base URL comes from when nothing sets it.
 pub const DEFAULT_BASE_URL: &str = "http://localhost:3000";
@@ -121,10 +122,30 @@ pub fn load(cli: &Cli) -> Result<Config, Error> {
 /// another entry or the env file is what is wrong.
 pub fn load_ping(cli: &Cli) -> Vec<Monitor> {
     let file = env_file::read(cli.env_file.as_deref()).unwrap_or_default();
+    let key = key::resolve(&real_env, &file, &mut Vec::new()).ok();
+    if let Some(key) = &key {
+        crate::sanitize::hide(key.expose());
+    }
     ping_entries(cli, &real_env, &file)
         .into_iter()
+        .filter(|(entry, _)| {
+            !key.as_ref()
+                .is_some_and(|key| sanitize::spells(entry, key.expose()))
+        })
         .filter_map(|(entry, what)| monitor(&entry, &what, &real_env).ok())
         .collect()
+}
+
+/// Refuses a URL setting that spells the key: it would be printed (dry
+/// run, JSON, messages) and, for a monitor, sent to another host.
+fn refuse_key_in(url: &str, key: &Secret, what: &str) -> Result<(), Error> {
+    if sanitize::spells(url, key.expose()) {
+        return Err(Error::Config(format!(
+            "{what} contains the API key; the key is only ever sent in the \
+             x-internal-api-key header, remove it from the URL"
+        )));
+    }
+    Ok(())
 }
 
 fn real_env(name: &str) -> Option<String> {
@@ -146,7 +167,12 @@ pub(crate) fn resolve(
         Some(url) => (url.clone(), Source::Flag),
         None => lookup("API_BASE_URL").unwrap_or((DEFAULT_BASE_URL.into(), Source::Default)),
     };
-    let api = url::target(&base, &format!("--base-url / API_BASE_URL ({source})"), env)?;
+    let what = format!("--base-url / API_BASE_URL ({source})");
+    refuse_key_in(&base, &key, &what)?;
+    let api = url::target(&base, &what, env)?;
+    for (entry, what) in ping_entries(cli, env, file) {
+        refuse_key_in(&entry, &key, &what)?;
+    }
     if let Some(warning) = cleartext_warning(&api) {
         warnings.push(warning);
     }
@@ -196,8 +222,8 @@ pub(crate) fn resolve(
 
 /// A warning when the key would cross a network in clear: over plain http
 /// to a host that is not this machine, or through a proxy that is not on
-/// this machine. ureq tunnels through an http or SOCKS proxy with a plain
-/// TCP connection, so for an `http://` base URL the request, key included,
+/// this machine. ureq tunnels through an http proxy with a plain TCP
+/// connection (SOCKS proxies are refused in `url`), so for an `http://` base URL the request, key included,
 /// is readable on the way to the proxy; for an `https://` base URL the key
 /// is inside TLS end to end and the proxy sees only `CONNECT host:port`.
 fn cleartext_warning(api: &Target) -> Option<String> {
@@ -546,8 +572,8 @@ mod tests {
             "{remote}"
         );
         assert!(
-            warning("http://ocd.internal", "socks5://proxy.example:1080")
-                .contains("through the proxy proxy.example:1080")
+            warning("http://ocd.internal", "http://proxy.example:3128")
+                .contains("through the proxy proxy.example:3128")
         );
         // Inside TLS the proxy sees only the CONNECT.
         assert_eq!(

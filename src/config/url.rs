@@ -40,12 +40,26 @@ pub(super) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Err
     // to the machine, not to the app's .env, and curl reads them the same way.
     let proxy = match proxy::select(&scheme, &host, env) {
         None => None,
-        Some(choice) => Some(ureq::Proxy::new(&choice.url).map_err(|_| {
-            Error::Config(format!(
-                "{} is not a valid proxy URL; expected http://host:port",
-                choice.variable
-            ))
-        })?),
+        Some(choice) => {
+            let invalid = |why: &str| {
+                Error::Config(format!(
+                    "{} {why}; expected http://host:port (or https://), or add {host} to no_proxy / NO_PROXY",
+                    choice.variable
+                ))
+            };
+            let proxy =
+                ureq::Proxy::new(&choice.url).map_err(|_| invalid("is not a valid proxy URL"))?;
+            // ureq is built without its SOCKS support (and would panic on
+            // such a proxy at the first request): refused here, before
+            // anything is sent.
+            if !matches!(
+                proxy.protocol(),
+                ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
+            ) {
+                return Err(invalid("is a SOCKS proxy, which ocd-cron does not speak"));
+            }
+            Some(proxy)
+        }
     };
     Ok(Target {
         base,
@@ -160,6 +174,28 @@ mod tests {
             assert!(msg.contains(says), "{bad:?}: {msg}");
             assert!(msg.contains("--base-url / API_BASE_URL"), "{msg}");
         }
+    }
+
+    #[test]
+    fn socks_proxies_are_refused_http_ones_kept() {
+        let with = |variable: &'static str, proxy: &'static str| {
+            target(
+                "http://ocd.internal:3000",
+                "--base-url / API_BASE_URL",
+                &move |n| (n == variable).then(|| proxy.to_owned()),
+            )
+        };
+        for proxy in [
+            "socks5://127.0.0.1:1080",
+            "socks4://p:1",
+            "socks4a://p:1",
+            "socks5h://p:1",
+        ] {
+            let msg = with("all_proxy", proxy).unwrap_err().to_string();
+            assert!(msg.contains("all_proxy is a SOCKS proxy"), "{proxy}: {msg}");
+        }
+        let kept = with("http_proxy", "http://127.0.0.1:3128").unwrap();
+        assert_eq!(kept.proxy.unwrap().port(), 3128);
     }
 
     #[test]

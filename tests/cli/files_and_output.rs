@@ -355,6 +355,21 @@ fn run_with_metrics(dir: &Path, path: &Path) -> crate::common::Run {
 }
 
 #[test]
+fn a_regular_file_that_is_not_a_metrics_file_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let app_env = dir.path().join("app.env");
+    let content = "DATABASE_URL=postgres://u:p@h/db\n";
+    std::fs::write(&app_env, content).unwrap();
+    std::fs::set_permissions(&app_env, std::fs::Permissions::from_mode(0o600)).unwrap();
+    run_with_metrics(dir.path(), &app_env)
+        .assert_code(0)
+        .assert_stderr_contains("is not an ocd-cron metrics file");
+    assert_eq!(std::fs::read_to_string(&app_env).unwrap(), content);
+    let mode = std::fs::metadata(&app_env).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "its mode is untouched too");
+}
+
+#[test]
 fn a_metrics_path_that_is_not_a_regular_file_is_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let victim = dir.path().join("victim");

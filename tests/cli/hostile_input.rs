@@ -447,3 +447,88 @@ fn huge_headers_are_a_protocol_error_and_a_huge_location_is_cut() {
         .assert_stderr_contains("redirecting to /moved?next=bbb");
     assert!(run.stderr.len() < 2_000, "the Location is cut\n{run}");
 }
+
+/// A URL setting that carries the key would print it (dry run, JSON,
+/// messages) and send it to a monitor: refused before anything is sent,
+/// also percent-encoded, and a monitor whose URL carries it is not told of
+/// a configuration error either.
+#[test]
+fn a_url_that_carries_the_key_is_refused() {
+    let api = Server::start(vec![respond(200, REWARDS_OK)]);
+    let monitor = Server::start(vec![respond(200, "OK")]);
+    let encoded: String = KEY.bytes().map(|b| format!("%{b:02X}")).collect();
+    for (flag, value, what) in [
+        (
+            "--base-url",
+            format!("{}/{KEY}", api.url()),
+            "--base-url / API_BASE_URL",
+        ),
+        (
+            "--base-url",
+            format!("{}/{encoded}", api.url()),
+            "--base-url / API_BASE_URL",
+        ),
+        (
+            "--ping-url",
+            format!("{}/{KEY}", monitor.url()),
+            "--ping-url / OCD_CRON_PING_URL",
+        ),
+    ] {
+        for extra in [&[][..], &["--dry-run"][..]] {
+            let mut args = vec!["--job", "rewards", "--output", "json", flag, &value];
+            args.extend_from_slice(extra);
+            let api_url = api.url();
+            run(
+                &args,
+                &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &api_url)],
+            )
+            .assert_code(78)
+            .assert_stderr_contains(&format!(
+                "{what} (from the command line) contains the API key"
+            ));
+        }
+    }
+    // The configuration error is not pinged to a URL that carries the key.
+    let ping_url = format!("{}/{KEY}", monitor.url());
+    run(
+        &["--job", "rewards", "--ping-url", &ping_url],
+        &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", "ftp://nowhere")],
+    )
+    .assert_code(78);
+    api.assert_requests(0);
+    monitor.assert_requests(0);
+}
+
+/// The key echoed behind escapes (a JSON `\u002d`, an HTML `&#45;`) cannot
+/// be cut out where it stands: the text is withheld instead.
+#[test]
+fn a_key_echoed_in_escapes_is_withheld() {
+    let escaped = |byte_escape: &dyn Fn(u8) -> String| -> String {
+        KEY.bytes()
+            .map(|b| {
+                if b == b'-' {
+                    byte_escape(b)
+                } else {
+                    (b as char).to_string()
+                }
+            })
+            .collect()
+    };
+    let json = escaped(&|b| format!("\\u{b:04x}"));
+    let html = escaped(&|b| format!("&#{b};"));
+    for body in [
+        format!(r#"["bad key {json}"]"#),
+        format!("<html><title>bad key {html}</title></html>"),
+    ] {
+        let server = Server::start(vec![respond(401, &body)]);
+        let run = run_against(&server, &["--job", "rewards", "--output", "json"]);
+        run.assert_code(77)
+            .assert_stderr_contains("(text withheld: it spelled the API key in escaped form)")
+            .assert_stderr_lacks(&json)
+            .assert_stderr_lacks(&html);
+        assert!(
+            !run.stdout.contains(&json) && !run.stdout.contains(&html),
+            "{run}"
+        );
+    }
+}

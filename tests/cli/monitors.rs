@@ -678,15 +678,15 @@ fn an_interrupted_run_sends_starts_but_no_finish() {
 }
 
 /// A signal while a monitor holds a ping is not swallowed: the invocation
-/// stops at once with 128 + the signal and says what it was doing. During
-/// the start ping no job is sent; during the finish ping the job's result
-/// already stands.
+/// stops at once and says what it was doing. During the start ping no job
+/// is sent and the status is 128 + the signal; during the finish ping the
+/// job is over and reported, and the status stays the job's.
 #[test]
 fn a_signal_during_a_ping_stops_the_invocation() {
     let dir = tempfile::tempdir().unwrap();
-    for (during, steps, api_requests) in [
-        ("start", vec![Step::Hang], 0),
-        ("finish", vec![respond(200, "OK"), Step::Hang], 1),
+    for (during, steps, api_requests, code) in [
+        ("start", vec![Step::Hang], 0, 143),
+        ("finish", vec![respond(200, "OK"), Step::Hang], 1, 0),
     ] {
         let api = Server::start(vec![respond(200, REWARDS_OK)]);
         let monitor = Server::start(steps.clone());
@@ -707,7 +707,7 @@ fn a_signal_during_a_ping_stops_the_invocation() {
         running.signal("TERM");
         let run = running.finish();
         // What it was waiting for: the monitor, named by its address.
-        run.assert_code(143)
+        run.assert_code(code)
             .assert_stderr_contains(&format!(
                 "interrupted by SIGTERM while waiting for {ping_url}/{}",
                 if during == "start" { "start" } else { "0" }
