@@ -30,7 +30,7 @@ pub struct Cli {
 
     /// Batch size, sent as {"limit": N}. Without it the body is {} and the
     /// server uses its own default.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "pending")]
     pub limit: Option<u32>,
 
     /// Base URL of the OCD app, path prefix included. Overrides API_BASE_URL.

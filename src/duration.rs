@@ -32,6 +32,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "" | "s" => Duration::from_secs(number),
         "m" => Duration::from_secs(number.saturating_mul(60)),
         "h" => Duration::from_secs(number.saturating_mul(3600)),
+        _ if unit.starts_with(['.', ',']) => {
+            return Err(format!(
+                "'{text}' is not a whole number; use a smaller unit (1500ms, not 1.5s)"
+            ));
+        }
         _ => return Err(format!("'{text}' has an unknown unit; {expected}")),
     };
     if duration.is_zero() {
@@ -63,6 +68,18 @@ pub fn format_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fraction_asks_for_a_smaller_unit() {
+        for text in ["1.5s", "0,5m", "2.0"] {
+            let msg = parse_duration(text).unwrap_err();
+            assert!(
+                msg.contains("is not a whole number; use a smaller unit"),
+                "{text}: {msg}"
+            );
+        }
+        assert!(parse_duration("5x").unwrap_err().contains("unknown unit"));
+    }
 
     #[test]
     fn accepts_every_documented_form() {

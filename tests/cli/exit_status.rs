@@ -47,6 +47,14 @@ fn usage_64_sends_nothing() {
         (vec!["--job", "everything"], "everything"),
         (vec!["--job", "rewards", "--limit", "0"], "--limit"),
         (
+            vec!["--job", "rewards", "--pending", "--limit", "5"],
+            "'--pending' cannot be used with '--limit <N>'",
+        ),
+        (
+            vec!["--job", "rewards", "--timeout", "1.5s"],
+            "use a smaller unit",
+        ),
+        (
             vec!["--job", "rewards", "--timeout", "soon"],
             "not a duration",
         ),
