@@ -15,7 +15,9 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::fs::Metadata;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::Error;
 use crate::files::{self, ReadError};
@@ -26,7 +28,8 @@ pub const DEFAULT_ENV_FILE: &str = ".env";
 /// Reads `KEY=value` pairs from the env file without touching the process
 /// environment. `--env-file` must be a regular file; the default `./.env`
 /// may be missing, and is ignored when it is not a regular file (cron starts
-/// jobs in `$HOME`, where a Python virtualenv is often called `.env`).
+/// jobs in `$HOME`, where a Python virtualenv is often called `.env`) or
+/// when someone other than this user or root could have written it.
 pub fn read(explicit: Option<&Path>) -> Result<HashMap<String, String>, Error> {
     let path = explicit.unwrap_or(Path::new(DEFAULT_ENV_FILE));
     let fail = |why: String| {
@@ -35,8 +38,8 @@ pub fn read(explicit: Option<&Path>) -> Result<HashMap<String, String>, Error> {
             path.display()
         ))
     };
-    let content = match files::read(path, files::ENV_FILE) {
-        Ok(content) => content,
+    let (content, meta) = match files::read_with_metadata(path, files::ENV_FILE) {
+        Ok(read) => read,
         Err(ReadError::Missing(_)) if explicit.is_none() => return Ok(HashMap::new()),
         Err(ReadError::NotRegular(what)) if explicit.is_none() => {
             log::debug!(
@@ -46,7 +49,73 @@ pub fn read(explicit: Option<&Path>) -> Result<HashMap<String, String>, Error> {
         }
         Err(e) => return Err(fail(e.to_string())),
     };
+    // The operator named --env-file; the implicit ./.env is only wherever
+    // the job happened to start, and may be a stranger's.
+    if explicit.is_none()
+        && let Some(problem) = untrusted(&meta)
+    {
+        warn_once(&problem);
+        return Ok(HashMap::new());
+    }
     parse(&content).map_err(|e| fail(e.to_string()))
+}
+
+/// Why the implicit `./.env` may have been written by someone else: it is
+/// owned by neither this process's effective user nor root, or its group
+/// or other users may write it. `meta` is the opened file's (`fstat`).
+fn untrusted(meta: &Metadata) -> Option<Untrusted> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid takes no arguments and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    let mode = meta.mode() & 0o777;
+    let mut problems = Vec::new();
+    if meta.uid() != euid && meta.uid() != 0 {
+        problems.push(format!(
+            "is owned by uid {}, neither this user (uid {euid}) nor root",
+            meta.uid()
+        ));
+    }
+    let writers = match (mode & 0o020 != 0, mode & 0o002 != 0) {
+        (true, true) => Some("its group and by any user"),
+        (true, false) => Some("its group"),
+        (false, true) => Some("any user"),
+        (false, false) => None,
+    };
+    if let Some(writers) = writers {
+        problems.push(format!("is writable by {writers} (mode {mode:04o})"));
+    }
+    let fix = match (meta.uid() != euid && meta.uid() != 0, writers.is_some()) {
+        (true, true) => "chown it to this user and chmod go-w it",
+        (true, false) => "chown it to this user",
+        _ => "chmod go-w it",
+    };
+    (!problems.is_empty()).then(|| Untrusted {
+        problem: problems.join(" and "),
+        fix,
+    })
+}
+
+/// What is wrong with an untrusted `./.env`, and the command that fixes it.
+#[derive(Debug, PartialEq, Eq)]
+struct Untrusted {
+    problem: String,
+    fix: &'static str,
+}
+
+/// The warning for an untrusted `./.env`, once per process (the file is
+/// read again to find the monitors when the configuration is refused).
+fn warn_once(Untrusted { problem, fix }: &Untrusted) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if WARNED.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let place = std::env::current_dir()
+        .map(|dir| format!(" in {}", dir.display()))
+        .unwrap_or_default();
+    log::warn!(
+        "./{DEFAULT_ENV_FILE}{place} {problem}: whoever wrote it could send the key \
+         elsewhere, so it is ignored; name it with --env-file if you trust it, or {fix}"
+    );
 }
 
 /// Why the env file was refused: the line, never its text.
@@ -491,6 +560,48 @@ mod tests {
             }
         );
         assert_eq!(e.to_string(), "is malformed at line 2 (not UTF-8 text)");
+    }
+
+    #[test]
+    fn an_implicit_env_file_must_be_ours_and_not_writable_by_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("env");
+        std::fs::write(&path, "A=1\n").unwrap();
+        let problem = |mode| {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            untrusted(&std::fs::metadata(&path).unwrap()).map(|u| {
+                assert_eq!(u.fix, "chmod go-w it");
+                u.problem
+            })
+        };
+        assert_eq!(problem(0o600), None);
+        assert_eq!(problem(0o644), None);
+        assert_eq!(
+            problem(0o666).unwrap(),
+            "is writable by its group and by any user (mode 0666)"
+        );
+        assert_eq!(
+            problem(0o620).unwrap(),
+            "is writable by its group (mode 0620)"
+        );
+        assert_eq!(
+            problem(0o602).unwrap(),
+            "is writable by any user (mode 0602)"
+        );
+        // Another owner: only root may give the file one.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        if let Err(e) = std::os::unix::fs::chown(&path, Some(65534), None) {
+            eprintln!("skipped: cannot give the file another owner ({e})");
+            return;
+        }
+        let Untrusted { problem, fix } = untrusted(&std::fs::metadata(&path).unwrap()).unwrap();
+        assert_eq!(fix, "chown it to this user");
+        assert!(
+            problem.starts_with("is owned by uid 65534, neither this user (uid "),
+            "{problem}"
+        );
+        assert!(problem.ends_with(") nor root"), "{problem}");
     }
 
     mod property {
