@@ -93,6 +93,13 @@ impl From<io::Error> for ReadError {
 /// The whole content of the regular file at `path`, at most `kind.cap`
 /// bytes of it; anything else is an error that says why.
 pub fn read(path: &Path, kind: Kind) -> Result<Vec<u8>, ReadError> {
+    read_with_metadata(path, kind).map(|(content, _)| content)
+}
+
+/// [`read`], with the metadata of the descriptor that was read (`fstat`):
+/// the owner and mode of the file actually read, whatever the path points
+/// to by now.
+pub fn read_with_metadata(path: &Path, kind: Kind) -> Result<(Vec<u8>, Metadata), ReadError> {
     let before = if kind.follow_symlinks {
         std::fs::metadata(path)?
     } else {
@@ -109,13 +116,14 @@ pub fn read(path: &Path, kind: Kind) -> Result<Vec<u8>, ReadError> {
         .open(path)?;
     // The descriptor is what is read: whatever the path pointed to before
     // the open no longer matters.
-    check(&file.metadata()?, kind)?;
+    let meta = file.metadata()?;
+    check(&meta, kind)?;
     let mut content = Vec::new();
     file.take(kind.cap + 1).read_to_end(&mut content)?;
     if content.len() as u64 > kind.cap {
         return Err(ReadError::TooLarge(kind.cap));
     }
-    Ok(content)
+    Ok((content, meta))
 }
 
 /// Refuses anything but a regular file within the cap.

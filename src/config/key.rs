@@ -43,6 +43,12 @@ pub(super) fn resolve(
             (Some(value), None) => {
                 return check(value, &format!("INTERNAL_API_KEY ({source})"));
             }
+            (None, Some(path)) if path.is_empty() => {
+                return Err(Error::Config(format!(
+                    "INTERNAL_API_KEY_FILE ({source}) is empty; \
+                     set it to the path of the file holding the key, or unset it"
+                )));
+            }
             (None, Some(path)) => {
                 let label = format!("the key in INTERNAL_API_KEY_FILE {path}");
                 let bytes = files::read(Path::new(&path), files::KEY_FILE).map_err(|e| {
@@ -54,7 +60,10 @@ pub(super) fn resolve(
                 warnings.extend(readable_by_others(Path::new(&path), "key file"));
                 // Not UTF-8 is not a key either: `check` refuses the
                 // replacement characters without quoting them.
-                let text = String::from_utf8_lossy(&bytes);
+                // A byte-order mark is how some editors start a text file,
+                // not part of the key (the env file skips one too).
+                let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+                let text = String::from_utf8_lossy(bytes);
                 return check(text.trim_end_matches(['\n', '\r']).to_owned(), &label);
             }
             (None, None) => {}
@@ -195,6 +204,29 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_key_file_variable_is_empty_not_missing() {
+        for (env, file, source) in [
+            (
+                &[("INTERNAL_API_KEY_FILE", "")][..],
+                &[][..],
+                "from the environment",
+            ),
+            (
+                &[][..],
+                &[("INTERNAL_API_KEY_FILE", "")][..],
+                "from the env file",
+            ),
+        ] {
+            let msg = key_error(key_with(env, file));
+            assert!(
+                msg.starts_with(&format!("INTERNAL_API_KEY_FILE ({source}) is empty; ")),
+                "{msg}"
+            );
+            assert!(!msg.contains("cannot be read"), "{msg}");
+        }
+    }
+
+    #[test]
     fn key_from_file_and_env_beats_file() {
         let from_file = key_with(&[], &[("INTERNAL_API_KEY", "filekey")]).unwrap();
         assert_eq!(from_file.expose(), "filekey");
@@ -247,6 +279,13 @@ mod tests {
                 "both INTERNAL_API_KEY and INTERNAL_API_KEY_FILE are set (from the env file)"
             ),
             "{msg}"
+        );
+        std::fs::write(&key_file, "\u{feff}from-file\n").unwrap();
+        let c = key_with(&[("INTERNAL_API_KEY_FILE", path)], &[]).unwrap();
+        assert_eq!(
+            c.expose(),
+            "from-file",
+            "a byte-order mark is not part of the key"
         );
         std::fs::write(&key_file, "your-secret-key\n").unwrap();
         let msg = key_error(key_with(&[("INTERNAL_API_KEY_FILE", path)], &[]));

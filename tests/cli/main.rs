@@ -9,6 +9,7 @@ mod common;
 
 mod assets;
 mod dry_run;
+mod env_file;
 mod exit_status;
 mod files_and_output;
 mod hardening;
