@@ -55,12 +55,19 @@ fn base_url_path_prefix_is_kept() {
 fn dot_env_in_the_working_directory_is_read() {
     let server = Server::start(vec![respond(200, "{}")]);
     let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join(".env");
     std::fs::write(
-        dir.path().join(".env"),
+        &env_file,
         format!(
             "# the app's own .env\nDATABASE_URL=postgresql://unused\nINTERNAL_API_KEY={KEY}\nAPI_BASE_URL={}\n",
             server.url()
         ),
+    )
+    .unwrap();
+    // Whatever the umask: a group- or world-writable ./.env is ignored.
+    std::fs::set_permissions(
+        &env_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
     )
     .unwrap();
     run_in(dir.path(), &["--job", "rewards"], &[]).assert_code(0);
