@@ -183,6 +183,50 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
 /// What the environment section adds after the list.
 pub const ENVIRONMENT_NOTE: &str = "All but RUST_LOG and the proxies may also come from ./.env (or --env-file): the real environment beats the file, and flags beat both. An empty API_BASE_URL, OCD_CRON_CA_CERT, OCD_CRON_PING_URL or OCD_CRON_METRICS_FILE counts as unset; an empty key is an error. DATABASE_URL is not needed.";
 
+/// The monitors `--ping-url` speaks, for the man page and the README (a
+/// test checks the README's table against it): the kind (the `<kind>+`
+/// prefix that names it), the URL to paste, the start ping and the finish
+/// ping. Any URL of no other kind is healthchecks. docs/monitors.md has the
+/// full table; `ping::kind` recognises the URLs.
+pub const MONITORS: &[(&str, &str, &str, &str)] = &[
+    (
+        "healthchecks",
+        "https://hc-ping.com/<uuid>",
+        "GET <url>/start",
+        "POST <url>/<exit status>, the summary as body",
+    ),
+    (
+        "cronitor",
+        "https://cronitor.link/p/<api-key>/<monitor-key>",
+        "GET <url>?state=run",
+        "GET <url>?state=complete or fail, with status code, message, metrics",
+    ),
+    (
+        "sentry",
+        "https://<host>/api/<project>/cron/<slug>/<public-key>/",
+        "GET <url>?status=in_progress",
+        "GET <url>?status=ok or error, with the duration",
+    ),
+    (
+        "uptime-kuma",
+        "https://<host>/api/push/<token>",
+        "none",
+        "GET <url>?status=up or down, with msg and ping",
+    ),
+    (
+        "betterstack",
+        "https://uptime.betterstack.com/api/v1/heartbeat/<token>",
+        "none",
+        "GET <url> on success, POST <url>/<exit status> on failure",
+    ),
+    (
+        "deadmanssnitch",
+        "https://nosnch.in/<token>",
+        "none",
+        "GET <url>?s=<exit status>&m=<summary>",
+    ),
+];
+
 /// The environment variables and the exit-status table, for `--help`.
 fn epilogue() -> String {
     let mut text = String::from("ENVIRONMENT:\n");

@@ -66,6 +66,7 @@ fn man_page_has_the_usual_sections_in_order() {
             "OPTIONS",
             "ENVIRONMENT",
             "FILES",
+            "MONITORS",
             "EXIT STATUS",
             "EXAMPLES",
             "SEE ALSO"
@@ -77,5 +78,8 @@ fn man_page_has_the_usual_sections_in_order() {
     );
     for (code, _) in ocd_cron::error::EXIT_STATUS_TABLE {
         assert!(man.contains(&format!(".TP 5\n.B {code}\n")), "{code}");
+    }
+    for (kind, ..) in ocd_cron::cli::MONITORS {
+        assert!(man.contains(&format!(".TP 4\n.B {kind}\n")), "{kind}");
     }
 }

@@ -48,3 +48,24 @@ fn readme_exit_table_matches_the_code() {
         assert!(readme.contains(&row), "README lacks the row `{row}`");
     }
 }
+
+#[test]
+fn readme_monitor_table_matches_the_code() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let cell = |text: &str| {
+        if text == "none" {
+            text.to_owned()
+        } else {
+            format!("`{text}`")
+        }
+    };
+    for (kind, url, start, finish) in ocd_cron::cli::MONITORS {
+        let row = format!(
+            "| `{kind}` | `{url}` | {} | {} |",
+            cell(start),
+            cell(finish)
+        );
+        assert!(readme.contains(&row), "README lacks the row\n{row}");
+    }
+}

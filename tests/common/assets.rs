@@ -46,6 +46,7 @@ pub fn man_page(command: &clap::Command) -> String {
     page.push_str(&clap_part(Man::render_options_section));
     page.push_str(&environment());
     page.push_str(FILES);
+    page.push_str(&monitors());
     page.push_str(&exit_status());
     page.push_str(EXAMPLES);
     page.push_str(SEE_ALSO);
@@ -191,6 +192,28 @@ warning.
 \fB\-\-ca\-cert\fR \fIPATH\fR
 A PEM bundle of CA certificates; only these are trusted for https.
 "#;
+
+/// MONITORS, from `cli::MONITORS`: one tagged paragraph per monitor.
+fn monitors() -> String {
+    let mut text = String::from(".SH MONITORS\n");
+    text.push_str(&escape(
+        "--ping-url takes the URL the monitor's page shows; the kind is \
+         recognised from it (any URL of no other kind is healthchecks), or \
+         named in front of it (kind+URL). Each monitor \
+         gets its start ping before the first job and its finish ping after the \
+         last; the API key is never sent to it.",
+    ));
+    text.push('\n');
+    for (kind, url, start, finish) in ocd_cron::cli::MONITORS {
+        text.push_str(&format!(
+            ".TP 4\n.B {kind}\n{}\n.br\nstart: {}; finish: {}\n",
+            escape(url),
+            escape(start),
+            escape(finish)
+        ));
+    }
+    text
+}
 
 /// EXIT STATUS, from `error::EXIT_STATUS_TABLE`: one tagged paragraph per
 /// code, which wraps cleanly at any width.
