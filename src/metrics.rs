@@ -302,6 +302,21 @@ mod tests {
     }
 
     #[test]
+    fn only_our_samples_are_read_back() {
+        let series = parse(concat!(
+            "# HELP ocd_cron_last_exit_code x\n",
+            "ocd_cron_last_exit_code{job=\"rewards\"} 0\n",
+            "node_load1{job=\"rewards\"} 9\n",
+            "ocd_cron_last_exit_code 1\n",
+        ));
+        let keys: Vec<_> = series.keys().collect();
+        assert_eq!(
+            keys,
+            [&("ocd_cron_last_exit_code".to_owned(), "rewards".to_owned())]
+        );
+    }
+
+    #[test]
     fn a_job_that_never_succeeded_reports_zero() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.prom");
