@@ -404,6 +404,7 @@ mod tests {
         let text = "<html><head><style>p{color:red}</style><script>var key=1;</script></head><!-- <h1>no</h1> --><body><p>Gateway &amp; proxy &lt;down&gt;</p></body></html>";
         assert_eq!(for_log(text, 300), "Gateway & proxy <down>");
         assert_eq!(for_log("<p>cut <script>alert(1)", 300), "cut");
+        assert_eq!(for_log("<p>queue > 100</p>", 300), "queue > 100");
         let many = format!(
             "<p>{}</p><style>a{{}}</style>end",
             "<!-- c -->x".repeat(100_000)
