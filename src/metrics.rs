@@ -77,7 +77,7 @@ pub fn update(path: &Path, records: &[JobRecord], now: SystemTime) -> io::Result
         _ => Path::new("."),
     };
     // Held until the new file is in place.
-    let _lock = lock_directory(dir)?;
+    let _lock = lock_directory(dir, LOCK_WAIT)?;
     let mut series = match files::read(path, files::METRICS_FILE) {
         Ok(text) => parse(&String::from_utf8_lossy(&text)),
         Err(ReadError::Missing(_)) => Series::new(),
@@ -152,12 +152,12 @@ fn render(series: &Series) -> String {
     text
 }
 
-/// An exclusive `flock` on `dir`, waiting up to [`LOCK_WAIT`] for another
+/// An exclusive `flock` on `dir`, waiting up to `wait` for another
 /// run's update. Where the file system cannot lock (some network file
 /// systems), the update goes ahead unserialised rather than not at all.
-fn lock_directory(dir: &Path) -> io::Result<Option<File>> {
+fn lock_directory(dir: &Path, wait: Duration) -> io::Result<Option<File>> {
     let locked = |file: File| -> io::Result<Option<File>> {
-        let deadline = crate::time::deadline(Instant::now(), LOCK_WAIT);
+        let deadline = crate::time::deadline(Instant::now(), wait);
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(Some(file)),
@@ -168,7 +168,7 @@ fn lock_directory(dir: &Path) -> io::Result<Option<File>> {
                     return Err(io::Error::other(format!(
                         "another process has held a lock on the directory {} for {}; nothing was written",
                         dir.display(),
-                        format_duration(LOCK_WAIT)
+                        format_duration(wait)
                     )));
                 }
                 Err(TryLockError::Error(e)) => {
@@ -299,6 +299,26 @@ mod tests {
         assert_eq!(text.matches("# HELP").count(), METRICS.len());
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn updates_of_one_directory_take_turns() {
+        let dir = tempfile::tempdir().unwrap();
+        let wait = Duration::from_millis(200);
+        let first = lock_directory(dir.path(), wait).unwrap();
+        assert!(first.is_some(), "the directory is locked");
+        // flock conflicts between two opens even within one process.
+        let started = Instant::now();
+        let error = lock_directory(dir.path(), wait).unwrap_err();
+        assert!(started.elapsed() >= wait, "gave up before the wait");
+        assert!(
+            error
+                .to_string()
+                .contains("another process has held a lock"),
+            "{error}"
+        );
+        drop(first);
+        assert!(lock_directory(dir.path(), wait).unwrap().is_some());
     }
 
     #[test]
