@@ -480,6 +480,22 @@ mod tests {
     }
 
     #[test]
+    fn an_interruption_names_its_signal() {
+        let stopped = |signal| {
+            Error::Interrupted {
+                signal,
+                during: "waiting".into(),
+            }
+            .to_string()
+        };
+        assert_eq!(stopped(Signal::Int), "interrupted by SIGINT while waiting");
+        assert_eq!(
+            stopped(Signal::Term),
+            "interrupted by SIGTERM while waiting"
+        );
+    }
+
+    #[test]
     fn every_code_used_is_in_the_table() {
         let table: Vec<u8> = EXIT_STATUS_TABLE.iter().map(|(c, _)| *c).collect();
         let samples = [

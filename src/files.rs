@@ -106,13 +106,9 @@ pub fn read_with_metadata(path: &Path, kind: Kind) -> Result<(Vec<u8>, Metadata)
         std::fs::symlink_metadata(path)?
     };
     check(&before, kind)?;
-    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
-    if !kind.follow_symlinks {
-        flags |= libc::O_NOFOLLOW;
-    }
     let file = OpenOptions::new()
         .read(true)
-        .custom_flags(flags)
+        .custom_flags(open_flags(kind))
         .open(path)?;
     // The descriptor is what is read: whatever the path pointed to before
     // the open no longer matters.
@@ -124,6 +120,18 @@ pub fn read_with_metadata(path: &Path, kind: Kind) -> Result<(Vec<u8>, Metadata)
         return Err(ReadError::TooLarge(kind.cap));
     }
     Ok((content, meta))
+}
+
+/// What guards the open against a path swapped after the check: a FIFO
+/// cannot block it, a terminal does not become the controlling one, and
+/// where symlinks are refused, one swapped in fails with ELOOP. Only a race
+/// shows them, so they are tested here rather than through `read`.
+fn open_flags(kind: Kind) -> libc::c_int {
+    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+    if !kind.follow_symlinks {
+        flags |= libc::O_NOFOLLOW;
+    }
+    flags
 }
 
 /// Refuses anything but a regular file within the cap.
@@ -195,6 +203,14 @@ mod tests {
         let err = read(&path, SMALL).unwrap_err();
         assert!(matches!(err, ReadError::TooLarge(8)), "{err:?}");
         assert_eq!(err.to_string(), "is larger than 8 bytes");
+        // A file that says it is empty but is not (as /proc's files do) is
+        // still held to the cap, not cut to it.
+        let proc = Path::new("/proc/self/status");
+        if proc.exists() {
+            assert_eq!(std::fs::metadata(proc).unwrap().len(), 0);
+            let err = read(proc, SMALL).unwrap_err();
+            assert!(matches!(err, ReadError::TooLarge(8)), "{err:?}");
+        }
     }
 
     #[test]
@@ -236,6 +252,21 @@ mod tests {
             "is a symlink, not a regular file"
         );
         assert_eq!(read(&target, strict).unwrap(), b"x");
+    }
+
+    #[test]
+    fn a_path_swapped_after_the_check_cannot_block_or_be_a_symlink() {
+        let guards = libc::O_NONBLOCK | libc::O_NOCTTY;
+        assert_eq!(open_flags(KEY_FILE), guards);
+        assert_eq!(open_flags(METRICS_FILE), guards | libc::O_NOFOLLOW);
+        // What O_NOFOLLOW's failure means, and only that.
+        let from = |errno| ReadError::from(io::Error::from_raw_os_error(errno)).to_string();
+        assert_eq!(from(libc::ELOOP), "is a symlink, not a regular file");
+        assert!(from(libc::EACCES).starts_with("cannot be read ("));
+        assert!(matches!(
+            ReadError::from(io::Error::from_raw_os_error(libc::ENOENT)),
+            ReadError::Missing(_)
+        ));
     }
 
     #[test]

@@ -98,5 +98,23 @@ mod tests {
     fn paths_match_the_contract() {
         assert_eq!(Job::Rewards.path(), "/api/training/calculate-pending");
         assert_eq!(Job::Outcomes.path(), "/api/training/outcomes");
+        assert_eq!(Job::Rewards.pending_field(), "pendingRewards");
+        assert_eq!(Job::Outcomes.pending_field(), "pendingCount");
+    }
+
+    #[test]
+    fn all_runs_rewards_first() {
+        assert_eq!(Selection::Rewards.jobs(), [Job::Rewards]);
+        assert_eq!(Selection::Outcomes.jobs(), [Job::Outcomes]);
+        assert_eq!(Selection::All.jobs(), [Job::Rewards, Job::Outcomes]);
+    }
+
+    #[test]
+    fn names_are_the_command_line_values() {
+        assert_eq!(Selection::Rewards.name(), "rewards");
+        assert_eq!(Selection::Outcomes.name(), "outcomes");
+        assert_eq!(Selection::All.name(), "all");
+        assert_eq!(Job::Rewards.to_string(), "rewards");
+        assert_eq!(Job::Outcomes.to_string(), "outcomes");
     }
 }

@@ -159,5 +159,9 @@ mod tests {
         );
         let err = check(Path::new("/dev/null")).unwrap_err();
         assert!(err.to_string().contains("is a character device"), "{err}");
+        // Only ELOOP means a symlink: any other failure to open says what it is.
+        let err = acquire(&dir.path().join("no/such/dir.lock")).unwrap_err();
+        assert!(err.to_string().contains("cannot be opened ("), "{err}");
+        assert!(!err.to_string().contains("symlink"), "{err}");
     }
 }

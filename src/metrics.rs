@@ -77,7 +77,7 @@ pub fn update(path: &Path, records: &[JobRecord], now: SystemTime) -> io::Result
         _ => Path::new("."),
     };
     // Held until the new file is in place.
-    let _lock = lock_directory(dir)?;
+    let _lock = lock_directory(dir, LOCK_WAIT)?;
     let mut series = match files::read(path, files::METRICS_FILE) {
         Ok(text) if is_ours(&text) => parse(&String::from_utf8_lossy(&text)),
         // Anything else at the path (the app's .env given by mistake, a
@@ -167,12 +167,12 @@ fn render(series: &Series) -> String {
     text
 }
 
-/// An exclusive `flock` on `dir`, waiting up to [`LOCK_WAIT`] for another
+/// An exclusive `flock` on `dir`, waiting up to `wait` for another
 /// run's update. Where the file system cannot lock (some network file
 /// systems), the update goes ahead unserialised rather than not at all.
-fn lock_directory(dir: &Path) -> io::Result<Option<File>> {
+fn lock_directory(dir: &Path, wait: Duration) -> io::Result<Option<File>> {
     let locked = |file: File| -> io::Result<Option<File>> {
-        let deadline = crate::time::deadline(Instant::now(), LOCK_WAIT);
+        let deadline = crate::time::deadline(Instant::now(), wait);
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(Some(file)),
@@ -183,7 +183,7 @@ fn lock_directory(dir: &Path) -> io::Result<Option<File>> {
                     return Err(io::Error::other(format!(
                         "another process has held a lock on the directory {} for {}; nothing was written",
                         dir.display(),
-                        format_duration(LOCK_WAIT)
+                        format_duration(wait)
                     )));
                 }
                 Err(TryLockError::Error(e)) => {
@@ -343,6 +343,41 @@ mod tests {
         assert!(
             text.contains("ocd_cron_last_processed{job=\"outcomes\"} 2\n"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn updates_of_one_directory_take_turns() {
+        let dir = tempfile::tempdir().unwrap();
+        let wait = Duration::from_millis(200);
+        let first = lock_directory(dir.path(), wait).unwrap();
+        assert!(first.is_some(), "the directory is locked");
+        // flock conflicts between two opens even within one process.
+        let started = Instant::now();
+        let error = lock_directory(dir.path(), wait).unwrap_err();
+        assert!(started.elapsed() >= wait, "gave up before the wait");
+        assert!(
+            error
+                .to_string()
+                .contains("another process has held a lock"),
+            "{error}"
+        );
+        drop(first);
+        assert!(lock_directory(dir.path(), wait).unwrap().is_some());
+    }
+
+    #[test]
+    fn only_our_samples_are_read_back() {
+        let series = parse(concat!(
+            "# HELP ocd_cron_last_exit_code x\n",
+            "ocd_cron_last_exit_code{job=\"rewards\"} 0\n",
+            "node_load1{job=\"rewards\"} 9\n",
+            "ocd_cron_last_exit_code 1\n",
+        ));
+        let keys: Vec<_> = series.keys().collect();
+        assert_eq!(
+            keys,
+            [&("ocd_cron_last_exit_code".to_owned(), "rewards".to_owned())]
         );
     }
 

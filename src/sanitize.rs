@@ -205,14 +205,12 @@ fn skip_escape(chars: &mut Chars<'_>) {
             chars.next();
             skip_string(chars);
         }
-        Some(&c) if ('\x20'..='\x2f').contains(&c) => {
+        // Intermediate bytes, then a final byte. Anything else after the
+        // ESC is left alone.
+        _ => {
             while chars.next_if(|c| ('\x20'..='\x2f').contains(c)).is_some() {}
             chars.next_if(|c| ('\x30'..='\x7e').contains(c));
         }
-        Some(&c) if ('\x30'..='\x7e').contains(&c) => {
-            chars.next();
-        }
-        _ => {}
     }
 }
 
@@ -461,6 +459,9 @@ mod tests {
             ("a\x1b[31\nb", "a b"),
             ("a\x1b]0;never ends", "a"),
             ("a\x1b", "a"),
+            ("a\x1b\nb", "a b"),
+            ("a\x1béb", "aéb"),
+            ("a\x1b(", "a"),
         ] {
             assert_eq!(for_log(text, 100), want, "{text:?}");
         }
@@ -503,6 +504,7 @@ mod tests {
         let text = "<html><head><style>p{color:red}</style><script>var key=1;</script></head><!-- <h1>no</h1> --><body><p>Gateway &amp; proxy &lt;down&gt;</p></body></html>";
         assert_eq!(for_log(text, 300), "Gateway & proxy <down>");
         assert_eq!(for_log("<p>cut <script>alert(1)", 300), "cut");
+        assert_eq!(for_log("<p>queue > 100</p>", 300), "queue > 100");
         let many = format!(
             "<p>{}</p><style>a{{}}</style>end",
             "<!-- c -->x".repeat(100_000)
@@ -581,6 +583,11 @@ mod tests {
         assert_eq!(s, format!("{}(reda…", "a".repeat(295)));
         let encoded = format!("{}k3y-S3cr3t%2Fv", "a".repeat(299));
         assert_eq!(hiding(&encoded, 300), format!("{}(…", "a".repeat(299)));
+        // Every byte encoded: three characters each must fit in the slack,
+        // or the cut would show the first bytes of the key.
+        let all_encoded: String = KEY.bytes().map(|b| format!("%{b:02X}")).collect();
+        let text = format!("{}{all_encoded}", "a".repeat(285));
+        assert_eq!(hiding(&text, 300), format!("{}(redacted)", "a".repeat(285)));
     }
 
     #[test]
@@ -594,6 +601,20 @@ mod tests {
             redact_secret("Location: /a?k=k3y-S3cr3t%2fv é", KEY),
             "Location: /a?k=(redacted) é"
         );
+    }
+
+    #[test]
+    fn a_hidden_key_is_redacted_from_then_on() {
+        // The only test that registers a key (the process keeps the first),
+        // one no other test's text contains.
+        const HIDDEN: &str = "h1dd3n-Unit-K3y";
+        hide(HIDDEN);
+        assert_eq!(
+            for_log(&format!("bad key {HIDDEN}"), 100),
+            "bad key (redacted)"
+        );
+        assert_eq!(redact(&format!("?k={HIDDEN}")), "?k=(redacted)");
+        assert!(matches!(redact("nothing here"), Cow::Borrowed(_)));
     }
 
     mod property {

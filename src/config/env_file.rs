@@ -31,7 +31,16 @@ pub const DEFAULT_ENV_FILE: &str = ".env";
 /// jobs in `$HOME`, where a Python virtualenv is often called `.env`) or
 /// when someone other than this user or root could have written it.
 pub fn read(explicit: Option<&Path>) -> Result<HashMap<String, String>, Error> {
-    let path = explicit.unwrap_or(Path::new(DEFAULT_ENV_FILE));
+    match explicit {
+        Some(path) => read_from(path, false),
+        None => read_from(Path::new(DEFAULT_ENV_FILE), true),
+    }
+}
+
+/// [`read`] from `path`; `default` when it is `./.env`, which may be absent.
+/// Separate so that tests can point the default case at a scratch directory
+/// instead of the process's working directory.
+fn read_from(path: &Path, default: bool) -> Result<HashMap<String, String>, Error> {
     let fail = |why: String| {
         Error::Config(format!(
             "env file {} {why}; fix it or point --env-file at another file",
@@ -40,8 +49,8 @@ pub fn read(explicit: Option<&Path>) -> Result<HashMap<String, String>, Error> {
     };
     let (content, meta) = match files::read_with_metadata(path, files::ENV_FILE) {
         Ok(read) => read,
-        Err(ReadError::Missing(_)) if explicit.is_none() => return Ok(HashMap::new()),
-        Err(ReadError::NotRegular(what)) if explicit.is_none() => {
+        Err(ReadError::Missing(_)) if default => return Ok(HashMap::new()),
+        Err(ReadError::NotRegular(what)) if default => {
             log::debug!(
                 "./{DEFAULT_ENV_FILE} is {what}, not an env file; ignored (name one with --env-file)"
             );
@@ -51,9 +60,7 @@ pub fn read(explicit: Option<&Path>) -> Result<HashMap<String, String>, Error> {
     };
     // The operator named --env-file; the implicit ./.env is only wherever
     // the job happened to start, and may be a stranger's.
-    if explicit.is_none()
-        && let Some(problem) = untrusted(&meta)
-    {
+    if default && let Some(problem) = untrusted(&meta) {
         warn_once(&problem);
         return Ok(HashMap::new());
     }
@@ -394,6 +401,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = read(Some(dir.path())).unwrap_err().to_string();
         assert!(err.contains("is a directory, not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn the_default_env_file_may_be_missing_or_not_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A Python virtualenv called .env, or no .env at all.
+        assert_eq!(read_from(dir.path(), true).unwrap().len(), 0);
+        assert_eq!(read_from(&dir.path().join("nope"), true).unwrap().len(), 0);
+        let path = dir.path().join("env");
+        std::fs::write(&path, "A=1\n").unwrap();
+        assert_eq!(read_from(&path, true).unwrap()["A"], "1");
+        assert!(read_from(dir.path(), false).is_err());
+        assert!(read_from(&dir.path().join("nope"), false).is_err());
     }
 
     #[test]

@@ -594,6 +594,18 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_metrics_file_goes_into_an_existing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(check_metrics_dir(&dir.path().join("ocd.prom")).is_ok());
+        // No directory part: the working directory, which exists.
+        assert!(check_metrics_dir(Path::new("ocd.prom")).is_ok());
+        for bad in [dir.path().join("nope/ocd.prom"), dir.path().join("..")] {
+            let error = check_metrics_dir(&bad).unwrap_err().to_string();
+            assert!(error.contains("the directory does not exist"), "{error}");
+        }
+    }
+
     mod property {
         use super::*;
         use proptest::prelude::*;

@@ -71,7 +71,8 @@ impl Kind {
         let n = segments.len();
         let secret_at = |i: usize| vec![i];
         match self {
-            Kind::Cronitor if cronitor_shape(segments) => secret_at(n - 2),
+            // Exactly `/p/<api-key>/<monitor-key>`.
+            Kind::Cronitor if cronitor_shape(segments) => secret_at(1),
             Kind::Sentry if sentry_shape(segments) => secret_at(n - 1),
             Kind::UptimeKuma if kuma_shape(segments) => secret_at(n - 1),
             Kind::BetterStack if betterstack_shape(segments) => secret_at(n - 1),
@@ -298,6 +299,11 @@ mod tests {
             assert!(error.contains(says), "{host}{path}: {error}");
             assert!(error.contains("copy the URL"), "{error}");
         }
+        let error = kind("cronitor.link", "/rewards").unwrap_err();
+        assert!(
+            error.contains("expected shape https://cronitor.link/p/<api-key>/<monitor-key>;"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -335,6 +341,7 @@ mod tests {
             (Kind::Healthchecks, "/0f7a-uuid", "/***"),
             (Kind::Healthchecks, "/ping/key/slug", "/***/***/***"),
             (Kind::Healthchecks, "", ""),
+            (Kind::Healthchecks, "/", ""),
             (Kind::Cronitor, "/p/apikey/rewards", "/p/***/rewards"),
             (
                 Kind::Sentry,
@@ -356,6 +363,8 @@ mod tests {
             // Named with a prefix but shaped otherwise: all of it is secret.
             (Kind::Cronitor, "/custom/key", "/***/***"),
             (Kind::Sentry, "/hook/key/", "/***/***/"),
+            (Kind::UptimeKuma, "/hook/key", "/***/***"),
+            (Kind::BetterStack, "/hook/key", "/***/***"),
         ] {
             assert_eq!(kind.masked_path(path), shown, "{kind:?} {path}");
         }

@@ -84,3 +84,24 @@ fn metrics_directory_must_exist() {
     .assert_stderr_contains("the directory does not exist");
     server.assert_connections(0);
 }
+
+#[test]
+fn a_pending_check_writes_no_metrics() {
+    // A health check is not a run of the job: its series stay as they were.
+    let server = Server::start(vec![respond(200, r#"{"pendingRewards":3}"#)]);
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = dir.path().join("ocd_cron.prom");
+    run_against(
+        &server,
+        &[
+            "--job",
+            "rewards",
+            "--pending",
+            "--metrics-file",
+            metrics.to_str().unwrap(),
+        ],
+    )
+    .assert_code(0);
+    server.assert_connections(1);
+    assert!(!metrics.exists(), "a metrics file was written");
+}

@@ -94,6 +94,21 @@ fn a_configuration_error_is_pinged_when_the_ping_url_works() {
 }
 
 #[test]
+fn a_configuration_error_in_a_dry_run_or_check_is_not_pinged() {
+    // Neither is a run of the job, so the monitor hears of neither.
+    let pings = Server::start(vec![respond(200, "OK"), respond(200, "OK")]);
+    let ping_url = pings.url();
+    for mode in ["--dry-run", "--pending"] {
+        run(
+            &["--job", "rewards", mode],
+            &[("OCD_CRON_PING_URL", &ping_url)],
+        )
+        .assert_code(78);
+    }
+    pings.assert_connections(0);
+}
+
+#[test]
 fn a_ping_that_fails_is_a_warning_and_changes_nothing() {
     let api = Server::start(vec![respond(200, REWARDS_OK)]);
     let port = closed_port();
