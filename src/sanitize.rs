@@ -421,6 +421,11 @@ mod tests {
         ] {
             assert_eq!(for_log_hiding(text, 300, Some(key)), WITHHELD, "{text}");
         }
+        // Escaped whole, six characters a byte, across the 300-character
+        // cut: still found, so nothing of it is shown.
+        let escaped: String = key.bytes().map(|b| format!("\\u{b:04x}")).collect();
+        let text = format!("{} {escaped}", "x".repeat(280));
+        assert_eq!(for_log_hiding(&text, 300, Some(key)), WITHHELD);
         let quoted = r#"Ab"cd\ef-12345678"#;
         let echoed = r#"{"errors": "Ab\"cd\\ef-12345678"}"#;
         assert_eq!(for_log_hiding(echoed, 300, Some(quoted)), WITHHELD);
