@@ -412,6 +412,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn named_references_and_spelled_keys() {
+        assert_eq!(unescape("&quot;&amp;&lt;&gt;&apos;&nbsp;"), "\"&<>'&nbsp;");
+        assert!(spells("https://h/s3cr3t-K3Y", "s3cr3t-K3Y"));
+        assert!(spells("https://h/s3cr3t%2DK3Y", "s3cr3t-K3Y"));
+        assert!(!spells("https://h/s3cr3t", "s3cr3t-K3Y"));
+    }
+
+    #[test]
     fn a_key_spelled_in_escapes_withholds_the_text() {
         let key = "s3cr3t-K3Y-0000";
         for text in [
