@@ -309,7 +309,7 @@ fn the_apps_own_env_works_as_is_bom_and_empty_settings_included() {
     .unwrap();
     std::fs::set_permissions(&env_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let run = run_in(dir.path(), &["--job", "rewards", "--dry-run"], &[]);
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     assert!(
         run.stdout
             .starts_with("POST http://localhost:3000/api/training/calculate-pending\n"),
@@ -327,7 +327,7 @@ fn the_apps_own_env_works_as_is_bom_and_empty_settings_included() {
         &["--job", "rewards", "--dry-run"],
         &[("API_BASE_URL", "")],
     );
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     assert!(run.stdout.contains("http://from-file:1/"), "{}", run.stdout);
     // The key is no optional setting: empty is an error.
     let run = run_in(
@@ -335,8 +335,8 @@ fn the_apps_own_env_works_as_is_bom_and_empty_settings_included() {
         &["--job", "rewards", "--dry-run"],
         &[("INTERNAL_API_KEY", "")],
     );
-    assert_eq!(run.code, 78, "{run:#?}");
-    assert!(run.stderr.contains("is empty"), "{}", run.stderr);
+    run.assert_code(78);
+    run.assert_stderr_contains("is empty");
 }
 
 // ------------------------------------------------------ files it writes
@@ -425,7 +425,7 @@ fn a_device_node_at_the_metrics_path_is_not_replaced() {
         return;
     }
     let run = run_with_metrics(dir.path(), &node);
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     assert!(
         run.stderr
             .contains("it is a character device, not a regular file; nothing was written"),
@@ -460,7 +460,7 @@ fn a_symlink_planted_at_the_old_temporary_name_is_not_followed() {
     std::os::unix::fs::symlink(&victim, &planted).unwrap();
     gate.release();
     let run = running.finish();
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     let text = std::fs::read_to_string(&metrics).unwrap();
     assert!(
@@ -642,7 +642,7 @@ fn an_interrupted_job_all_reports_each_job_once() {
     server.wait_for_requests(2, WAIT);
     running.signal("INT");
     let run = running.finish();
-    assert_eq!(run.code, 130, "{run:#?}");
+    run.assert_code(130);
     let objects = objects(&run.stdout);
     assert_eq!(objects.len(), 2, "{}", run.stdout);
     let requests = server.requests();
@@ -743,7 +743,7 @@ fn a_dry_run_checks_the_lock_file_without_taking_it() {
     };
     let unusable = dir.path().join("no-such-dir/ocd.lock");
     let run = dry(&unusable);
-    assert_eq!(run.code, 78, "{run:#?}");
+    run.assert_code(78);
     assert!(
         run.stderr.contains(&format!(
             "--lock-file {} cannot be opened",
@@ -755,12 +755,8 @@ fn a_dry_run_checks_the_lock_file_without_taking_it() {
     let link = dir.path().join("link.lock");
     std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).unwrap();
     let run = dry(&link);
-    assert_eq!(run.code, 78, "{run:#?}");
-    assert!(
-        run.stderr.contains("is a symlink, which is refused"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(78);
+    run.assert_stderr_contains("is a symlink, which is refused");
     assert!(!dir.path().join("elsewhere").exists());
     // A device or a FIFO is refused before it is opened, and never blocks.
     let fifo = dir.path().join("fifo.lock");
@@ -792,7 +788,7 @@ fn a_dry_run_checks_the_lock_file_without_taking_it() {
     );
     hang.wait_for_requests(1, WAIT);
     let run = dry(&lock);
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     real.signal("TERM");
     assert_eq!(real.finish().code, 143);
 
@@ -808,5 +804,5 @@ fn a_dry_run_checks_the_lock_file_without_taking_it() {
         &["--job", "rewards", "--lock-file", fresh.to_str().unwrap()],
         &env_with(&server.url()),
     );
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
 }

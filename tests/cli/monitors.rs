@@ -187,7 +187,7 @@ fn each_monitor_gets_its_own_start_and_finish_on_success() {
     let mut args = vec!["--job", "rewards", "-v"];
     args.extend(flags(&urls));
     let run = run_against(&api, &args);
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     let id = api.requests()[0]
         .header("idempotency-key")
         .unwrap()
@@ -363,7 +363,7 @@ fn a_failed_job_is_a_failure_to_every_monitor_with_its_counts() {
             ("RUST_LOG", "trace"),
         ],
     );
-    assert_eq!(run.code, 1, "{run:#?}");
+    run.assert_code(1);
     let summary = summary_line(&run.stderr);
     assert!(summary.contains("database locked"), "{summary}");
 
@@ -417,7 +417,7 @@ fn a_configuration_error_is_reported_to_every_usable_monitor() {
         &["--job", "rewards"],
         &[("INTERNAL_API_KEY", KEY), ("OCD_CRON_PING_URL", &list)],
     );
-    assert_eq!(run.code, 78, "{run:#?}");
+    run.assert_code(78);
     let error = "--ping-url / OCD_CRON_PING_URL (from the environment), entry 7 of 7, names the monitor kind 'pingdom', which is not one of: healthchecks, cronitor, sentry, uptime-kuma, betterstack, deadmanssnitch";
     assert!(run.stderr.contains(error), "{}", run.stderr);
 
@@ -474,7 +474,7 @@ fn dead_monitors_are_warnings_and_cost_one_ping_time_not_six() {
     let mut args = vec!["--job", "rewards"];
     args.extend(flags(&urls));
     let run = run_against(&api, &args);
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     // Each dead ping takes about 3 s (3 attempts, 1 s and 2 s apart): one
     // after another, 9 of them would take over 20 s.
     assert!(
@@ -526,7 +526,7 @@ fn a_monitor_that_never_answers_is_cut_off_at_the_ping_time_limit() {
             &fine_url,
         ],
     );
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     assert!(
         run.elapsed >= Duration::from_secs(9) && run.elapsed < Duration::from_secs(15),
         "bounded by the 10 s ping time limit: {:?}",
@@ -563,7 +563,7 @@ fn flags_replace_the_variable_and_pending_or_dry_runs_ping_nobody() {
         ("OCD_CRON_PING_URL", env_url.as_str()),
     ];
     let flagged_run = run(&["--job", "rewards", "--ping-url", &flag_url], &env);
-    assert_eq!(flagged_run.code, 0, "{flagged_run:#?}");
+    flagged_run.assert_code(0);
     assert_eq!(flagged.requests().len(), 1);
     assert_eq!(listed.requests().len(), 0, "the flag replaces the variable");
 
@@ -577,9 +577,9 @@ fn flags_replace_the_variable_and_pending_or_dry_runs_ping_nobody() {
             ("OCD_CRON_PING_URL", env_url.as_str()),
         ],
     );
-    assert_eq!(pending_run.code, 0, "{pending_run:#?}");
+    pending_run.assert_code(0);
     let dry_run = run(&["--job", "all", "--dry-run"], &env);
-    assert_eq!(dry_run.code, 0, "{dry_run:#?}");
+    dry_run.assert_code(0);
     assert_eq!(
         listed.requests().len(),
         0,
@@ -595,7 +595,7 @@ fn dry_run_shows_each_monitor_and_its_pings_with_secrets_masked() {
     args.extend(flags(&urls));
     let env = [("INTERNAL_API_KEY", KEY)];
     let text = run(&args, &env);
-    assert_eq!(text.code, 0, "{text:#?}");
+    text.assert_code(0);
     let port = monitors.cronitor.port();
     for line in [
         format!("ping cronitor (127.0.0.1:{port})"),
@@ -618,7 +618,7 @@ fn dry_run_shows_each_monitor_and_its_pings_with_secrets_masked() {
 
     args.extend(["--output", "json"]);
     let json = run(&args, &env);
-    assert_eq!(json.code, 0, "{json:#?}");
+    json.assert_code(0);
     let object: serde_json::Value = serde_json::from_str(json.stdout.trim()).unwrap();
     let pings = object["pings"].as_array().unwrap();
     let kinds: Vec<&str> = pings.iter().map(|p| p["kind"].as_str().unwrap()).collect();
@@ -672,7 +672,7 @@ fn an_interrupted_run_sends_starts_but_no_finish() {
     api.wait_for_requests(1, Duration::from_secs(20));
     running.signal("TERM");
     let run = running.finish();
-    assert_eq!(run.code, 143, "{run:#?}");
+    run.assert_code(143);
     let counts: Vec<usize> = monitors.all().iter().map(|s| s.requests().len()).collect();
     assert_eq!(counts, [1, 1, 1, 0, 0, 0], "starts only, no finish");
 }

@@ -18,16 +18,10 @@ fn success_false_shows_the_server_message_in_the_line_and_the_json() {
     let body = r#"{"success": false, "message": "Job disabled by operator"}"#;
     let server = Server::start(vec![respond(200, body)]);
     let run = run_against(&server, &["--job", "rewards"]);
-    assert_eq!(run.code, 1, "{run:#?}");
-    assert!(
-        run.stderr.contains(
-            "rewards: job failed: the server reported success: false: Job disabled by operator (processed n/a, errors n/a, HTTP 200)"
-        ),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(1);
+    run.assert_stderr_contains("rewards: job failed: the server reported success: false: Job disabled by operator (processed n/a, errors n/a, HTTP 200)");
     let run = run_against(&server, &["--job", "rewards", "--output", "json"]);
-    assert_eq!(run.code, 1, "{run:#?}");
+    run.assert_code(1);
     let object: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(object["message"], "Job disabled by operator");
     assert_eq!(object["ok"], false);
@@ -37,15 +31,9 @@ fn success_false_shows_the_server_message_in_the_line_and_the_json() {
 fn a_405_on_the_status_get_is_a_missing_get_handler_not_a_wrong_url() {
     let server = Server::start(vec![respond_with(405, &[("allow", "POST")], "")]);
     let run = run_against(&server, &["--job", "rewards", "--pending"]);
-    assert_eq!(run.code, 76, "{run:#?}");
-    assert!(
-        run.stderr.contains(
-            "answered HTTP 405; this deployment has no GET handler on the job's route, so --pending cannot ask it for the count"
-        ),
-        "{}",
-        run.stderr
-    );
-    assert!(!run.stderr.contains("--base-url"), "{}", run.stderr);
+    run.assert_code(76);
+    run.assert_stderr_contains("answered HTTP 405; this deployment has no GET handler on the job's route, so --pending cannot ask it for the count");
+    run.assert_stderr_lacks("--base-url");
     assert_eq!(server.requests()[0].method, "GET");
 }
 
@@ -54,7 +42,7 @@ fn a_redirect_to_a_sign_in_page_is_an_auth_failure() {
     let location = "/login?callbackUrl=%2Fapi%2Ftraining%2Fcalculate-pending";
     let server = Server::start(vec![respond_with(307, &[("location", location)], "")]);
     let run = run_against(&server, &["--job", "rewards"]);
-    assert_eq!(run.code, 77, "{run:#?}");
+    run.assert_code(77);
     assert!(
         run.stderr.contains(&format!(
             "/api/training/calculate-pending answered HTTP 307 redirecting to the sign-in page {location}: the app's authentication did not accept the API key; check that INTERNAL_API_KEY matches the server's"
@@ -74,22 +62,16 @@ fn a_redirect_to_a_sign_in_page_is_an_auth_failure() {
         "",
     )]);
     let run = run_against(&moved, &["--job", "rewards"]);
-    assert_eq!(run.code, 76, "{run:#?}");
-    assert!(run.stderr.contains("set --base-url"), "{}", run.stderr);
+    run.assert_code(76);
+    run.assert_stderr_contains("set --base-url");
 }
 
 #[test]
 fn a_503_is_worded_for_a_deploy_as_well_as_a_gateway() {
     let server = Server::start(vec![respond(503, "Service Unavailable")]);
     let run = run_against(&server, &["--job", "rewards", "--retries", "0"]);
-    assert_eq!(run.code, 69, "{run:#?}");
-    assert!(
-        run.stderr.contains(
-            "answered HTTP 503: Service Unavailable; the OCD app is deploying or overloaded, or the gateway in front of it cannot reach it"
-        ),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(69);
+    run.assert_stderr_contains("answered HTTP 503: Service Unavailable; the OCD app is deploying or overloaded, or the gateway in front of it cannot reach it");
 }
 
 #[test]
@@ -99,29 +81,25 @@ fn backlog_and_status_checks_are_not_called_job_failures() {
         &server,
         &["--job", "rewards", "--pending", "--max-pending", "10"],
     );
-    assert_eq!(run.code, 1, "{run:#?}");
+    run.assert_code(1);
     assert!(
         run.stderr
             .contains("rewards: backlog check: 42 decisions pending, more than --max-pending 10"),
         "{}",
         run.stderr
     );
-    assert!(!run.stderr.contains("job failed"), "{}", run.stderr);
+    run.assert_stderr_lacks("job failed");
 
     let server = Server::start(vec![respond(500, r#"{"error":"db down"}"#)]);
     let run = run_against(
         &server,
         &["--job", "rewards", "--pending", "--retries", "0"],
     );
-    assert_eq!(run.code, 70, "{run:#?}");
-    assert!(
-        run.stderr.contains(
-            "answered HTTP 500: db down; the status check failed on the server (no job was run)"
-        ),
-        "{}",
-        run.stderr
+    run.assert_code(70);
+    run.assert_stderr_contains(
+        "answered HTTP 500: db down; the status check failed on the server (no job was run)",
     );
-    assert!(!run.stderr.contains("job failed"), "{}", run.stderr);
+    run.assert_stderr_lacks("job failed");
 }
 
 #[test]
@@ -130,7 +108,7 @@ fn an_unknown_issuer_is_one_error_line_that_names_ca_cert() {
     let url = server.localhost_url();
     let env = [("INTERNAL_API_KEY", KEY), ("API_BASE_URL", url.as_str())];
     let run = ocd(&["--job", "rewards"], &env);
-    assert_eq!(run.code, 69, "{run:#?}");
+    run.assert_code(69);
     let errors = error_lines(&run.stderr);
     assert_eq!(errors.len(), 1, "{}", run.stderr);
     assert!(
@@ -141,11 +119,7 @@ fn an_unknown_issuer_is_one_error_line_that_names_ca_cert() {
         "{}",
         run.stderr
     );
-    assert!(
-        !run.stderr.contains("failed to verify TLS certificate"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_lacks("failed to verify TLS certificate");
 
     // Asked for by name, the library's own line is there.
     let named = [
@@ -154,19 +128,15 @@ fn an_unknown_issuer_is_one_error_line_that_names_ca_cert() {
         ("RUST_LOG", "info,rustls_platform_verifier=debug"),
     ];
     let run = ocd(&["--job", "rewards"], &named);
-    assert_eq!(run.code, 69, "{run:#?}");
-    assert!(
-        run.stderr.contains("failed to verify TLS certificate"),
-        "{}",
-        run.stderr
-    );
+    run.assert_code(69);
+    run.assert_stderr_contains("failed to verify TLS certificate");
 }
 
 #[test]
 fn verbose_shows_our_own_lines_not_the_http_library_internals() {
     let server = Server::start(vec![respond(200, common::REWARDS_OK)]);
     let run = run_against(&server, &["--job", "rewards", "-v"]);
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     let url = format!("{}/api/training/calculate-pending", server.url());
     assert!(
         run.stderr
@@ -174,11 +144,7 @@ fn verbose_shows_our_own_lines_not_the_http_library_internals() {
         "{}",
         run.stderr
     );
-    assert!(
-        run.stderr.contains("x-internal-api-key: (redacted)"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_contains("x-internal-api-key: (redacted)");
     for internal in ["Connected TcpStream", "******", "Resolved"] {
         assert!(!run.stderr.contains(internal), "{internal}: {}", run.stderr);
     }
@@ -193,7 +159,7 @@ fn verbose_shows_our_own_lines_not_the_http_library_internals() {
             ("RUST_LOG", "debug,ureq=debug"),
         ],
     );
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     assert!(
         run.stderr.contains("Connected TcpStream") && run.stderr.contains("******"),
         "{}",
@@ -208,7 +174,7 @@ fn pending_prints_a_bare_count_for_one_job_and_job_count_lines_for_all() {
         respond(200, r#"{"pendingCount":3}"#),
     ]);
     let run = run_against(&server, &["--job", "rewards", "--pending"]);
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     assert_eq!(run.stdout, "42\n");
     assert!(
         run.stderr.contains("rewards: 42 pending (HTTP 200, ") && !run.stderr.contains("request"),
@@ -221,7 +187,7 @@ fn pending_prints_a_bare_count_for_one_job_and_job_count_lines_for_all() {
         respond(200, r#"{"pendingCount":3}"#),
     ]);
     let run = run_against(&server, &["--job", "all", "--pending"]);
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     assert_eq!(run.stdout, "rewards 42\noutcomes 3\n");
 }
 
@@ -232,7 +198,7 @@ fn a_dry_run_of_both_jobs_shows_one_idempotency_key_per_job() {
         ("API_BASE_URL", "http://127.0.0.1:9"),
     ];
     let run = ocd(&["--job", "all", "--dry-run"], &env);
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     let keys: Vec<&str> = run
         .stdout
         .lines()
@@ -242,7 +208,7 @@ fn a_dry_run_of_both_jobs_shows_one_idempotency_key_per_job() {
     assert_ne!(keys[0], keys[1], "{}", run.stdout);
 
     let run = ocd(&["--job", "all", "--dry-run", "--output", "json"], &env);
-    assert_eq!(run.code, 0, "{run:#?}");
+    run.assert_code(0);
     let objects: Vec<serde_json::Value> = run
         .stdout
         .lines()
