@@ -4,7 +4,7 @@
 //! `interrupt::Watch`, so a signal cuts any of them short.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::cli::Cli;
 use crate::config::{self, Config, Mode};
@@ -46,20 +46,16 @@ pub fn execute(cli: &Cli) -> u8 {
     };
     let watch = interrupt::Watch::start();
     let config = Arc::new(config);
-    if !monitors.is_empty() {
-        interrupt::set_phase("sending the start ping");
-        let (monitors, id) = (monitors.clone(), invocation_id.clone());
-        if let Err(error) = watch.run(move || ping::start(&monitors, &id)) {
-            report::cut_short(
-                config.selection,
-                None,
-                &config.jobs,
-                config.output,
-                report::config_mode(&config),
-                &error,
-            );
-            return account_for_stdout(config.selection, error.exit_code());
-        }
+    if let Err(error) = start_ping(&watch, &monitors, &invocation_id) {
+        report::cut_short(
+            config.selection,
+            None,
+            &config.jobs,
+            config.output,
+            report::config_mode(&config),
+            &error,
+        );
+        return account_for_stdout(config.selection, error.exit_code());
     }
 
     let (records, in_flight, stopped) = run_jobs_until_signal(&watch, &config, &invocation_id);
@@ -88,6 +84,7 @@ pub fn execute(cli: &Cli) -> u8 {
     if triggering && !records.is_empty() {
         write_metrics(&config, &records);
     }
+    // Built only for a monitor: the summary lines cost a little.
     if !monitors.is_empty() {
         let summary = match &stopped {
             Some(error) => format!("{}: {error}", config.selection.name()),
@@ -96,30 +93,74 @@ pub fn execute(cli: &Cli) -> u8 {
                 lines.join("\n")
             }
         };
-        let (processed, errors) = counts(&records);
-        interrupt::set_phase("sending the finish ping");
-        let sent = watch.run(move || {
-            let event = ping::Finish {
-                exit_code: exit,
-                summary: &summary,
-                duration: started.elapsed(),
-                processed,
-                errors,
-                hostname: None,
-            };
-            ping::finish(&monitors, &invocation_id, &event);
-        });
-        // The jobs are over and reported (log, JSON, metrics): the status
-        // stays theirs, so that nothing disagrees with it; only the
-        // monitor's account was cut short, and the warning says so.
-        if let Err(error) = sent {
-            log::warn!(
-                "{}: {error}; the finish ping was cut short, the exit status is the jobs'",
-                config.selection.name()
-            );
-        }
+        let ending = Ending {
+            exit_code: exit,
+            summary,
+            duration: started.elapsed(),
+            counts: counts(&records),
+        };
+        finish_ping(
+            &watch,
+            config.selection.name(),
+            monitors,
+            invocation_id,
+            ending,
+        );
     }
     exit
+}
+
+/// Tells each monitor the invocation has started; a signal meanwhile stops
+/// the invocation before any job.
+fn start_ping(
+    watch: &interrupt::Watch,
+    monitors: &[ping::Monitor],
+    invocation_id: &str,
+) -> Result<(), Error> {
+    if monitors.is_empty() {
+        return Ok(());
+    }
+    interrupt::set_phase("sending the start ping");
+    let (monitors, id) = (monitors.to_vec(), invocation_id.to_owned());
+    watch.run(move || ping::start(&monitors, &id))
+}
+
+/// How the invocation ended, as the finish ping tells it.
+struct Ending {
+    exit_code: u8,
+    /// One line per job, or one for the whole invocation.
+    summary: String,
+    duration: Duration,
+    /// Decisions processed and failed, summed over the jobs that said.
+    counts: (Option<u64>, Option<u64>),
+}
+
+/// Tells each monitor how the invocation ended. The jobs are over and
+/// reported (log, JSON, metrics), so a signal meanwhile only cuts the ping
+/// short, with a warning: the exit status stays the jobs', so that nothing
+/// disagrees with it.
+fn finish_ping(
+    watch: &interrupt::Watch,
+    name: &str,
+    monitors: Vec<ping::Monitor>,
+    invocation_id: String,
+    ending: Ending,
+) {
+    interrupt::set_phase("sending the finish ping");
+    let sent = watch.run(move || {
+        let event = ping::Finish {
+            exit_code: ending.exit_code,
+            summary: &ending.summary,
+            duration: ending.duration,
+            processed: ending.counts.0,
+            errors: ending.counts.1,
+            hostname: None,
+        };
+        ping::finish(&monitors, &invocation_id, &event);
+    });
+    if let Err(error) = sent {
+        log::warn!("{name}: {error}; the finish ping was cut short, the exit status stands");
+    }
 }
 
 /// Decisions processed and failed, summed over the jobs that reported them.
@@ -150,24 +191,19 @@ fn refuse_configuration(cli: &Cli, error: &Error, started: Instant) -> u8 {
         config::load_ping(cli)
     };
     if !monitors.is_empty() {
-        let summary = format!("{}: {error}", cli.job.name());
-        let exit_code = error.exit_code();
-        interrupt::set_phase("sending the finish ping");
-        let sent = interrupt::Watch::start().run(move || {
-            let event = ping::Finish {
-                exit_code,
-                summary: &summary,
-                duration: started.elapsed(),
-                processed: None,
-                errors: None,
-                hostname: None,
-            };
-            ping::finish(&monitors, &random::uuid_v4(), &event);
-        });
-        if let Err(interrupted) = sent {
-            log::error!("{}: {interrupted}", cli.job.name());
-            return interrupted.exit_code();
-        }
+        let ending = Ending {
+            exit_code: error.exit_code(),
+            summary: format!("{}: {error}", cli.job.name()),
+            duration: started.elapsed(),
+            counts: (None, None),
+        };
+        finish_ping(
+            &interrupt::Watch::start(),
+            cli.job.name(),
+            monitors,
+            random::uuid_v4(),
+            ending,
+        );
     }
     error.exit_code()
 }
