@@ -2,23 +2,18 @@
 //! by the real binary and say what the package needs them to say: the cron
 //! file's job lines (commented out), the example env file (no key), the
 //! packaged service (the example's, with the package's binary path),
-//! cargo-deb's assets, and the PM2 ecosystem file. Also recipe behaviour that
-//! `recipes.rs` does not cover: the health check without the binary and
-//! the scheduled workflow's cached build. `scripts/check-package` and
-//! `scripts/check-pm2` check the built package and a real PM2; this file
-//! keeps the quick part in `cargo test`.
+//! cargo-deb's assets, and the PM2 ecosystem file; also the scheduled
+//! workflow's cached build. `scripts/check-package` and `scripts/check-pm2`
+//! check the built package and a real PM2; this file keeps the quick part
+//! in `cargo test`.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_ocd-cron");
-const KEY: &str = "packaging-test-key-0123456789";
+use crate::common::{KEY, repo_file};
 
-fn read(path: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+const BINARY: &str = env!("CARGO_BIN_EXE_ocd-cron");
 
 /// A private (0600) copy of `content` in `dir`.
 fn private_file(dir: &Path, name: &str, content: &str) -> PathBuf {
@@ -75,7 +70,7 @@ fn env_with_key() -> String {
 
 #[test]
 fn cron_file_job_lines_are_commented_out_and_accepted() {
-    let cron = read("pkg/cron.d/ocd-cron");
+    let cron = repo_file("pkg/cron.d/ocd-cron");
     assert!(
         cron.lines()
             .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')),
@@ -115,7 +110,7 @@ fn cron_file_job_lines_are_commented_out_and_accepted() {
 
 #[test]
 fn example_env_file_holds_no_key_and_works_once_the_key_is_added() {
-    let example = read("pkg/ocd-cron.env");
+    let example = repo_file("pkg/ocd-cron.env");
     let dir = tempfile::tempdir().unwrap();
     let as_shipped = private_file(dir.path(), "shipped.env", &example);
     let output = run(&[
@@ -148,8 +143,8 @@ fn example_env_file_holds_no_key_and_works_once_the_key_is_added() {
 /// only the comments on how to install it differ.
 #[test]
 fn packaged_service_is_the_example_with_the_packaged_path() {
-    let example = read("examples/systemd/ocd-cron@.service");
-    let packaged = read("pkg/systemd/ocd-cron@.service");
+    let example = repo_file("examples/systemd/ocd-cron@.service");
+    let packaged = repo_file("pkg/systemd/ocd-cron@.service");
     let common = |text: &str| -> String {
         let start = text
             .find("# Change settings with a drop-in")
@@ -170,7 +165,7 @@ fn packaged_service_is_the_example_with_the_packaged_path() {
 /// after compiling), and the units come in the layout the package promises.
 #[test]
 fn cargo_deb_assets_exist() {
-    let manifest = read("Cargo.toml");
+    let manifest = repo_file("Cargo.toml");
     let table = &manifest[manifest
         .find("[package.metadata.deb]")
         .expect("cargo-deb metadata")..];
@@ -241,7 +236,7 @@ fn pm2_ecosystem_file_is_accepted() {
     }
     let app_dir = tempfile::tempdir().unwrap();
     let config = app_dir.path().join("ecosystem.config.js");
-    std::fs::write(&config, read("examples/pm2/ecosystem.config.js")).unwrap();
+    std::fs::write(&config, repo_file("examples/pm2/ecosystem.config.js")).unwrap();
     let env_file = private_file(app_dir.path(), ".env", &env_with_key());
     let output = Command::new("node")
         .args([
@@ -288,58 +283,10 @@ fn pm2_ecosystem_file_is_accepted() {
     }
 }
 
-fn healthcheck(path: &str, ocd_cron: Option<&str>, args: &[&str]) -> (i32, String) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/healthcheck.sh");
-    let dir = tempfile::tempdir().unwrap();
-    let mut command = Command::new("/bin/sh");
-    command
-        .arg(script)
-        .args(args)
-        .env_clear()
-        .env("PATH", path)
-        .env("INTERNAL_API_KEY", KEY)
-        .env("API_BASE_URL", "https://ocd.example.com")
-        .current_dir(dir.path());
-    if let Some(ocd_cron) = ocd_cron {
-        command.env("OCD_CRON", ocd_cron);
-    }
-    let output = command.output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(!stdout.contains(KEY));
-    (output.status.code().unwrap_or(-1), stdout)
-}
-
-#[test]
-fn healthcheck_is_unknown_without_the_binary_and_takes_its_path() {
-    // Not on PATH (an empty directory: a packaged /usr/bin/ocd-cron must not
-    // count): the check could not run, which is UNKNOWN (3), not CRITICAL.
-    let empty = tempfile::tempdir().unwrap();
-    let empty = empty.path().to_str().unwrap();
-    let (code, out) = healthcheck(empty, None, &[]);
-    assert_eq!(code, 3, "{out}");
-    assert!(
-        out.starts_with("UNKNOWN - ocd-cron not found or not executable"),
-        "{out}"
-    );
-    let (code, out) = healthcheck(empty, Some("/nonexistent/ocd-cron"), &[]);
-    assert_eq!(code, 3, "{out}");
-    assert!(
-        out.starts_with("UNKNOWN - /nonexistent/ocd-cron not found"),
-        "{out}"
-    );
-    // OCD_CRON names the binary when PATH does not have it.
-    let (code, out) = healthcheck("/usr/bin:/bin", Some(BINARY), &["10", "20", "--dry-run"]);
-    assert_eq!(code, 0, "{out}");
-    assert!(
-        out.contains("rewards:config-ok outcomes:config-ok"),
-        "{out}"
-    );
-}
-
 /// The scheduled workflow builds only when its cached binary is stale.
 #[test]
 fn github_actions_recipe_builds_only_on_a_cache_miss() {
-    let workflow = read("examples/ci/github-actions.yml");
+    let workflow = repo_file("examples/ci/github-actions.yml");
     let id = workflow
         .lines()
         .find_map(|l| l.trim().strip_prefix("id: "))

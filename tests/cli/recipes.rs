@@ -7,13 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{KEY, Server, respond};
+use crate::common::{KEY, Server, repo_file, respond};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ocd-cron");
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
-}
 
 /// A private directory with a key file and an env file holding the key.
 struct Files {
@@ -100,7 +96,7 @@ fn command_words(line: &str) -> Option<Vec<&str>> {
 #[test]
 fn crontab_lines_are_accepted() {
     let files = Files::new();
-    let lines: Vec<_> = read("crontab.example")
+    let lines: Vec<_> = repo_file("crontab.example")
         .lines()
         .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
         .map(str::to_owned)
@@ -133,7 +129,7 @@ fn unit_env(unit: &str, files: &Files, instance: &str) -> Vec<(String, String)> 
 #[test]
 fn systemd_units_are_accepted_and_verify() {
     let files = Files::new();
-    let unit = read("examples/systemd/ocd-cron@.service");
+    let unit = repo_file("examples/systemd/ocd-cron@.service");
     let exec: Vec<&str> = unit
         .lines()
         .filter_map(|l| l.strip_prefix("ExecStart="))
@@ -165,8 +161,8 @@ fn systemd_units_are_accepted_and_verify() {
         "ocd-cron-rewards.timer",
         "ocd-cron-outcomes.timer",
     ] {
-        let text =
-            read(&format!("examples/systemd/{name}")).replace("/usr/local/bin/ocd-cron", BINARY);
+        let text = repo_file(&format!("examples/systemd/{name}"))
+            .replace("/usr/local/bin/ocd-cron", BINARY);
         std::fs::write(dir.path().join(name), text).unwrap();
         names.push(format!("./{name}"));
     }
@@ -194,7 +190,7 @@ fn systemd_units_are_accepted_and_verify() {
 #[test]
 fn kubernetes_cronjobs_are_accepted() {
     let files = Files::new();
-    let manifest = read("examples/kubernetes/cronjob.yaml");
+    let manifest = repo_file("examples/kubernetes/cronjob.yaml");
     let documents: Vec<&str> = manifest.split("\n---\n").collect();
     assert_eq!(documents.len(), 2, "two CronJobs");
     for (doc, job) in documents.iter().zip(["rewards", "outcomes"]) {
@@ -254,7 +250,7 @@ fn kubernetes_cronjobs_are_accepted() {
 
 #[test]
 fn ci_workflow_command_is_accepted() {
-    let workflow = read("examples/ci/github-actions.yml");
+    let workflow = repo_file("examples/ci/github-actions.yml");
     let line = workflow
         .lines()
         .find_map(|l| l.trim().strip_prefix("run: ocd-cron "))
@@ -279,28 +275,72 @@ fn which(program: &str) -> Option<PathBuf> {
 }
 
 /// Runs examples/healthcheck.sh with ocd-cron on its PATH.
-fn healthcheck(server: &Server, args: &[&str]) -> (i32, String) {
-    let bin_dir = Path::new(BINARY)
-        .parent()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+/// Runs examples/healthcheck.sh with `PATH` (the built binary's directory
+/// first unless `path` is given), `OCD_CRON` if given, and the API at
+/// `base_url`; its exit status and stdout, which must not show the key.
+fn healthcheck_with(
+    path: Option<&str>,
+    ocd_cron: Option<&str>,
+    base_url: &str,
+    args: &[&str],
+) -> (i32, String) {
+    let bin_dir = Path::new(BINARY).parent().unwrap().to_str().unwrap();
+    let path = path.map_or_else(|| format!("{bin_dir}:/usr/bin:/bin"), str::to_owned);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/healthcheck.sh");
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new("sh")
+    let mut command = Command::new("/bin/sh");
+    command
         .arg(script)
         .args(args)
         .env_clear()
-        .env("PATH", format!("{bin_dir}:/usr/bin:/bin"))
+        .env("PATH", path)
         .env("INTERNAL_API_KEY", KEY)
-        .env("API_BASE_URL", server.url())
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+        .env("API_BASE_URL", base_url)
+        .current_dir(dir.path());
+    if let Some(ocd_cron) = ocd_cron {
+        command.env("OCD_CRON", ocd_cron);
+    }
+    let output = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(!stdout.contains(KEY));
     (output.status.code().unwrap_or(-1), stdout)
+}
+
+fn healthcheck(server: &Server, args: &[&str]) -> (i32, String) {
+    healthcheck_with(None, None, &server.url(), args)
+}
+
+#[test]
+fn healthcheck_is_unknown_without_the_binary_and_takes_its_path() {
+    // Not on PATH (an empty directory: a packaged /usr/bin/ocd-cron must not
+    // count): the check could not run, which is UNKNOWN (3), not CRITICAL.
+    let empty = tempfile::tempdir().unwrap();
+    let empty = empty.path().to_str().unwrap();
+    let url = "https://ocd.example.com";
+    let (code, out) = healthcheck_with(Some(empty), None, url, &[]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.starts_with("UNKNOWN - ocd-cron not found or not executable"),
+        "{out}"
+    );
+    let (code, out) = healthcheck_with(Some(empty), Some("/nonexistent/ocd-cron"), url, &[]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.starts_with("UNKNOWN - /nonexistent/ocd-cron not found"),
+        "{out}"
+    );
+    // OCD_CRON names the binary when PATH does not have it.
+    let (code, out) = healthcheck_with(
+        Some("/usr/bin:/bin"),
+        Some(BINARY),
+        url,
+        &["10", "20", "--dry-run"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("rewards:config-ok outcomes:config-ok"),
+        "{out}"
+    );
 }
 
 #[test]

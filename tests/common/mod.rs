@@ -13,6 +13,12 @@ pub use json::assert_schema;
 pub use run::{Run, leaks, run, run_against, run_in, spawn_in};
 pub use server::{Server, Step, closed_port, respond, respond_with, test_ca};
 
+/// A file of this repository (a recipe, the manifest, the README).
+pub fn repo_file(path: &str) -> String {
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    std::fs::read_to_string(full).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// The key every test configures; [`run`] fails any test whose output shows it.
 pub const KEY: &str = "t3st-k3y-5c8a1f0e9d";
 
