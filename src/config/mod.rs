@@ -32,6 +32,9 @@ use crate::job::{self, Job, Selection};
 use crate::ping::Monitor;
 use crate::sanitize;
 
+/// The most monitors one invocation pings.
+const MAX_MONITORS: usize = 16;
+
 /// Where the base URL comes from when nothing sets it.
 pub const DEFAULT_BASE_URL: &str = "http://localhost:3000";
 
@@ -126,7 +129,12 @@ pub fn load_ping(cli: &Cli) -> Vec<Monitor> {
     if let Some(key) = &key {
         crate::sanitize::hide(key.expose());
     }
-    ping_entries(cli, &real_env, &file)
+    let entries = ping_entries(cli, &real_env, &file);
+    // Over the cap the list is the configuration error being reported.
+    if entries.len() > MAX_MONITORS {
+        return Vec::new();
+    }
+    entries
         .into_iter()
         .filter(|(entry, _)| {
             !key.as_ref()
@@ -275,7 +283,17 @@ fn resolve_ping(
     env: Lookup,
     file: &HashMap<String, String>,
 ) -> Result<Vec<Monitor>, Error> {
-    ping_entries(cli, env, file)
+    let entries = ping_entries(cli, env, file);
+    // Each monitor is pinged on a thread of its own, all at once: a list
+    // this long is a mistake (a pasted file), not a set of monitors.
+    if entries.len() > MAX_MONITORS {
+        return Err(Error::Config(format!(
+            "--ping-url / OCD_CRON_PING_URL names {} monitors, more than the {MAX_MONITORS} \
+             ocd-cron pings at once; keep the ones you use",
+            entries.len()
+        )));
+    }
+    entries
         .iter()
         .map(|(entry, what)| monitor(entry, what, env))
         .collect()
@@ -416,6 +434,28 @@ mod tests {
                 &[("API_BASE_URL", "http://file:1")]
             ),
             format!("http://flag:3{path}")
+        );
+    }
+
+    #[test]
+    fn more_monitors_than_the_cap_are_refused() {
+        let list = |n: usize| {
+            (0..n)
+                .map(|i| format!("https://hc-ping.com/check-{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let at_cap = list(MAX_MONITORS);
+        let config = resolve_with(&[], &[KEY, ("OCD_CRON_PING_URL", &at_cap)], &[]).unwrap();
+        assert_eq!(config.monitors.len(), MAX_MONITORS);
+        let over = list(1000);
+        let msg = match resolve_with(&[], &[KEY, ("OCD_CRON_PING_URL", &over)], &[]) {
+            Err(Error::Config(msg)) => msg,
+            _ => panic!("1000 monitors accepted"),
+        };
+        assert!(
+            msg.contains("names 1000 monitors, more than the 16"),
+            "{msg}"
         );
     }
 
