@@ -70,7 +70,8 @@ fn usage_64_sends_nothing() {
 
 #[test]
 fn unavailable_69_when_nothing_listens() {
-    let url = format!("http://127.0.0.1:{}", closed_port());
+    let closed = closed_port();
+    let url = format!("http://127.0.0.1:{closed}");
     run(
         &["--job", "rewards", "--retries", "1"],
         &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)],

@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use crate::common::{
-    self, KEY, REWARDS_OK, Request, Server, Step, closed_port, respond, run, run_against,
+    self, ClosedPort, KEY, REWARDS_OK, Request, Server, Step, closed_port, respond, run,
+    run_against,
 };
 
 /// The secret part of each stand-in's URL; none may appear in any log.
@@ -458,7 +459,9 @@ fn a_configuration_error_is_reported_to_every_usable_monitor() {
 #[test]
 fn dead_monitors_are_warnings_and_cost_one_ping_time_not_six() {
     let api = Server::start(vec![respond(200, REWARDS_OK)]);
-    let ports: Vec<u16> = (0..6).map(|_| closed_port()).collect();
+    // Kept until the run ends: nothing else may take these ports meanwhile.
+    let closed: Vec<ClosedPort> = (0..6).map(|_| closed_port()).collect();
+    let ports: Vec<u16> = closed.iter().map(ClosedPort::port).collect();
     let origins: Vec<String> = ports
         .iter()
         .map(|p| format!("http://127.0.0.1:{p}"))

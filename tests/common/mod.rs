@@ -11,7 +11,7 @@ mod tls;
 pub use http::Request;
 pub use json::assert_schema;
 pub use run::{Run, leaks, run, run_against, run_in, spawn_in};
-pub use server::{Server, Step, closed_port, respond, respond_with, test_ca};
+pub use server::{ClosedPort, Server, Step, closed_port, respond, respond_with, test_ca};
 
 /// A file of this repository (a recipe, the manifest, the README).
 pub fn repo_file(path: &str) -> String {

@@ -299,8 +299,63 @@ fn answer<S: Read + Write>(mut reader: BufReader<S>, step: Step, seen: &Seen) {
     };
 }
 
-/// A loopback port with nothing listening: connecting is refused.
-pub fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+/// A loopback port with nothing listening, so connecting is refused, and
+/// kept that way for as long as the value lives.
+///
+/// The socket is bound but never listens: the kernel answers a connection
+/// with a reset, and will not hand the port to another test's server. A
+/// port merely bound and released again could be, between this test's
+/// choosing it and its run connecting, by a test running alongside.
+pub struct ClosedPort {
+    _socket: std::os::fd::OwnedFd,
+    port: u16,
+}
+
+impl ClosedPort {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl std::fmt::Display for ClosedPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.port)
+    }
+}
+
+pub fn closed_port() -> ClosedPort {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    // SAFETY: socket() has no pointer arguments; a non-negative result is a
+    // new descriptor that only this OwnedFd owns.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: as above, fd is a fresh descriptor owned by nobody else.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: sockaddr_in is plain data; all zeroes is a valid value.
+    let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    addr.sin_family = libc::AF_INET as libc::sa_family_t;
+    addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: a valid socket, and a pointer to a sockaddr_in of the size given.
+    let rc = unsafe {
+        libc::bind(
+            socket.as_raw_fd(),
+            (&addr as *const libc::sockaddr_in).cast(),
+            len,
+        )
+    };
+    assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
+    // SAFETY: a valid socket, and a writable sockaddr_in whose size is in len.
+    let rc = unsafe {
+        libc::getsockname(
+            socket.as_raw_fd(),
+            (&mut addr as *mut libc::sockaddr_in).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(rc, 0, "getsockname: {}", std::io::Error::last_os_error());
+    ClosedPort {
+        _socket: socket,
+        port: u16::from_be(addr.sin_port),
+    }
 }
