@@ -278,6 +278,19 @@ fn loose_permissions_and_plain_http_to_a_remote_host_are_warned_about() {
 }
 
 #[test]
+fn the_body_limit_is_exactly_1_mib() {
+    // A valid answer padded with whitespace to the limit, and one byte over.
+    let limit = 1024 * 1024;
+    let padded = |length: usize| REWARDS_OK.to_string() + &" ".repeat(length - REWARDS_OK.len());
+    let server = Server::start(vec![respond(200, &padded(limit))]);
+    run_against(&server, &["--job", "rewards"]).assert_code(0);
+    let server = Server::start(vec![respond(200, &padded(limit + 1))]);
+    run_against(&server, &["--job", "rewards"])
+        .assert_code(76)
+        .assert_stderr_contains("a body over 1 MiB");
+}
+
+#[test]
 fn a_64_mib_body_is_refused_with_little_memory() {
     let server = Server::start(vec![Step::Huge { length: 64 << 20 }]);
     run_against(&server, &["--job", "rewards"])
