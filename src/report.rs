@@ -132,7 +132,7 @@ pub fn dry_run(config: &Config, invocation_id: &str) {
         Mode::Pending { .. } => &[],
     };
     let previews = ping::preview(monitors, invocation_id, &summaries.join("\n"));
-    let ids = run::request_ids(config, invocation_id);
+    let ids = run::request_ids(&config.jobs, invocation_id);
     for (i, (&job, request_id)) in config.jobs.iter().zip(ids).enumerate() {
         let request = client::api_request(config, job, &request_id);
         let record = dry_run_record(job, (request.method == Method::Post).then_some(request_id));

@@ -76,8 +76,8 @@ impl JobRecord {
 /// The request id of each selected job, in order: the first is
 /// `invocation_id` (which also pairs the monitor's start and finish pings),
 /// each later job gets its own, as its `Idempotency-Key`.
-pub fn request_ids(config: &Config, invocation_id: &str) -> Vec<String> {
-    (0..config.jobs.len())
+pub fn request_ids(jobs: &[Job], invocation_id: &str) -> Vec<String> {
+    (0..jobs.len())
         .map(|i| {
             if i == 0 {
                 invocation_id.to_owned()
@@ -208,7 +208,7 @@ pub fn run_jobs(
         config.connect_timeout,
         config.ca_certs.as_deref(),
     );
-    let ids = request_ids(config, invocation_id);
+    let ids = request_ids(&config.jobs, invocation_id);
     for (&job, request_id) in config.jobs.iter().zip(ids) {
         let job_started = Instant::now();
         let request = client::api_request(config, job, &request_id);
@@ -286,6 +286,45 @@ mod tests {
             result: Ok(Success::Pending(1)),
             ..JobRecord::not_started(job, interrupted())
         }
+    }
+
+    #[test]
+    fn counts_are_what_the_server_said_for_a_job_that_ran() {
+        let with = |result| JobRecord {
+            result,
+            ..JobRecord::not_started(Job::Rewards, interrupted())
+        };
+        let report = JobReport {
+            processed: Some(7),
+            errors: Some(1),
+            message: None,
+        };
+        assert_eq!(
+            with(Ok(Success::Triggered(report))).counts(),
+            (Some(7), Some(1))
+        );
+        let failed = Error::JobFailed {
+            reason: "2 decisions failed".into(),
+            processed: Some(5),
+            errors: Some(2),
+            message: None,
+        };
+        assert_eq!(with(Err(failed)).counts(), (Some(5), Some(2)));
+        assert_eq!(with(Ok(Success::Pending(9))).counts(), (None, None));
+        assert_eq!(with(Err(interrupted())).counts(), (None, None));
+    }
+
+    #[test]
+    fn the_first_job_uses_the_invocation_id_and_each_later_one_its_own() {
+        assert_eq!(request_ids(&[Job::Outcomes], "inv"), ["inv"]);
+        let ids = request_ids(&[Job::Rewards, Job::Outcomes], "inv");
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0], "inv");
+        assert_eq!(ids[1].len(), 36, "a UUID: {}", ids[1]);
+        assert_ne!(
+            ids[1],
+            request_ids(&[Job::Rewards, Job::Outcomes], "inv")[1]
+        );
     }
 
     #[test]

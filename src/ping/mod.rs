@@ -441,6 +441,12 @@ fn hostname() -> Option<String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn hostname_is_the_kernels_name_for_this_machine() {
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        assert_eq!(hostname().as_deref(), Some(kernel.trim_end()));
+    }
+
     fn target(url: &str) -> Result<Target, Error> {
         crate::config::test_target(url)
     }
