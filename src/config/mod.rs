@@ -129,18 +129,27 @@ pub fn load_ping(cli: &Cli) -> Vec<Monitor> {
     if let Some(key) = &key {
         crate::sanitize::hide(key.expose());
     }
-    let entries = ping_entries(cli, &real_env, &file);
+    usable_monitors(cli, &real_env, &file, key.as_ref())
+}
+
+/// The monitors of [`load_ping`], from these sources: every entry that
+/// parses and does not spell `key`, and none if there are more entries than
+/// [`MAX_MONITORS`].
+fn usable_monitors(
+    cli: &Cli,
+    env: Lookup,
+    file: &HashMap<String, String>,
+    key: Option<&Secret>,
+) -> Vec<Monitor> {
+    let entries = ping_entries(cli, env, file);
     // Over the cap the list is the configuration error being reported.
     if entries.len() > MAX_MONITORS {
         return Vec::new();
     }
     entries
         .into_iter()
-        .filter(|(entry, _)| {
-            !key.as_ref()
-                .is_some_and(|key| sanitize::spells(entry, key.expose()))
-        })
-        .filter_map(|(entry, what)| monitor(&entry, &what, &real_env).ok())
+        .filter(|(entry, _)| !key.is_some_and(|key| sanitize::spells(entry, key.expose())))
+        .filter_map(|(entry, what)| monitor(&entry, &what, env).ok())
         .collect()
 }
 
@@ -457,6 +466,52 @@ mod tests {
             msg.contains("names 1000 monitors, more than the 16"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn a_configuration_error_is_pinged_to_each_usable_monitor_up_to_the_cap() {
+        let usable = |list: &str| {
+            let env = |n: &str| (n == "OCD_CRON_PING_URL").then(|| list.to_owned());
+            let key = Secret::new("k3y-k3y-k3y".into());
+            usable_monitors(&cli(&[]), &env, &HashMap::new(), Some(&key))
+                .iter()
+                .map(|m| m.address())
+                .collect::<Vec<_>>()
+        };
+        let list = |n: usize| {
+            (0..n)
+                .map(|i| format!("http://10.0.0.{i}/ping"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        assert_eq!(usable(&list(MAX_MONITORS)).len(), MAX_MONITORS);
+        assert!(usable(&list(MAX_MONITORS + 1)).is_empty());
+        // One entry spelling the key and one that is no URL: both left out,
+        // the others still pinged.
+        let shown = usable("http://10.0.0.1/k3y-k3y-k3y,not a url,http://10.0.0.2/p");
+        assert_eq!(shown, ["10.0.0.2:80"]);
+    }
+
+    #[test]
+    fn a_url_setting_that_spells_the_key_is_refused() {
+        for (args, env, what) in [
+            (vec!["--base-url", "http://ocd/k3y"], vec![], "--base-url"),
+            (
+                vec![],
+                vec![("OCD_CRON_PING_URL", "http://hc/k3y")],
+                "--ping-url / OCD_CRON_PING_URL",
+            ),
+        ] {
+            let mut all = vec![KEY];
+            all.extend_from_slice(&env);
+            match resolve_with(&args, &all, &[]) {
+                Err(Error::Config(msg)) => assert!(
+                    msg.starts_with(what) && msg.contains("contains the API key"),
+                    "{msg}"
+                ),
+                other => panic!("{what}: {:?}", other.map(|_| ())),
+            }
+        }
     }
 
     #[test]
