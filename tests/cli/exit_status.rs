@@ -71,16 +71,20 @@ fn usage_64_sends_nothing() {
 #[test]
 fn unavailable_69_when_nothing_listens() {
     let closed = closed_port();
-    let url = format!("http://127.0.0.1:{closed}");
-    run(
-        &["--job", "rewards", "--retries", "1"],
-        &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)],
-    )
-    .assert_code(69)
-    .assert_stderr_contains(&format!(
-        "cannot reach {url}/api/training/calculate-pending: connection refused"
-    ))
-    .assert_stderr_contains("attempt 1/2 failed"); // one retry
+    // Over https too: a refused connection is not a TLS failure.
+    for scheme in ["http", "https"] {
+        let url = format!("{scheme}://127.0.0.1:{closed}");
+        run(
+            &["--job", "rewards", "--retries", "1"],
+            &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)],
+        )
+        .assert_code(69)
+        .assert_stderr_contains(&format!(
+            "cannot reach {url}/api/training/calculate-pending: connection refused"
+        ))
+        .assert_stderr_lacks("TLS")
+        .assert_stderr_contains("attempt 1/2 failed"); // one retry
+    }
 }
 
 #[test]
@@ -158,6 +162,18 @@ fn auth_77_on_401_without_retry() {
     run.assert_stderr_contains(
         "HTTP 401: Unauthorized: the API key was refused; check that INTERNAL_API_KEY matches",
     );
+}
+
+#[test]
+fn an_oversized_error_page_keeps_its_status() {
+    // Over the body limit, an error page is dropped but its status stands:
+    // a refused key is still 77, not a protocol error about the size.
+    let page = "x".repeat(2 * 1024 * 1024);
+    let server = Server::start(vec![respond(401, &page)]);
+    run_against(&server, &["--job", "rewards"])
+        .assert_code(77)
+        .assert_stderr_contains("HTTP 401")
+        .assert_stderr_lacks("a body over 1 MiB");
 }
 
 #[test]
