@@ -201,6 +201,9 @@ mod tests {
             )),
             "{warning}"
         );
+        // A foreign group without the read bit reads nothing.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(readable_by_others(&path, "key file"), None, "mode 0600");
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    KEY, REWARDS_OK, Server, Step, respond, respond_with, run, run_against, run_in, spawn_in,
-    test_ca,
+    KEY, REWARDS_OK, Server, Step, respond, respond_with, run, run_adjusted, run_against, run_in,
+    spawn_in, test_ca,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -359,6 +359,48 @@ fn a_hundred_runs_at_once() {
         .map(|r| r.header("idempotency-key").unwrap().to_owned())
         .collect();
     assert_eq!(ids.len(), 100, "every run has its own Idempotency-Key");
+}
+
+#[test]
+fn a_key_file_readable_by_a_supplementary_group_of_ours_draws_no_warning() {
+    // SAFETY: geteuid takes no arguments and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED the supplementary group check: only root can set a process's groups");
+        return;
+    }
+    let server = Server::start(vec![respond(200, REWARDS_OK)]);
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, KEY).unwrap();
+    set_mode(&key_file, 0o640);
+    // Neither the effective group (root's, 0) nor, at first, a supplementary one.
+    let group: u32 = 4242;
+    std::os::unix::fs::chown(&key_file, None, Some(group)).unwrap();
+    let env = [
+        ("INTERNAL_API_KEY_FILE", key_file.to_str().unwrap()),
+        ("API_BASE_URL", &server.url()),
+    ];
+    let args = ["--job", "rewards"];
+    run(&args, &env)
+        .assert_code(0)
+        .assert_stderr_contains("readable by group 4242, which this process is not in");
+    // A service's SupplementaryGroups=, or Kubernetes' fsGroup.
+    run_adjusted(&args, &env, |command| {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: between fork and exec the child only makes one system
+        // call, which allocates nothing and takes no lock.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setgroups(1, &group) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    })
+    .assert_code(0)
+    .assert_stderr_lacks("WARN");
 }
 
 fn set_mode(path: &std::path::Path, mode: u32) {

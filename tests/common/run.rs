@@ -151,16 +151,33 @@ pub struct Running {
 
 /// Starts the binary in `dir` without waiting for it.
 pub fn spawn_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Running {
-    let child = Command::new(env!("CARGO_BIN_EXE_ocd-cron"))
+    spawn_adjusted(dir, args, env, |_| {})
+}
+
+/// Like [`run`], with the command changed by `adjust` before it starts
+/// (credentials, for instance).
+pub fn run_adjusted(args: &[&str], env: &[(&str, &str)], adjust: impl FnOnce(&mut Command)) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    spawn_adjusted(dir.path(), args, env, adjust).finish()
+}
+
+fn spawn_adjusted(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    adjust: impl FnOnce(&mut Command),
+) -> Running {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ocd-cron"));
+    command
         .args(args)
         .env_clear()
         .envs(env.iter().copied())
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ocd-cron");
+        .stderr(Stdio::piped());
+    adjust(&mut command);
+    let child = command.spawn().expect("start ocd-cron");
     Running {
         child,
         started: Instant::now(),
