@@ -244,20 +244,7 @@ impl Resolver for LiteralFirst {
         config: &ureq::config::Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let literal = uri.authority().and_then(|authority| {
-            let host = authority
-                .host()
-                .trim_start_matches('[')
-                .trim_end_matches(']');
-            let ip = host.parse::<IpAddr>().ok()?;
-            let port = authority.port_u16().or(match uri.scheme_str() {
-                Some("https") => Some(443),
-                Some("http") => Some(80),
-                _ => None,
-            })?;
-            Some(SocketAddr::new(ip, port))
-        });
-        match literal {
+        match literal_address(uri) {
             Some(addr) => {
                 let mut addrs = self.empty();
                 addrs.push(addr);
@@ -266,6 +253,24 @@ impl Resolver for LiteralFirst {
             None => self.0.resolve(uri, config, timeout),
         }
     }
+}
+
+/// The address of a URI whose host is an IP literal, the port filled in
+/// from the scheme; `None` for a name (or a scheme without a known port),
+/// which goes to DNS.
+fn literal_address(uri: &Uri) -> Option<SocketAddr> {
+    let authority = uri.authority()?;
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let ip = host.parse::<IpAddr>().ok()?;
+    let port = authority.port_u16().or(match uri.scheme_str() {
+        Some("https") => Some(443),
+        Some("http") => Some(80),
+        _ => None,
+    })?;
+    Some(SocketAddr::new(ip, port))
 }
 
 /// An agent for `target`, with every default that matters set on purpose.
@@ -517,5 +522,45 @@ fn io_reason(error: &std::io::Error) -> String {
         UnexpectedEof => "the server closed the connection before the answer was complete".into(),
         TimedOut => "timed out".into(),
         _ => for_log(&error.to_string(), 200),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_literals_skip_dns_with_the_schemes_port() {
+        let address = |url: &str| literal_address(&url.parse().unwrap()).map(|a| a.to_string());
+        assert_eq!(
+            address("http://127.0.0.1:3000/a").as_deref(),
+            Some("127.0.0.1:3000")
+        );
+        assert_eq!(
+            address("http://127.0.0.1/a").as_deref(),
+            Some("127.0.0.1:80")
+        );
+        assert_eq!(address("https://[::1]/a").as_deref(), Some("[::1]:443"));
+        assert_eq!(address("ftp://127.0.0.1/a"), None);
+        assert_eq!(address("http://localhost:3000/a"), None, "a name");
+    }
+
+    #[test]
+    fn socket_errors_are_named_in_an_operators_words() {
+        use std::io::{Error, ErrorKind};
+        for (kind, words) in [
+            (ErrorKind::ConnectionRefused, "connection refused"),
+            (ErrorKind::ConnectionReset, "connection reset by the server"),
+            (ErrorKind::ConnectionAborted, "connection aborted"),
+            (
+                ErrorKind::UnexpectedEof,
+                "the server closed the connection before the answer was complete",
+            ),
+            (ErrorKind::TimedOut, "timed out"),
+        ] {
+            assert_eq!(io_reason(&Error::from(kind)), words);
+        }
+        let other = Error::other("odd\nthing");
+        assert_eq!(io_reason(&other), "odd thing");
     }
 }

@@ -359,33 +359,41 @@ fn no_proxy_cidr_ranges_send_ip_literal_hosts_direct() {
 
 #[test]
 fn a_proxy_refusing_the_tunnel_is_named_with_the_way_around_it() {
-    let proxy = Server::start(vec![respond(
-        403,
-        "<html><title>Access denied</title></html>",
-    )]);
-    let proxy_url = proxy.url();
-    let run = run(
-        &["--job", "rewards", "--output", "json"],
-        &[
-            ("INTERNAL_API_KEY", KEY),
-            ("API_BASE_URL", "http://ocd.internal:3000"),
-            ("http_proxy", &proxy_url),
-            // Outside this range: the request goes to the proxy.
-            ("no_proxy", "10.0.0.0/8"),
-        ],
-    );
-    run.assert_code(69)
-        .assert_stderr_contains(&format!(
-            "the proxy 127.0.0.1:{} refused to CONNECT to ocd.internal:3000 (HTTP 403)",
-            proxy.port()
-        ))
-        .assert_stderr_contains("add its host to no_proxy / NO_PROXY");
-    // Refused by policy: not retried.
-    let seen = proxy.assert_requests(1);
-    assert_eq!(seen[0].method, "CONNECT");
-    assert_eq!(seen[0].path, "ocd.internal:3000");
-    assert!(seen[0].header("x-internal-api-key").is_none());
-    assert_eq!(run.json()[0]["exit_code"], 69);
+    // The tunnel's target names the port, the scheme's when the URL has none.
+    for (base, target) in [
+        ("http://ocd.internal:3000", "ocd.internal:3000"),
+        ("https://ocd.internal", "ocd.internal:443"),
+        ("http://ocd.internal", "ocd.internal:80"),
+    ] {
+        let proxy = Server::start(vec![respond(
+            403,
+            "<html><title>Access denied</title></html>",
+        )]);
+        let proxy_url = proxy.url();
+        let run = run(
+            &["--job", "rewards", "--output", "json"],
+            &[
+                ("INTERNAL_API_KEY", KEY),
+                ("API_BASE_URL", base),
+                ("http_proxy", &proxy_url),
+                ("https_proxy", &proxy_url),
+                // Outside this range: the request goes to the proxy.
+                ("no_proxy", "10.0.0.0/8"),
+            ],
+        );
+        run.assert_code(69)
+            .assert_stderr_contains(&format!(
+                "the proxy 127.0.0.1:{} refused to CONNECT to {target} (HTTP 403)",
+                proxy.port()
+            ))
+            .assert_stderr_contains("add its host to no_proxy / NO_PROXY");
+        // Refused by policy: not retried.
+        let seen = proxy.assert_requests(1);
+        assert_eq!(seen[0].method, "CONNECT");
+        assert_eq!(seen[0].path, target);
+        assert!(seen[0].header("x-internal-api-key").is_none());
+        assert_eq!(run.json()[0]["exit_code"], 69);
+    }
 }
 
 #[test]
