@@ -199,6 +199,14 @@ fn a_dry_run_of_both_jobs_shows_one_idempotency_key_per_job() {
     ];
     let run = ocd(&["--job", "all", "--dry-run"], &env);
     run.assert_code(0);
+    // One request after the other, a blank line between them.
+    assert!(
+        run.stdout
+            .starts_with("POST http://127.0.0.1:9/api/training/calculate-pending\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.matches("\n\nPOST ").count(), 1, "{}", run.stdout);
     let keys: Vec<&str> = run
         .stdout
         .lines()
