@@ -269,6 +269,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn wrap_fills_lines_to_exactly_the_width() {
+        assert_eq!(wrap("aaa bbb", 2, 9), "  aaa bbb\n");
+        assert_eq!(wrap("aaa bbb", 2, 8), "  aaa\n  bbb\n");
+        assert_eq!(wrap("a verylongword b", 0, 4), "a\nverylongword\nb\n");
+        assert_eq!(wrap("", 2, 8), "");
+    }
+
+    #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
     }
