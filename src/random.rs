@@ -70,10 +70,10 @@ mod tests {
     }
 
     #[test]
-    fn fraction_is_in_range() {
-        for _ in 0..100 {
-            let f = fraction();
-            assert!((0.0..1.0).contains(&f));
-        }
+    fn fraction_is_in_range_and_varies() {
+        let draws: Vec<f64> = (0..100).map(|_| fraction()).collect();
+        assert!(draws.iter().all(|f| (0.0..1.0).contains(f)), "{draws:?}");
+        // A constant would make every client retry in step.
+        assert!(draws.iter().any(|&f| f != draws[0]), "{draws:?}");
     }
 }
