@@ -82,6 +82,8 @@ mod tests {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(days_from_civil(2026, 11, 28), 20_785);
+        // The last day of a 400-year era, which the round trip's steps miss.
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
     }
 
     #[test]
