@@ -548,18 +548,20 @@ mod tests {
     #[test]
     fn socket_errors_are_named_in_an_operators_words() {
         use std::io::{Error, ErrorKind};
-        for (kind, words) in [
-            (ErrorKind::ConnectionRefused, "connection refused"),
-            (ErrorKind::ConnectionReset, "connection reset by the server"),
-            (ErrorKind::ConnectionAborted, "connection aborted"),
-            (
-                ErrorKind::UnexpectedEof,
-                "the server closed the connection before the answer was complete",
-            ),
-            (ErrorKind::TimedOut, "timed out"),
+        // As the OS reports them: their own text is the C library's.
+        for (errno, words) in [
+            (libc::ECONNREFUSED, "connection refused"),
+            (libc::ECONNRESET, "connection reset by the server"),
+            (libc::ECONNABORTED, "connection aborted"),
+            (libc::ETIMEDOUT, "timed out"),
         ] {
-            assert_eq!(io_reason(&Error::from(kind)), words);
+            assert_eq!(io_reason(&Error::from_raw_os_error(errno)), words);
         }
+        let eof = Error::new(ErrorKind::UnexpectedEof, "failed to fill whole buffer");
+        assert_eq!(
+            io_reason(&eof),
+            "the server closed the connection before the answer was complete"
+        );
         let other = Error::other("odd\nthing");
         assert_eq!(io_reason(&other), "odd thing");
     }
