@@ -42,6 +42,25 @@ fn under_systemd_lines_carry_syslog_priorities_and_no_timestamps() {
         "no timestamps: {text}"
     );
 
+    // Half a match is no match: the file's device with another inode, or
+    // its inode on another device, is another stream.
+    for (dev, ino) in [(meta.dev(), meta.ino() + 1), (meta.dev() + 1, meta.ino())] {
+        let log = std::fs::File::create(&log_path).unwrap();
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_ocd-cron"))
+            .args(["--job", "rewards", "--dry-run"])
+            .env_clear()
+            .env("INTERNAL_API_KEY", KEY)
+            .env("JOURNAL_STREAM", format!("{dev}:{ino}"))
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(0));
+        let text = std::fs::read_to_string(&log_path).unwrap();
+        assert!(text.starts_with('['), "{dev}:{ino}: {text}");
+    }
+
     // The same stream without JOURNAL_STREAM (or with another stream's
     // identity) gets ordinary timestamped lines.
     let other = run(
