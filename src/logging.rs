@@ -201,7 +201,8 @@ impl Log for Guarded {
     }
 
     fn log(&self, record: &Record<'_>) {
-        if !allowed(record.metadata(), &self.quiet) || !self.logger.enabled(record.metadata()) {
+        // The log macros call log() without asking enabled() first.
+        if !self.enabled(record.metadata()) {
             return;
         }
         // The last line of defence: a record from the HTTP library (a
