@@ -71,9 +71,14 @@ fn read_from(path: &Path, default: bool) -> Result<HashMap<String, String>, Erro
 /// owned by neither this process's effective user nor root, or its group
 /// or other users may write it. `meta` is the opened file's (`fstat`).
 fn untrusted(meta: &Metadata) -> Option<Untrusted> {
-    use std::os::unix::fs::MetadataExt;
     // SAFETY: geteuid takes no arguments and cannot fail.
-    let euid = unsafe { libc::geteuid() };
+    untrusted_as(meta, unsafe { libc::geteuid() })
+}
+
+/// [`untrusted`] for a process whose effective user is `euid`: tests run
+/// as one user, and need to see the others' view too.
+fn untrusted_as(meta: &Metadata, euid: u32) -> Option<Untrusted> {
+    use std::os::unix::fs::MetadataExt;
     let mode = meta.mode() & 0o777;
     let mut problems = Vec::new();
     if meta.uid() != euid && meta.uid() != 0 {
@@ -622,6 +627,31 @@ mod tests {
             "{problem}"
         );
         assert!(problem.ends_with(") nor root"), "{problem}");
+    }
+
+    #[test]
+    fn trust_depends_on_who_runs_it() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("env");
+        std::fs::write(&path, "A=1\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let meta = || std::fs::metadata(&path).unwrap();
+        if meta().uid() == 0 {
+            // Root's file: trusted by any user.
+            assert_eq!(untrusted_as(&meta(), 1000), None, "owned by root");
+            // An ordinary user's file from here on.
+            std::os::unix::fs::chown(&path, Some(1000), None).unwrap();
+        }
+        let owner = meta().uid();
+        assert_eq!(untrusted_as(&meta(), owner), None, "its owner's own file");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o620)).unwrap();
+        let fix = |euid| untrusted_as(&meta(), euid).map(|u| u.fix);
+        assert_eq!(fix(owner), Some("chmod go-w it"));
+        assert_eq!(
+            fix(owner + 1),
+            Some("chown it to this user and chmod go-w it")
+        );
     }
 
     mod property {
