@@ -277,7 +277,9 @@ fn assignment(text: &str, at: usize, end: usize) -> Result<(Pair, usize), Why> {
     };
     let value_at = skip_space(text, value_at, end);
     match bytes.get(value_at) {
-        Some(&quote @ (b'\'' | b'"' | b'`')) if value_at < end => {
+        // value_at is at most `end`, where a line feed or the end of the
+        // text is: a quote found there opens a value on this line.
+        Some(&quote @ (b'\'' | b'"' | b'`')) => {
             let (value, end) = quoted(text, value_at, quote)?;
             Ok(((name, value), end))
         }
@@ -305,7 +307,8 @@ fn quoted(text: &str, open: usize, quote: u8) -> Result<(String, usize), Why> {
     // sequence, so scanning bytes finds only whole characters.
     for (i, &b) in bytes.iter().enumerate().skip(body) {
         if b == quote {
-            if i > body && bytes[i - 1] == b'\\' {
+            // bytes[i - 1] is at least the opening quote, never before it.
+            if bytes[i - 1] == b'\\' {
                 escaped.push(i);
             } else {
                 plain = Some(i);
@@ -314,7 +317,7 @@ fn quoted(text: &str, open: usize, quote: u8) -> Result<(String, usize), Why> {
         }
     }
     for close in plain.into_iter().chain(escaped.into_iter().rev()) {
-        let end = line_end(text, close + 1);
+        let end = line_end(text, close);
         let rest = skip_space(text, close + 1, end);
         if rest == end || bytes[rest] == b'#' {
             let inner = &text[body..close];
@@ -487,6 +490,12 @@ mod tests {
         assert_eq!(values["C"], "3");
         // CRLF inside a value becomes LF, as in Node.
         assert_eq!(value("A=\"one\r\ntwo\"\r\n"), "one\ntwo");
+        // A value ends at its own closing quote, not at a later line's.
+        let values = parsed("A=\"1\"\nB=\"\"\nC=\"3\" # c\n");
+        assert_eq!(
+            (&*values["A"], &*values["B"], &*values["C"]),
+            ("1", "", "3")
+        );
         // Line numbers go on counting after a value of several lines.
         assert_eq!(refused("A='1\n2'\nB=2\noops\n").line, 4);
     }
