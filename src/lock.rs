@@ -84,8 +84,9 @@ fn open(path: &Path) -> std::io::Result<File> {
         .create(true)
         .truncate(false)
         .mode(0o600)
-        // Non-blocking, so a FIFO swapped in after the check cannot block.
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        // Non-blocking, so a FIFO swapped in after the check cannot block;
+        // no controlling terminal from a terminal swapped in (as files.rs).
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
 }
 

@@ -80,31 +80,30 @@ fn untrusted(meta: &Metadata) -> Option<Untrusted> {
 fn untrusted_as(meta: &Metadata, euid: u32) -> Option<Untrusted> {
     use std::os::unix::fs::MetadataExt;
     let mode = meta.mode() & 0o777;
-    let mut problems = Vec::new();
-    if meta.uid() != euid && meta.uid() != 0 {
-        problems.push(format!(
-            "is owned by uid {}, neither this user (uid {euid}) nor root",
-            meta.uid()
-        ));
-    }
+    let foreign = meta.uid() != euid && meta.uid() != 0;
     let writers = match (mode & 0o020 != 0, mode & 0o002 != 0) {
         (true, true) => Some("its group and by any user"),
         (true, false) => Some("its group"),
         (false, true) => Some("any user"),
         (false, false) => None,
     };
-    if let Some(writers) = writers {
-        problems.push(format!("is writable by {writers} (mode {mode:04o})"));
-    }
-    let fix = match (meta.uid() != euid && meta.uid() != 0, writers.is_some()) {
-        (true, true) => "chown it to this user and chmod go-w it",
-        (true, false) => "chown it to this user",
-        _ => "chmod go-w it",
+    let owner = foreign.then(|| {
+        format!(
+            "is owned by uid {}, neither this user (uid {euid}) nor root",
+            meta.uid()
+        )
+    });
+    let writable = writers.map(|w| format!("is writable by {w} (mode {mode:04o})"));
+    let (problem, fix) = match (owner, writable) {
+        (None, None) => return None,
+        (Some(owner), Some(writable)) => (
+            format!("{owner} and {writable}"),
+            "chown it to this user and chmod go-w it",
+        ),
+        (Some(owner), None) => (owner, "chown it to this user"),
+        (None, Some(writable)) => (writable, "chmod go-w it"),
     };
-    (!problems.is_empty()).then(|| Untrusted {
-        problem: problems.join(" and "),
-        fix,
-    })
+    Some(Untrusted { problem, fix })
 }
 
 /// What is wrong with an untrusted `./.env`, and the command that fixes it.

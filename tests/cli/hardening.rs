@@ -212,7 +212,10 @@ fn key_file_problems_are_config_errors() {
         ),
         (
             vec![("INTERNAL_API_KEY_FILE", missing.to_str().unwrap())],
-            "INTERNAL_API_KEY_FILE",
+            &format!(
+                "INTERNAL_API_KEY_FILE {} (from the environment) cannot be read",
+                missing.display()
+            ),
         ),
     ] {
         let mut env = env.clone();
