@@ -237,15 +237,15 @@ fn skip_string(chars: &mut Chars<'_>) {
     }
 }
 
-/// `text` with every occurrence of `secret` replaced by `(redacted)`,
-/// including forms where any of its bytes is percent-encoded (`%6B` or
-/// `%6b`), as in a redirect's query string.
 /// Whether `text` spells `secret`, as itself or percent-encoded: for
 /// settings that must not carry the key (a URL would print and send it).
 pub fn spells(text: &str, secret: &str) -> bool {
     matches!(redact_secret(text, secret), Cow::Owned(_))
 }
 
+/// `text` with every occurrence of `secret` replaced by `(redacted)`,
+/// including forms where any of its bytes is percent-encoded (`%6B` or
+/// `%6b`), as in a redirect's query string.
 fn redact_secret<'t>(text: &'t str, secret: &str) -> Cow<'t, str> {
     let (bytes, key) = (text.as_bytes(), secret.as_bytes());
     if key.is_empty() {

@@ -413,6 +413,8 @@ fn describe(error: &Error) -> String {
             ..
         } => {
             let hint = match status {
+                // Not the URL's fault: the monitor is busy or limits pings.
+                408 | 429 => "; the monitor asked to come back later",
                 400..=499 => "; check the URL against the one the monitor's page shows",
                 _ => "",
             };
@@ -662,6 +664,22 @@ mod tests {
             describe(&not_found),
             "u answered HTTP 404: no check ***; check the URL against the one the monitor's page shows"
         );
+        for status in [408, 429] {
+            let busy = accepted(
+                "u",
+                &Response {
+                    status,
+                    location: None,
+                    body: Vec::new(),
+                },
+                str::to_owned,
+            )
+            .unwrap_err();
+            assert_eq!(
+                describe(&busy),
+                format!("u answered HTTP {status}; the monitor asked to come back later")
+            );
+        }
         let moved = accepted(
             "u",
             &Response {

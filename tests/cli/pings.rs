@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use crate::common::{REWARDS_OK, Request, Server, closed_port, respond, run, run_against};
+use crate::common::{
+    REWARDS_OK, Request, Server, closed_port, respond, respond_with, run, run_against,
+};
 
 fn query_rid(request: &Request) -> String {
     request
@@ -124,6 +126,19 @@ fn a_ping_that_fails_is_a_warning_and_changes_nothing() {
 
     let failing = Server::start(vec![respond(404, "no such check")]);
     let ping_url = failing.url();
-    run_against(&api, &["--job", "rewards", "--ping-url", &ping_url]).assert_code(0);
+    run_against(&api, &["--job", "rewards", "--ping-url", &ping_url])
+        .assert_code(0)
+        .assert_stderr_contains(&format!(
+            "start: {ping_url}/start answered HTTP 404: no such check; check the URL against the one the monitor's page shows; the exit status is not affected"
+        ));
     failing.assert_requests(2); // a 404 is not retried
+    api.assert_requests(2); // the job ran both times
+
+    // A monitor that is busy is not told to check its URL.
+    let busy = Server::start(vec![respond_with(429, &[("retry-after", "0")], "")]);
+    let ping_url = busy.url();
+    run_against(&api, &["--job", "rewards", "--ping-url", &ping_url])
+        .assert_code(0)
+        .assert_stderr_contains("answered HTTP 429; the monitor asked to come back later")
+        .assert_stderr_lacks("check the URL");
 }
