@@ -19,7 +19,9 @@ use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::common::{KEY, REWARDS_OK, Request, Server, Step, respond, run_in, spawn_in};
+use crate::common::{
+    KEY, OUTCOMES_OK, REWARDS_OK, Request, Server, Step, respond, run_in, spawn_in,
+};
 use serde_json::Value;
 
 /// Generous bound for anything the binary is waited for.
@@ -506,7 +508,6 @@ fn the_metrics_file_is_world_readable_under_a_strict_umask() {
 
 #[test]
 fn two_runs_finishing_together_keep_each_others_series() {
-    const OUTCOMES_OK: &str = r#"{"success":true,"processed":7,"errors":0}"#;
     for round in 0..5 {
         // One server for both jobs; both answers are held until both runs
         // are waiting, then released together, so the updates overlap.

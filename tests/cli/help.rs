@@ -1,7 +1,7 @@
 //! What an operator sees from the command line itself: `--help`,
 //! `--version`, and the README's copy of the exit-status table.
 
-use crate::common::run;
+use crate::common::{repo_file, run};
 
 #[test]
 fn help_documents_options_environment_and_every_exit_status() {
@@ -41,8 +41,7 @@ fn version_prints_the_version() {
 
 #[test]
 fn readme_exit_table_matches_the_code() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = repo_file("README.md");
     for (code, meaning) in ocd_cron::error::EXIT_STATUS_TABLE {
         let row = format!("| {code} | {} |", meaning.replace('|', "\\|"));
         assert!(readme.contains(&row), "README lacks the row `{row}`");
@@ -51,8 +50,7 @@ fn readme_exit_table_matches_the_code() {
 
 #[test]
 fn readme_monitor_table_matches_the_code() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = repo_file("README.md");
     let cell = |text: &str| {
         if text == "none" {
             text.to_owned()

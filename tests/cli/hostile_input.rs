@@ -464,7 +464,7 @@ fn huge_headers_are_a_protocol_error_and_a_huge_location_is_cut() {
 fn a_url_that_carries_the_key_is_refused() {
     let api = Server::start(vec![respond(200, REWARDS_OK)]);
     let monitor = Server::start(vec![respond(200, "OK")]);
-    let encoded: String = KEY.bytes().map(|b| format!("%{b:02X}")).collect();
+    let encoded = percent_encoded_key();
     for (flag, value, what) in [
         (
             "--base-url",
@@ -502,7 +502,8 @@ fn a_url_that_carries_the_key_is_refused() {
         &["--job", "rewards", "--ping-url", &ping_url],
         &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", "ftp://nowhere")],
     )
-    .assert_code(78);
+    .assert_code(78)
+    .assert_stderr_contains("API_BASE_URL (from the environment) has scheme 'ftp'");
     api.assert_requests(0);
     monitor.assert_requests(0);
 }

@@ -478,6 +478,7 @@ fn dead_monitors_are_warnings_and_cost_one_ping_time_not_six() {
     args.extend(flags(&urls));
     let run = run_against(&api, &args);
     run.assert_code(0);
+    api.assert_requests(1); // the job ran all the same
     // Each dead ping takes about 3 s (3 attempts, 1 s and 2 s apart): one
     // after another, 9 of them would take over 20 s.
     assert!(
@@ -530,6 +531,7 @@ fn a_monitor_that_never_answers_is_cut_off_at_the_ping_time_limit() {
         ],
     );
     run.assert_code(0);
+    api.assert_requests(1); // the job ran all the same
     assert!(
         run.elapsed >= Duration::from_secs(9) && run.elapsed < Duration::from_secs(15),
         "bounded by the 10 s ping time limit: {:?}",

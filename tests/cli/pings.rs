@@ -105,7 +105,8 @@ fn a_configuration_error_in_a_dry_run_or_check_is_not_pinged() {
             &["--job", "rewards", mode],
             &[("OCD_CRON_PING_URL", &ping_url)],
         )
-        .assert_code(78);
+        .assert_code(78)
+        .assert_stderr_contains("INTERNAL_API_KEY is not set");
     }
     pings.assert_connections(0);
 }

@@ -6,6 +6,7 @@
 //! --job=rewards`; here both programs are the binaries cargo has built (a
 //! nested `cargo run` of the main binary would only add a build).
 
+use crate::common::repo_file;
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -113,8 +114,7 @@ fn the_stand_in_lists_its_failure_modes() {
 
 #[test]
 fn the_readme_shows_this_command_and_every_failure_mode() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = repo_file("README.md");
     assert!(
         readme.contains("\ncargo run --example mock_api -- --run cargo run -- --job=rewards\n"),
         "the README's quick start is the command tested here"
