@@ -262,6 +262,24 @@ mod tests {
     }
 
     #[test]
+    fn a_key_file_that_holds_no_key_is_refused_without_quoting_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("key");
+        let path = key_file.to_str().unwrap();
+        for (content, says) in [
+            (&b""[..], "is empty"),
+            (b"\n", "is empty"),
+            (b"\xEF\xBB\xBF\r\n", "is empty"),
+            (b"k3y\xFF\xFEk3y", "not visible ASCII"),
+        ] {
+            std::fs::write(&key_file, content).unwrap();
+            let msg = key_error(key_with(&[("INTERNAL_API_KEY_FILE", path)], &[]));
+            assert!(msg.contains(says), "{content:?}: {msg}");
+            assert!(!msg.contains("k3y") && !msg.contains('\u{FFFD}'), "{msg}");
+        }
+    }
+
+    #[test]
     fn key_file_in_the_environment_beats_a_key_in_the_env_file() {
         let dir = tempfile::tempdir().unwrap();
         let key_file = dir.path().join("key");
