@@ -37,13 +37,10 @@ pub fn execute(cli: &Cli) -> u8 {
         report::dry_run(&config, &invocation_id);
         return account_for_stdout(config.selection, code::OK);
     }
-    // Health checks (--pending) are not runs of the job: no pings, no metrics.
+    // Health checks (--pending) are not runs of the job: no metrics, and
+    // the configuration gives them no monitors.
     let triggering = config.mode == Mode::Trigger;
-    let monitors = if triggering {
-        config.monitors.clone()
-    } else {
-        Vec::new()
-    };
+    let monitors = config.monitors.clone();
     let watch = interrupt::Watch::start();
     let config = Arc::new(config);
     if let Err(error) = start_ping(&watch, &monitors, &invocation_id) {

@@ -126,12 +126,7 @@ pub fn dry_run(config: &Config, invocation_id: &str) {
         .iter()
         .map(|&job| summary(&dry_run_record(job, None)))
         .collect();
-    // --pending runs are checks, not runs of the job: no pings.
-    let monitors: &[ping::Monitor] = match config.mode {
-        Mode::Trigger => &config.monitors,
-        Mode::Pending { .. } => &[],
-    };
-    let previews = ping::preview(monitors, invocation_id, &summaries.join("\n"));
+    let previews = ping::preview(&config.monitors, invocation_id, &summaries.join("\n"));
     let ids = run::request_ids(&config.jobs, invocation_id);
     for (i, (&job, request_id)) in config.jobs.iter().zip(ids).enumerate() {
         let request = client::api_request(config, job, &request_id);

@@ -58,7 +58,8 @@ pub struct Config {
     /// `--ca-cert`: trust exactly these CAs instead of the system store.
     pub ca_certs: Option<Vec<Certificate<'static>>>,
     pub lock_file: Option<PathBuf>,
-    /// The monitors to ping (`--ping-url`), in the order given.
+    /// The monitors to ping (`--ping-url`), in the order given; none for
+    /// `--pending`.
     pub monitors: Vec<Monitor>,
     pub metrics_file: Option<PathBuf>,
     /// Things worth an operator's attention that do not stop the invocation.
@@ -209,6 +210,7 @@ pub(crate) fn resolve(
     if let Some(path) = &metrics_file {
         check_metrics_dir(path)?;
     }
+    let monitors = resolve_ping(cli, env, file)?;
 
     Ok(Config {
         selection: cli.job,
@@ -231,7 +233,9 @@ pub(crate) fn resolve(
         max_item_errors: cli.max_item_errors,
         ca_certs,
         lock_file: cli.lock_file.clone(),
-        monitors: resolve_ping(cli, env, file)?,
+        // Checked either way, but a --pending run is a check, not a run of
+        // the job: it pings nobody.
+        monitors: if cli.pending { Vec::new() } else { monitors },
         metrics_file,
         warnings,
     })
@@ -490,6 +494,20 @@ mod tests {
         // the others still pinged.
         let shown = usable("http://10.0.0.1/k3y-k3y-k3y,not a url,http://10.0.0.2/p");
         assert_eq!(shown, ["10.0.0.2:80"]);
+    }
+
+    #[test]
+    fn a_pending_check_pings_nobody_but_its_ping_urls_are_still_checked() {
+        let ping = ("OCD_CRON_PING_URL", "https://hc-ping.com/abc");
+        let config = resolve_with(&["--pending"], &[KEY, ping], &[]).unwrap();
+        assert!(config.monitors.is_empty());
+        let config = resolve_with(&[], &[KEY, ping], &[]).unwrap();
+        assert_eq!(config.monitors.len(), 1);
+        let bad = ("OCD_CRON_PING_URL", "ftp://hc-ping.com/abc");
+        assert!(matches!(
+            resolve_with(&["--pending"], &[KEY, bad], &[]),
+            Err(Error::Config(_))
+        ));
     }
 
     #[test]
