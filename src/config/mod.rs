@@ -372,11 +372,7 @@ pub(crate) fn test_target(url: &str) -> Result<Target, Error> {
 /// The metrics file is written next to itself (then renamed), so its
 /// directory must exist; finding out after the job ran would lose the run.
 fn check_metrics_dir(path: &Path) -> Result<(), Error> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    if path.file_name().is_none() || !dir.is_dir() {
+    if path.file_name().is_none() || !crate::metrics::directory(path).is_dir() {
         return Err(Error::Config(format!(
             "--metrics-file / OCD_CRON_METRICS_FILE {}: the directory does not exist; \
              point it into the node_exporter textfile directory",
