@@ -30,7 +30,9 @@ pub const DEFAULT_ENV_FILE: &str = ".env";
 /// may be missing, and is ignored when it is not a regular file (cron starts
 /// jobs in `$HOME`, where a Python virtualenv is often called `.env`) or
 /// when someone other than this user or root could have written it.
-pub fn read(explicit: Option<&Path>) -> Result<HashMap<String, String>, Error> {
+/// With the values comes the file's metadata (`fstat` of what was read),
+/// `None` when no file was read.
+pub fn read(explicit: Option<&Path>) -> Result<(HashMap<String, String>, Option<Metadata>), Error> {
     match explicit {
         Some(path) => read_from(path, false),
         None => read_from(Path::new(DEFAULT_ENV_FILE), true),
@@ -40,7 +42,10 @@ pub fn read(explicit: Option<&Path>) -> Result<HashMap<String, String>, Error> {
 /// [`read`] from `path`; `default` when it is `./.env`, which may be absent.
 /// Separate so that tests can point the default case at a scratch directory
 /// instead of the process's working directory.
-fn read_from(path: &Path, default: bool) -> Result<HashMap<String, String>, Error> {
+fn read_from(
+    path: &Path,
+    default: bool,
+) -> Result<(HashMap<String, String>, Option<Metadata>), Error> {
     let fail = |why: String| {
         Error::Config(format!(
             "env file {} {why}; fix it or point --env-file at another file",
@@ -49,12 +54,12 @@ fn read_from(path: &Path, default: bool) -> Result<HashMap<String, String>, Erro
     };
     let (content, meta) = match files::read_with_metadata(path, files::ENV_FILE) {
         Ok(read) => read,
-        Err(ReadError::Missing(_)) if default => return Ok(HashMap::new()),
+        Err(ReadError::Missing(_)) if default => return Ok((HashMap::new(), None)),
         Err(ReadError::NotRegular(what)) if default => {
             log::debug!(
                 "./{DEFAULT_ENV_FILE} is {what}, not an env file; ignored (name one with --env-file)"
             );
-            return Ok(HashMap::new());
+            return Ok((HashMap::new(), None));
         }
         Err(e) => return Err(fail(e.to_string())),
     };
@@ -62,9 +67,10 @@ fn read_from(path: &Path, default: bool) -> Result<HashMap<String, String>, Erro
     // the job happened to start, and may be a stranger's.
     if default && let Some(problem) = untrusted(&meta) {
         warn_once(&problem);
-        return Ok(HashMap::new());
+        return Ok((HashMap::new(), None));
     }
-    parse(&content).map_err(|e| fail(e.to_string()))
+    let values = parse(&content).map_err(|e| fail(e.to_string()))?;
+    Ok((values, Some(meta)))
 }
 
 /// Why the implicit `./.env` may have been written by someone else: it is
@@ -377,7 +383,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("env");
         std::fs::write(&path, "# app\nOCD_ENV_FILE_TEST=1\nB='two words'\n").unwrap();
-        let values = read(Some(&path)).unwrap();
+        let (values, _) = read(Some(&path)).unwrap();
         assert_eq!(values["OCD_ENV_FILE_TEST"], "1");
         assert_eq!(values["B"], "two words");
         assert!(std::env::var_os("OCD_ENV_FILE_TEST").is_none());
@@ -398,7 +404,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("env");
         std::fs::write(&path, "\u{feff}API_BASE_URL=http://h:1\nB=2\n").unwrap();
-        let values = read(Some(&path)).unwrap();
+        let (values, _) = read(Some(&path)).unwrap();
         assert_eq!(values["API_BASE_URL"], "http://h:1");
         assert_eq!(values.len(), 2);
     }
@@ -414,11 +420,14 @@ mod tests {
     fn the_default_env_file_may_be_missing_or_not_a_file() {
         let dir = tempfile::tempdir().unwrap();
         // A Python virtualenv called .env, or no .env at all.
-        assert_eq!(read_from(dir.path(), true).unwrap().len(), 0);
-        assert_eq!(read_from(&dir.path().join("nope"), true).unwrap().len(), 0);
+        assert_eq!(read_from(dir.path(), true).unwrap().0.len(), 0);
+        assert_eq!(
+            read_from(&dir.path().join("nope"), true).unwrap().0.len(),
+            0
+        );
         let path = dir.path().join("env");
         std::fs::write(&path, "A=1\n").unwrap();
-        assert_eq!(read_from(&path, true).unwrap()["A"], "1");
+        assert_eq!(read_from(&path, true).unwrap().0["A"], "1");
         assert!(read_from(dir.path(), false).is_err());
         assert!(read_from(&dir.path().join("nope"), false).is_err());
     }

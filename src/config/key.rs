@@ -4,6 +4,7 @@
 //! key.
 
 use std::collections::HashMap;
+use std::fs::Metadata;
 use std::path::Path;
 
 use super::secret::Secret;
@@ -51,13 +52,14 @@ pub(super) fn resolve(
             }
             (None, Some(path)) => {
                 let label = format!("the key in INTERNAL_API_KEY_FILE {path}");
-                let bytes = files::read(Path::new(&path), files::KEY_FILE).map_err(|e| {
-                    Error::Config(format!(
-                        "INTERNAL_API_KEY_FILE {path} ({source}) {e}; \
+                let (bytes, meta) = files::read_with_metadata(Path::new(&path), files::KEY_FILE)
+                    .map_err(|e| {
+                        Error::Config(format!(
+                            "INTERNAL_API_KEY_FILE {path} ({source}) {e}; \
                          point it at the file holding the key, readable by this user"
-                    ))
-                })?;
-                warnings.extend(readable_by_others(Path::new(&path), "key file"));
+                        ))
+                    })?;
+                warnings.extend(readable_by_others(Path::new(&path), &meta, "key file"));
                 // Not UTF-8 is not a key either: `check` refuses the
                 // replacement characters without quoting them.
                 // A byte-order mark is how some editors start a text file,
@@ -99,12 +101,12 @@ fn check(value: String, label: &str) -> Result<Secret, Error> {
     }
 }
 
-/// A warning if the key in `path` can be read by other users: the file is
+/// A warning if the key in `path`, whose metadata (from the open file it
+/// was read through) is `meta`, can be read by other users: the file is
 /// readable by others, or by a group this process is not in. A group of our
 /// own (Kubernetes' `fsGroup`, a service's group) is the intended reader.
-pub(super) fn readable_by_others(path: &Path, what: &str) -> Option<String> {
+pub(super) fn readable_by_others(path: &Path, meta: &Metadata, what: &str) -> Option<String> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let meta = std::fs::metadata(path).ok()?;
     let mode = meta.permissions().mode() & 0o777;
     let by_others = mode & 0o004 != 0;
     let by_foreign_group = mode & 0o040 != 0 && !in_own_groups(meta.gid());
@@ -170,9 +172,13 @@ mod tests {
         let path = dir.path().join("key");
         std::fs::write(&path, "k").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert_eq!(readable_by_others(&path, "key file"), None);
+        assert_eq!(
+            readable_by_others(&path, &std::fs::metadata(&path).unwrap(), "key file"),
+            None
+        );
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o604)).unwrap();
-        let warning = readable_by_others(&path, "key file").unwrap();
+        let warning =
+            readable_by_others(&path, &std::fs::metadata(&path).unwrap(), "key file").unwrap();
         assert!(
             warning.contains("readable by any user (mode 0604)"),
             "{warning}"
@@ -187,14 +193,19 @@ mod tests {
         let path = dir.path().join("key");
         std::fs::write(&path, "k").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-        assert_eq!(readable_by_others(&path, "key file"), None, "our own group");
+        assert_eq!(
+            readable_by_others(&path, &std::fs::metadata(&path).unwrap(), "key file"),
+            None,
+            "our own group"
+        );
         // A group this process is not in: only root may give the file one.
         let foreign = (60000..65000).find(|&gid| !in_own_groups(gid)).unwrap();
         if let Err(e) = std::os::unix::fs::chown(&path, None, Some(foreign)) {
             eprintln!("skipped: cannot give the key file another group ({e})");
             return;
         }
-        let warning = readable_by_others(&path, "key file").unwrap();
+        let warning =
+            readable_by_others(&path, &std::fs::metadata(&path).unwrap(), "key file").unwrap();
         assert!(
             warning.contains(&format!(
                 "readable by group {foreign}, which this process is not in (mode 0640)"
@@ -203,7 +214,11 @@ mod tests {
         );
         // A foreign group without the read bit reads nothing.
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert_eq!(readable_by_others(&path, "key file"), None, "mode 0600");
+        assert_eq!(
+            readable_by_others(&path, &std::fs::metadata(&path).unwrap(), "key file"),
+            None,
+            "mode 0600"
+        );
     }
 
     #[test]

@@ -105,18 +105,20 @@ impl fmt::Display for Source {
 
 /// Reads the env file and the real environment, then resolves.
 pub fn load(cli: &Cli) -> Result<Config, Error> {
-    let file = env_file::read(cli.env_file.as_deref())?;
+    let (file, meta) = env_file::read(cli.env_file.as_deref())?;
     let mut config = resolve(cli, &real_env, &file)?;
     // From here on no text from outside can show the key.
     crate::sanitize::hide(config.key.expose());
-    if file.contains_key("INTERNAL_API_KEY") {
+    if file.contains_key("INTERNAL_API_KEY")
+        && let Some(meta) = &meta
+    {
         let path = cli
             .env_file
             .as_deref()
             .unwrap_or(Path::new(env_file::DEFAULT_ENV_FILE));
         config
             .warnings
-            .extend(key::readable_by_others(path, "env file"));
+            .extend(key::readable_by_others(path, meta, "env file"));
     }
     Ok(config)
 }
@@ -125,7 +127,7 @@ pub fn load(cli: &Cli) -> Result<Config, Error> {
 /// rest of the configuration is unusable: each usable entry, even when
 /// another entry or the env file is what is wrong.
 pub fn load_ping(cli: &Cli) -> Vec<Monitor> {
-    let file = env_file::read(cli.env_file.as_deref()).unwrap_or_default();
+    let (file, _) = env_file::read(cli.env_file.as_deref()).unwrap_or_default();
     let key = key::resolve(&real_env, &file, &mut Vec::new()).ok();
     if let Some(key) = &key {
         crate::sanitize::hide(key.expose());
