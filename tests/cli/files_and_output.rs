@@ -278,6 +278,7 @@ fn a_default_env_that_is_not_a_regular_file_is_ignored() {
     let makers: [(&str, Make); 3] = [
         ("a directory", |p| std::fs::create_dir(p).unwrap()),
         ("a FIFO", mkfifo),
+        // A symlink is followed: what it points at is judged.
         ("a character device", |p| {
             std::os::unix::fs::symlink("/dev/zero", p).unwrap()
         }),
@@ -295,6 +296,19 @@ fn a_default_env_that_is_not_a_regular_file_is_ignored() {
         );
     }
     assert_eq!(server.requests().len(), 3);
+
+    // A symlink to a private file of ours is read like the file.
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("app.env");
+    std::fs::write(&real, format!("INTERNAL_API_KEY={KEY}\n")).unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink(&real, dir.path().join(".env")).unwrap();
+    run_in(dir.path(), &["--job", "rewards"], &[("API_BASE_URL", &url)])
+        .assert_code(0)
+        .assert_stderr_lacks("WARN");
+    let seen = server.requests();
+    assert_eq!(seen.len(), 4);
+    assert_eq!(seen[3].header("x-internal-api-key"), Some(KEY));
 }
 
 #[test]
@@ -369,6 +383,24 @@ fn a_regular_file_that_is_not_a_metrics_file_is_left_alone() {
     assert_eq!(std::fs::read_to_string(&app_env).unwrap(), content);
     let mode = std::fs::metadata(&app_env).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "its mode is untouched too");
+}
+
+#[test]
+fn an_oversized_metrics_file_is_left_alone() {
+    // Ours by its first line, but over the cap: not read, not replaced.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ocd.prom");
+    let mut file = File::create(&path).unwrap();
+    std::io::Write::write_all(&mut file, b"# HELP ocd_cron_last_run_timestamp_seconds x\n")
+        .unwrap();
+    file.set_len(256 * 1024 * 1024).unwrap();
+    run_with_metrics(dir.path(), &path)
+        .assert_code(0)
+        .assert_stderr_contains(&format!(
+            "cannot write the metrics file {}: it is larger than 1 MiB; nothing was written",
+            path.display()
+        ));
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 256 * 1024 * 1024);
 }
 
 #[test]
