@@ -93,7 +93,7 @@ fn objects(stdout: &str) -> Vec<Value> {
 }
 
 /// Waits for `child` at most [`WAIT`]; kills it and fails if it is still
-/// running. Fails too if the key shows in its output.
+/// running. Fails too if the key shows in its output, or it crashed.
 fn finish(child: Child, what: &str) -> Output {
     let pid = child.id();
     let (done, finished) = mpsc::channel();
@@ -103,14 +103,7 @@ fn finish(child: Child, what: &str) -> Output {
         panic!("{what}: still running after {WAIT:?}");
     };
     let output = output.unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    assert!(
-        !crate::common::leaks(&stdout) && !crate::common::leaks(&stderr),
-        "{what}: the key leaked"
-    );
+    crate::common::assert_sound(&output, what);
     output
 }
 

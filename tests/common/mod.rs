@@ -10,7 +10,7 @@ mod tls;
 
 pub use http::Request;
 pub use json::assert_schema;
-pub use run::{Run, leaks, run, run_adjusted, run_against, run_in, spawn_in};
+pub use run::{Run, assert_sound, leaks, run, run_adjusted, run_against, run_in, spawn_in};
 pub use server::{ClosedPort, Server, Step, closed_port, respond, respond_with, test_ca};
 
 /// A file of this repository (a recipe, the manifest, the README).

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -222,27 +222,30 @@ impl Running {
             elapsed: started.elapsed(),
             args,
         };
-        assert!(
-            !leaks(&run.stdout) && !leaks(&run.stderr),
-            "the key leaked into the output: {run:#?}"
-        );
-        // No input may crash the binary: a death by signal (SIGABRT from a
-        // release build's panic, SIGSEGV) or a debug build's panic fails
-        // every test, whatever status the test expected.
-        {
-            use std::os::unix::process::ExitStatusExt;
-            assert!(
-                output.status.signal().is_none(),
-                "ocd-cron was killed by signal {:?}\n{run}",
-                output.status.signal()
-            );
-        }
-        assert!(
-            !run.stderr.contains("panicked at"),
-            "ocd-cron panicked\n{run}"
-        );
+        assert_sound(&output, &run.to_string());
         run
     }
+}
+
+/// What every run of the binary must be, whatever else a test expects: the
+/// key in no output, and no crash. A death by signal (SIGABRT from a
+/// release build's panic, SIGSEGV) or a debug build's panic fails the test.
+pub fn assert_sound(output: &Output, what: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(
+        !leaks(&stdout) && !leaks(&stderr),
+        "the key leaked into the output: {what}"
+    );
+    assert!(
+        output.status.signal().is_none(),
+        "ocd-cron was killed by signal {:?}\n{what}",
+        output.status.signal()
+    );
+    assert!(!stderr.contains("panicked at"), "ocd-cron panicked\n{what}");
 }
 
 /// Runs with the test key and `server` as the base URL.
