@@ -393,18 +393,30 @@ fn strip_tags(html: &str) -> String {
     out
 }
 
-/// The character references an error page's title is likely to hold.
+/// An error page's text with its character references decoded: those
+/// [`entity`] knows, and `&nbsp;` as a space. Anything else stays as it is;
+/// what the references spell is sanitised afterwards like any text.
 fn decode_entities(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_owned();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        // A reference is short: look no further than a dozen bytes.
+        let decoded = rest
+            .bytes()
+            .take(12)
+            .position(|b| b == b';')
+            .and_then(|end| match &rest[1..end] {
+                "nbsp" => Some((' ', end + 1)),
+                name => entity(name).map(|c| (c, end + 1)),
+            });
+        let (c, used) = decoded.unwrap_or(('&', 1));
+        out.push(c);
+        rest = &rest[used..];
     }
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&nbsp;", " ")
-        .replace("&amp;", "&")
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -528,6 +540,15 @@ mod tests {
         assert_eq!(
             for_log("<title>Tom &amp; Jerry&#39;s</title>", 300),
             "Tom & Jerry's"
+        );
+        // One decoder: every numeric reference, each decoded once, and an
+        // escape sequence spelled with one is still removed whole.
+        assert_eq!(
+            for_log(
+                "<title>Caf&#233;&nbsp;&#x2014; &amp;lt; &#27;[31m &bogus; &</title>",
+                300
+            ),
+            "Café — &lt; &bogus; &"
         );
     }
 
