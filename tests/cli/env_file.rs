@@ -376,3 +376,58 @@ fn a_dot_env_owned_by_another_user_is_ignored_with_a_warning() {
         );
     assert!(!hostile.file_was_used());
 }
+
+#[test]
+fn every_file_of_the_chain_gets_the_checks_of_one() {
+    let server = Server::start(vec![respond(200, REWARDS_OK), respond(200, REWARDS_OK)]);
+    let url = server.url();
+    let app = tempfile::tempdir().unwrap();
+    write(
+        &app.path().join(".env"),
+        &format!("INTERNAL_API_KEY={KEY}\n"),
+        0o600,
+    );
+    let fifo = app.path().join(".env.local");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path and a mode.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    // In the working directory a FIFO is skipped (nothing ever blocks on
+    // it); in a directory named with --app-dir, where Next would read it,
+    // it is refused.
+    run_in(app.path(), &["--job", "rewards", "--base-url", &url], &[])
+        .assert_code(0)
+        .assert_ended_within(Duration::from_secs(10));
+    run(
+        &[
+            "--job",
+            "rewards",
+            "--base-url",
+            &url,
+            "--app-dir",
+            app.path().to_str().unwrap(),
+        ],
+        &[],
+    )
+    .assert_code(78)
+    .assert_ended_within(Duration::from_secs(10))
+    .assert_stderr_contains(".env.local is a FIFO, not a regular file");
+    std::fs::remove_file(&fifo).unwrap();
+
+    // Over the cap: refused, whichever file of the chain it is.
+    let big = format!("A={}\n", "x".repeat(1 << 20));
+    write(&app.path().join(".env.production"), &big, 0o600);
+    run_in(app.path(), &["--job", "rewards", "--base-url", &url], &[])
+        .assert_code(78)
+        .assert_stderr_contains("env file ./.env.production is larger than 1 MiB");
+    std::fs::remove_file(app.path().join(".env.production")).unwrap();
+
+    // A symlink is followed (a Kubernetes secret is one), and the warning
+    // for a key others can read names the file the key came from.
+    let target = app.path().join("secret.env");
+    write(&target, &format!("INTERNAL_API_KEY={KEY}\n"), 0o644);
+    std::os::unix::fs::symlink(&target, &fifo).unwrap();
+    run_in(app.path(), &["--job", "rewards", "--base-url", &url], &[])
+        .assert_code(0)
+        .assert_stderr_contains("env file ./.env.local holds the key and is readable by any user (mode 0644); chmod 600 it");
+    server.assert_requests(2);
+}
