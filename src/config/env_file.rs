@@ -728,6 +728,24 @@ mod tests {
         let err = read_file(&dir.path().join("nope")).unwrap_err();
         assert_eq!(err.exit_code(), 78);
         assert!(err.to_string().contains("nope"), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("; fix it or point --env-file at another file"),
+            "{err}"
+        );
+        // A file of the chain was not named: the fix is to name one.
+        std::fs::write(dir.path().join(".env"), "x".repeat(2 << 20)).unwrap();
+        let place = Place::AppDir {
+            dir: dir.path().to_path_buf(),
+            named: true,
+        };
+        let err = read(&place, false).unwrap_err().to_string();
+        assert!(
+            err.ends_with(
+                "/.env is larger than 1 MiB; fix it, or name the file to read with --env-file"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
