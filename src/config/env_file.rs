@@ -799,6 +799,37 @@ mod tests {
     }
 
     #[test]
+    fn only_the_working_directorys_files_must_be_ours_and_not_writable_by_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "A=1\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let working = read(
+            &Place::AppDir {
+                dir: dir.path().to_path_buf(),
+                named: false,
+            },
+            false,
+        )
+        .unwrap();
+        assert!(working.read.is_empty());
+        assert_eq!(working.warnings.len(), 1, "{:?}", working.warnings);
+        assert!(working.warnings[0].contains("is writable by its group and by any user"));
+        let named = read(
+            &Place::AppDir {
+                dir: dir.path().to_path_buf(),
+                named: true,
+            },
+            false,
+        )
+        .unwrap();
+        assert_eq!((named.read.len(), named.warnings.len()), (1, 0));
+        let file = read_file(&path).unwrap();
+        assert_eq!((file.read.len(), file.warnings.len()), (1, 0));
+    }
+
+    #[test]
     fn a_named_app_dir_must_be_a_directory() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f");
