@@ -122,6 +122,13 @@ pub fn api_request<'a>(config: &'a Config, job: Job, request_id: &str) -> Reques
         ));
         headers.push(("idempotency-key", HeaderValue::Plain(request_id.into())));
     }
+    // A child span of the invocation's trace for this job's request (its
+    // retries included); only the app gets it, never a monitor.
+    let span: [u8; 8] = random::random_bytes()[..8].try_into().expect("eight bytes");
+    headers.push(("traceparent", HeaderValue::Plain(config.trace.child(span))));
+    if let Some(state) = config.trace.state() {
+        headers.push(("tracestate", HeaderValue::Plain(state.to_owned())));
+    }
     headers.push(("x-internal-api-key", HeaderValue::Secret(&config.key)));
     Request {
         label: job.name().into(),

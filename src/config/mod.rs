@@ -28,9 +28,11 @@ pub use url::Target;
 
 use crate::cli::{Cli, Output};
 use crate::error::Error;
+use crate::fleet::{self, Jitter};
 use crate::job::{self, Job, Selection};
 use crate::ping::Monitor;
-use crate::sanitize;
+use crate::trace::Trace;
+use crate::{duration, random, sanitize};
 
 /// The most monitors one invocation pings.
 const MAX_MONITORS: usize = 16;
@@ -64,6 +66,13 @@ pub struct Config {
     pub metrics_file: Option<PathBuf>,
     /// Things worth an operator's attention that do not stop the invocation.
     pub warnings: Vec<String>,
+    /// `--jitter`: the wait before the run; never for `--pending`.
+    pub jitter: Option<Jitter>,
+    /// The scheduled time of this run's slot (Unix seconds), when a slot key
+    /// is asked for (`--slot-period`, `OCD_CRON_SCHEDULED_TIME`).
+    pub slot: Option<u64>,
+    /// The trace the requests to the app belong to (`TRACEPARENT`).
+    pub trace: Trace,
 }
 
 impl Config {
@@ -213,6 +222,17 @@ pub(crate) fn resolve(
         check_metrics_dir(path)?;
     }
     let monitors = resolve_ping(cli, env, file)?;
+    let jitter = resolve_jitter(cli, env, file)?;
+    let slot = resolve_slot(cli, env, file, std::time::SystemTime::now())?;
+    let nonempty = |name| env(name).filter(|v| !v.is_empty());
+    let (trace, ignored) = Trace::from_env(
+        nonempty("TRACEPARENT").as_deref(),
+        nonempty("TRACESTATE").as_deref(),
+        random::random_bytes(),
+    );
+    if let Some(why) = ignored {
+        log::debug!("{}: {}", cli.job.name(), sanitize::for_log(&why, 200));
+    }
 
     Ok(Config {
         selection: cli.job,
@@ -240,7 +260,69 @@ pub(crate) fn resolve(
         monitors: if cli.pending { Vec::new() } else { monitors },
         metrics_file,
         warnings,
+        jitter: if cli.pending { None } else { jitter },
+        slot,
+        trace,
     })
+}
+
+/// `--jitter` > `OCD_CRON_JITTER`, with `--jitter-seed` >
+/// `OCD_CRON_JITTER_SEED`.
+fn resolve_jitter(
+    cli: &Cli,
+    env: Lookup,
+    file: &HashMap<String, String>,
+) -> Result<Option<Jitter>, Error> {
+    let window = match cli.jitter {
+        Some(window) => window,
+        None => match setting("OCD_CRON_JITTER", env, file) {
+            Some((text, source)) => duration::parse_duration(&text).map_err(|why| {
+                Error::Config(format!("--jitter / OCD_CRON_JITTER ({source}): {why}"))
+            })?,
+            None => return Ok(None),
+        },
+    };
+    let seed = match &cli.jitter_seed {
+        Some(seed) => Some(seed.clone()),
+        None => setting("OCD_CRON_JITTER_SEED", env, file).map(|(seed, _)| seed),
+    };
+    Ok(Some(Jitter { window, seed }))
+}
+
+/// The slot's scheduled time: `OCD_CRON_SCHEDULED_TIME` (the real
+/// environment only: it changes with every run) or the start `now`,
+/// truncated to `--slot-period` > `OCD_CRON_SLOT_PERIOD`; `None` when
+/// neither the time nor the period is set.
+fn resolve_slot(
+    cli: &Cli,
+    env: Lookup,
+    file: &HashMap<String, String>,
+    now: std::time::SystemTime,
+) -> Result<Option<u64>, Error> {
+    let period = match cli.slot_period {
+        Some(period) => Some(period),
+        None => match setting("OCD_CRON_SLOT_PERIOD", env, file) {
+            Some((text, source)) => Some(fleet::parse_period(&text).map_err(|why| {
+                Error::Config(format!(
+                    "--slot-period / OCD_CRON_SLOT_PERIOD ({source}): {why}"
+                ))
+            })?),
+            None => None,
+        },
+    };
+    let explicit = match env("OCD_CRON_SCHEDULED_TIME").filter(|v| !v.is_empty()) {
+        Some(text) => Some(fleet::parse_rfc3339(text.trim()).map_err(|why| {
+            Error::Config(format!(
+                "OCD_CRON_SCHEDULED_TIME: {}",
+                sanitize::for_log(&why, 200)
+            ))
+        })?),
+        None => None,
+    };
+    let start = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    Ok(fleet::scheduled(start, explicit, period))
 }
 
 /// A warning when the key would cross a network in clear: over plain http
