@@ -12,6 +12,7 @@ mod dry_run;
 mod env_file;
 mod exit_status;
 mod files_and_output;
+mod fleet;
 mod hardening;
 mod help;
 mod hostile_input;
