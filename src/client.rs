@@ -203,6 +203,7 @@ pub fn send_reporting_progress<T>(
         let left = budget.deadline.saturating_duration_since(Instant::now());
         if wait >= left {
             warn!(
+                attempt = attempt, max_attempts = max;
                 "{}: attempt {attempt}/{max} failed: {}; not retrying, waiting {} would pass the {} deadline{}",
                 request.label,
                 (request.describe)(&error),
@@ -217,6 +218,7 @@ pub fn send_reporting_progress<T>(
             break Err(error);
         }
         warn!(
+            attempt = attempt, max_attempts = max;
             "{}: attempt {attempt}/{max} failed: {}; retrying in {}",
             request.label,
             (request.describe)(&error),

@@ -499,6 +499,73 @@ mod tests {
     const KEY: (&str, &str) = ("INTERNAL_API_KEY", "k3y");
 
     #[test]
+    fn jitter_and_slot_settings_follow_the_same_precedence() {
+        let config = |args: &[&str], env: &[(&str, &str)], file: &[(&str, &str)]| {
+            resolve_with(args, env, file).unwrap()
+        };
+        assert_eq!(config(&[], &[KEY], &[]).jitter, None);
+        assert_eq!(config(&[], &[KEY], &[]).slot, None);
+        let file = [
+            ("OCD_CRON_JITTER", "30s"),
+            ("OCD_CRON_JITTER_SEED", "file"),
+            ("OCD_CRON_SLOT_PERIOD", "1h"),
+        ];
+        let from_file = config(&[], &[KEY], &file);
+        let jitter = from_file.jitter.unwrap();
+        assert_eq!(jitter.window, Duration::from_secs(30));
+        assert_eq!(jitter.seed.as_deref(), Some("file"));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let slot = from_file.slot.unwrap();
+        assert!(
+            slot % 3600 == 0 && slot <= now && now - slot < 3600 + 5,
+            "{slot}"
+        );
+        let env = [
+            KEY,
+            ("OCD_CRON_JITTER", "20s"),
+            ("OCD_CRON_JITTER_SEED", "env"),
+            ("OCD_CRON_SLOT_PERIOD", "60"),
+            ("OCD_CRON_SCHEDULED_TIME", "2026-12-03T14:29:59Z"),
+        ];
+        let from_env = config(&[], &env, &file);
+        let jitter = from_env.jitter.unwrap();
+        assert_eq!(jitter.window, Duration::from_secs(20));
+        assert_eq!(jitter.seed.as_deref(), Some("env"));
+        assert_eq!(from_env.slot, Some(1_796_308_140)); // 14:29:00Z
+        let flags = [
+            "--jitter",
+            "10s",
+            "--jitter-seed",
+            "flag",
+            "--slot-period",
+            "15m",
+        ];
+        let from_flags = config(&flags, &env, &file);
+        let jitter = from_flags.jitter.unwrap();
+        assert_eq!(jitter.window, Duration::from_secs(10));
+        assert_eq!(jitter.seed.as_deref(), Some("flag"));
+        assert_eq!(from_flags.slot, Some(1_796_307_300)); // 14:15:00Z
+        // The scheduled time comes from the real environment only.
+        let only_file = [("OCD_CRON_SCHEDULED_TIME", "2026-12-03T14:29:59Z")];
+        assert_eq!(config(&[], &[KEY], &only_file).slot, None);
+        // A health check answers now.
+        assert_eq!(config(&["--pending"], &env, &[]).jitter, None);
+    }
+
+    #[test]
+    fn the_trace_comes_from_traceparent_in_the_environment() {
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+        let config = resolve_with(&[], &[KEY, ("TRACEPARENT", parent)], &[]).unwrap();
+        assert_eq!(config.trace.id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        let file = [("TRACEPARENT", parent)];
+        let config = resolve_with(&[], &[KEY, ("TRACEPARENT", "")], &file).unwrap();
+        assert_ne!(config.trace.id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    }
+
+    #[test]
     fn precedence_is_flag_then_env_then_file_then_default() {
         let url = |args: &[&str], env: &[(&str, &str)], file: &[(&str, &str)]| {
             resolve_with(args, env, file).unwrap().url(Job::Rewards)
