@@ -383,6 +383,55 @@ mod tests {
     }
 
     #[test]
+    fn json_is_seen_on_the_command_line_before_parsing() {
+        let asks = |args: &[&str]| {
+            let args: Vec<std::ffi::OsString> = std::iter::once("ocd-cron")
+                .chain(args.iter().copied())
+                .map(Into::into)
+                .collect();
+            json_requested(&args)
+        };
+        // Whatever the test process's environment says, the flag decides.
+        assert!(asks(&["--job", "x", "--log-format", "json"]));
+        assert!(asks(&["--log-format=json", "--bogus"]));
+        assert!(!asks(&["--log-format", "json", "--log-format=text"]));
+        assert!(!asks(&["--log-format=text"]));
+        assert!(!asks(&["--log-format", "text"]));
+        // After `--` nothing is a flag.
+        assert!(!asks(&[
+            "--log-format",
+            "text",
+            "--",
+            "--log-format",
+            "json"
+        ]));
+        assert!(asks(&[
+            "--log-format",
+            "json",
+            "--",
+            "--log-format",
+            "text"
+        ]));
+    }
+
+    #[test]
+    fn a_json_line_takes_the_job_from_the_message() {
+        let line = |job, message| {
+            let line = json_line(Level::Warn, job, message, Map::new());
+            serde_json::from_str::<Value>(&line).unwrap()
+        };
+        let v = line(Some("all"), "outcomes: attempt 1/3 failed: x: y");
+        assert_eq!(v["job"], "outcomes");
+        assert_eq!(v["message"], "attempt 1/3 failed: x: y");
+        let v = line(Some("all"), "healthchecks: start: refused");
+        assert_eq!(v["job"], "all");
+        assert_eq!(v["message"], "healthchecks: start: refused");
+        let v = line(None, "invalid value 'x' for '--timeout': no");
+        assert!(v["job"].is_null());
+        assert_eq!(v["level"], "warn");
+    }
+
+    #[test]
     fn byte_dumps_never_pass() {
         assert!(!meta("ureq_proto::util", Level::Trace));
         assert!(!meta("ureq_proto", Level::Debug));

@@ -95,10 +95,8 @@ fn record_fields(record: &JobRecord) -> Vec<(&'static str, kv::Value<'_>)> {
     if let Some(id) = &record.request_id {
         fields.push(("request_id", kv::Value::from(id.as_str())));
     }
-    if record.max_attempts > 0 {
-        fields.push(("attempt", kv::Value::from(record.attempts)));
-        fields.push(("max_attempts", kv::Value::from(record.max_attempts)));
-    }
+    fields.push(("attempt", kv::Value::from(record.attempts)));
+    fields.push(("max_attempts", kv::Value::from(record.max_attempts)));
     if let Some(status) = record.http_status {
         fields.push(("http_status", kv::Value::from(status)));
     }

@@ -548,6 +548,10 @@ mod tests {
         assert_eq!(jitter.window, Duration::from_secs(10));
         assert_eq!(jitter.seed.as_deref(), Some("flag"));
         assert_eq!(from_flags.slot, Some(1_796_307_300)); // 14:15:00Z
+        // Empty is unset, as for every optional setting (a downward-API
+        // annotation the Pod lacks).
+        let empty = [KEY, ("OCD_CRON_SCHEDULED_TIME", "")];
+        assert_eq!(config(&[], &empty, &[]).slot, None);
         // The scheduled time comes from the real environment only.
         let only_file = [("OCD_CRON_SCHEDULED_TIME", "2026-12-03T14:29:59Z")];
         assert_eq!(config(&[], &[KEY], &only_file).slot, None);

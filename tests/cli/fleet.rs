@@ -143,7 +143,7 @@ fn a_dry_run_shows_the_delay_and_waits_nothing() {
     let run = run(
         &[
             "--job",
-            "rewards",
+            "all",
             "--dry-run",
             "--jitter",
             "24h",
@@ -153,9 +153,12 @@ fn a_dry_run_shows_the_delay_and_waits_nothing() {
         &[("INTERNAL_API_KEY", KEY)],
     );
     run.assert_code(0)
-        .assert_stdout_contains("wait ")
         .assert_stdout_contains(" (--jitter 86400 s)\n\nPOST ")
         .assert_stderr_contains("--jitter 86400 s would wait ");
+    // One wait for the invocation, before the first request.
+    assert!(run.stdout.starts_with("wait "), "{run}");
+    assert_eq!(run.stdout.matches("--jitter").count(), 1, "{run}");
+    assert_eq!(run.stderr.matches("would wait").count(), 1, "{run}");
 }
 
 #[test]

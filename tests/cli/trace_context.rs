@@ -130,6 +130,10 @@ fn an_invalid_traceparent_is_ignored_with_a_debug_line() {
             "DEBUG] rewards: TRACEPARENT \"{invalid}\" ignored ("
         ));
     }
+    // Empty is unset: nothing to ignore.
+    traced(&server, &["--job", "rewards", "-v"], &[("TRACEPARENT", "")])
+        .assert_code(0)
+        .assert_stderr_lacks("TRACEPARENT");
     // A later version is read as far as version 00 goes, and sent as 00.
     let future = format!("cc-{PARENT_TRACE}-00f067aa0ba902b7-01-later");
     traced(&server, &["--job", "rewards"], &[("TRACEPARENT", &future)]).assert_code(0);
