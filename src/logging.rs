@@ -216,14 +216,18 @@ pub fn write_json(level: Level, job: Option<&str>, message: &str, fields: &[(&st
 }
 
 /// Copies a record's key-values into a JSON object: numbers as numbers,
-/// anything else as its text.
+/// anything else as its text, scrubbed as messages are (a library's
+/// fields have passed through nothing of ours).
 struct Fields<'a>(&'a mut Map<String, Value>);
 
 impl<'kvs> VisitSource<'kvs> for Fields<'_> {
     fn visit_pair(&mut self, key: kv::Key<'kvs>, value: kv::Value<'kvs>) -> Result<(), kv::Error> {
         let value = match value.to_u64() {
             Some(n) => Value::from(n),
-            None => Value::from(value.to_string()),
+            None => {
+                let text = sanitize::redact(&value.to_string()).into_owned();
+                Value::from(masked(&text).unwrap_or(text))
+            }
         };
         self.0.insert(key.as_str().to_owned(), value);
         Ok(())
@@ -412,6 +416,22 @@ mod tests {
             "--log-format",
             "text"
         ]));
+    }
+
+    #[test]
+    fn fields_keep_numbers_and_scrub_text() {
+        redact("9b1d-4e7a-field-token");
+        let fields = [
+            (
+                "url",
+                kv::Value::from("http://h/9b1d-4e7a-field-token/start"),
+            ),
+            ("http_status", kv::Value::from(503u16)),
+        ];
+        let mut map = Map::new();
+        kv::Source::visit(&fields[..], &mut Fields(&mut map)).unwrap();
+        assert_eq!(map["url"], "http://h/***/start");
+        assert_eq!(map["http_status"], 503);
     }
 
     #[test]
