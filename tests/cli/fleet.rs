@@ -162,6 +162,52 @@ fn a_dry_run_shows_the_delay_and_waits_nothing() {
 }
 
 #[test]
+fn the_jitter_is_not_part_of_the_timeout() {
+    let server = Server::start(vec![respond(200, REWARDS_OK)]);
+    // A seed whose delay in a 2 s window is over a second (the dry run says
+    // what a run would wait; a seeded delay never changes).
+    let window = format!("{WINDOW_MS}ms");
+    let (seed, delay) = (0..)
+        .map(|i| {
+            let seed = format!("seed-{i}");
+            let dry = run_against(
+                &server,
+                &[
+                    "--job",
+                    "rewards",
+                    "--dry-run",
+                    "--output",
+                    "json",
+                    "--jitter",
+                    &window,
+                    "--jitter-seed",
+                    &seed,
+                ],
+            );
+            (seed, dry.json()[0]["jitter_ms"].as_u64().unwrap())
+        })
+        .find(|&(_, delay)| delay > 1000)
+        .unwrap();
+    // A 500 ms deadline, counted from after the wait.
+    let run = run_against(
+        &server,
+        &[
+            "--job",
+            "rewards",
+            "--timeout",
+            "500ms",
+            "--jitter",
+            &window,
+            "--jitter-seed",
+            &seed,
+        ],
+    );
+    run.assert_code(0)
+        .assert_lasted_at_least(Duration::from_millis(delay));
+    server.assert_requests(1);
+}
+
+#[test]
 fn a_signal_during_the_jitter_exits_at_once_with_nothing_sent() {
     let api = Server::start(vec![respond(200, REWARDS_OK)]);
     let monitor = Server::start(vec![respond(200, "OK")]);
