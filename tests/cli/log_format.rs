@@ -192,6 +192,21 @@ fn usage_errors_are_json_however_json_was_asked_for() {
     );
     text.assert_code(64)
         .assert_stderr_contains("error: unexpected argument '--bogus'");
+    // The variable alone decides too, text as well as json.
+    run(
+        &["--job", "rewards", "--dry-run"],
+        &[("INTERNAL_API_KEY", KEY), ("OCD_CRON_LOG_FORMAT", "text")],
+    )
+    .assert_code(0)
+    .assert_stderr_contains(" INFO ] rewards: dry run");
+    let json = run(
+        &["--job", "rewards", "--dry-run"],
+        &[("INTERNAL_API_KEY", KEY), ("OCD_CRON_LOG_FORMAT", "json")],
+    );
+    assert_eq!(
+        json_lines(&json.stderr)[0]["message"],
+        "dry run, nothing sent"
+    );
     // A variable that names no format is a configuration error, in text.
     run(
         &["--job", "rewards"],
