@@ -159,6 +159,7 @@ fn a_dry_run_shows_the_delay_and_waits_nothing() {
     assert!(run.stdout.starts_with("wait "), "{run}");
     assert_eq!(run.stdout.matches("--jitter").count(), 1, "{run}");
     assert_eq!(run.stderr.matches("would wait").count(), 1, "{run}");
+    run.assert_stderr_contains("rewards: dry run, nothing sent; --jitter 86400 s would wait ");
 }
 
 #[test]
