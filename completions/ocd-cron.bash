@@ -23,7 +23,7 @@ _ocd__cron() {
 
     case "${cmd}" in
         ocd__cron)
-            opts="-j -q -v -h -V --job --limit --base-url --env-file --app-dir --timeout --connect-timeout --retries --max-item-errors --lock-file --ca-cert --output --dry-run --pending --max-pending --ping-url --metrics-file --quiet --verbose --help --version"
+            opts="-j -q -v -h -V --job --limit --base-url --env-file --app-dir --timeout --connect-timeout --retries --max-item-errors --lock-file --ca-cert --output --dry-run --pending --max-pending --ping-url --metrics-file --jitter --jitter-seed --slot-period --log-format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -91,6 +91,22 @@ _ocd__cron() {
                     ;;
                 --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jitter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jitter-seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --slot-period)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::cli::Cli;
 use crate::config::{self, Config, Mode};
+use crate::duration::format_duration;
 use crate::error::{Error, code};
 use crate::job::Selection;
 use crate::run::JobRecord;
@@ -56,7 +57,9 @@ pub fn execute(cli: &Cli) -> u8 {
     let monitors = config.monitors.clone();
     let watch = interrupt::Watch::start();
     let config = Arc::new(config);
-    if let Err(error) = start_ping(&watch, &monitors, &invocation_id) {
+    if let Err(error) =
+        wait_jitter(&watch, &config).and_then(|()| start_ping(&watch, &monitors, &invocation_id))
+    {
         report::cut_short(
             config.selection,
             None,
@@ -118,6 +121,35 @@ pub fn execute(cli: &Cli) -> u8 {
         );
     }
     exit
+}
+
+/// `--jitter`: waits its delay before anything is locked or sent. A signal
+/// meanwhile stops the invocation at once, with nothing sent.
+fn wait_jitter(watch: &interrupt::Watch, config: &Config) -> Result<(), Error> {
+    let Some(jitter) = &config.jitter else {
+        return Ok(());
+    };
+    let delay = jitter.delay(config.selection.name(), random::fraction());
+    let how = format!(
+        "{} (--jitter {}{})",
+        format_duration(delay),
+        format_duration(jitter.window),
+        if jitter.seed.is_some() {
+            ", --jitter-seed"
+        } else {
+            ""
+        }
+    );
+    report::log_with_fields(
+        log::Level::Info,
+        &[(
+            "jitter_ms",
+            log::kv::Value::from(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)),
+        )],
+        &format!("{}: waiting {how} before the run", config.selection.name()),
+    );
+    interrupt::set_phase(format!("waiting {how} before the run; nothing was sent"));
+    watch.run(move || std::thread::sleep(delay))
 }
 
 /// Tells each monitor the invocation has started; a signal meanwhile stops

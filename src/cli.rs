@@ -118,6 +118,34 @@ pub struct Cli {
     #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
 
+    /// Wait a random delay of up to DURATION before the run (after the
+    /// checks, before the lock, the pings and the requests), so that hosts
+    /// on one schedule do not hit the app in the same second. Not counted
+    /// in --timeout; not for --pending. Overrides OCD_CRON_JITTER.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub jitter: Option<Duration>,
+
+    /// With --jitter: the same delay on every run for this seed and job, so
+    /// each host keeps its offset (--jitter-seed "$(hostname)", or %H in a
+    /// systemd unit). Overrides OCD_CRON_JITTER_SEED.
+    #[arg(long, value_name = "SEED")]
+    pub jitter_seed: Option<String>,
+
+    /// Send a slot key as the Idempotency-Key instead of a new UUID: the job
+    /// and the scheduled time (OCD_CRON_SCHEDULED_TIME, else the start)
+    /// truncated to PERIOD, the schedule's interval
+    /// (rewards@2026-12-03T14:00:00Z with 1h). Every runner of a slot sends
+    /// the same key; the next slot another. Overrides OCD_CRON_SLOT_PERIOD.
+    #[arg(long, value_name = "PERIOD", value_parser = crate::fleet::parse_period)]
+    pub slot_period: Option<u64>,
+
+    /// Log lines on stderr as text, or as one JSON object per line (time,
+    /// level, job, message, and the run's request id, attempt, HTTP status,
+    /// duration, exit status, trace id) for log shippers. Overrides
+    /// OCD_CRON_LOG_FORMAT.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<crate::logging::Format>,
+
     /// Only warnings and errors: a successful run prints nothing, so cron
     /// mails only failures.
     #[arg(short, long, conflicts_with = "verbose")]
@@ -191,6 +219,22 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "test: read the app's test env files (.env.test.local, .env.test, .env), as Next does; any other value changes nothing.",
     ),
     (
+        "OCD_CRON_JITTER, OCD_CRON_JITTER_SEED, OCD_CRON_SLOT_PERIOD",
+        "As --jitter, --jitter-seed and --slot-period, which override them.",
+    ),
+    (
+        "OCD_CRON_SCHEDULED_TIME",
+        "The scheduled time of this run (RFC 3339, as a Kubernetes CronJob's batch.kubernetes.io/cronjob-scheduled-timestamp): turns on the slot key and names its slot. Real environment only.",
+    ),
+    (
+        "OCD_CRON_LOG_FORMAT",
+        "As --log-format (text or json), which overrides it. Real environment only.",
+    ),
+    (
+        "TRACEPARENT, TRACESTATE",
+        "W3C trace context of the caller: each request to the app is sent as a child span of it; without it, as a new trace. Real environment only.",
+    ),
+    (
         "RUST_LOG",
         "Log filter; overrides -q and -v (debug, warn, ...). The HTTP and TLS libraries show only their warnings unless named (ureq=debug, rustls=debug).",
     ),
@@ -201,7 +245,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
 ];
 
 /// What the environment section adds after the list.
-pub const ENVIRONMENT_NOTE: &str = "All but RUST_LOG, NODE_ENV, OCD_CRON_APP_DIR and the proxies may also come from the app's env files, read as next start reads them: .env.production.local, .env.local, .env.production, .env (with NODE_ENV=test: .env.test.local, .env.test, .env) in the working directory or --app-dir, the first that sets a name winning, $VAR and ${VAR:-default} expanded, \\$ for a literal dollar; or from the one file --env-file names. The real environment beats the files, and flags beat both. An empty API_BASE_URL, OCD_CRON_CA_CERT, OCD_CRON_PING_URL or OCD_CRON_METRICS_FILE counts as unset; an empty key is an error. DATABASE_URL is not needed.";
+pub const ENVIRONMENT_NOTE: &str = "All but RUST_LOG, the proxies and those read from the real environment only (NODE_ENV, OCD_CRON_APP_DIR and the others marked so) may also come from the app's env files, read as next start reads them: .env.production.local, .env.local, .env.production, .env (with NODE_ENV=test: .env.test.local, .env.test, .env) in the working directory or --app-dir, the first that sets a name winning, $VAR and ${VAR:-default} expanded, \\$ for a literal dollar; or from the one file --env-file names. The real environment beats the files, and flags beat both. An empty API_BASE_URL, OCD_CRON_CA_CERT, OCD_CRON_PING_URL or OCD_CRON_METRICS_FILE counts as unset; an empty key is an error. DATABASE_URL is not needed.";
 
 /// The monitors `--ping-url` speaks, for the man page and the README (a
 /// test checks the README's table against it): the kind (the `<kind>+`

@@ -122,6 +122,13 @@ pub fn api_request<'a>(config: &'a Config, job: Job, request_id: &str) -> Reques
         ));
         headers.push(("idempotency-key", HeaderValue::Plain(request_id.into())));
     }
+    // A child span of the invocation's trace for this job's request (its
+    // retries included); only the app gets it, never a monitor.
+    let span: [u8; 8] = random::random_bytes()[..8].try_into().expect("eight bytes");
+    headers.push(("traceparent", HeaderValue::Plain(config.trace.child(span))));
+    if let Some(state) = config.trace.state() {
+        headers.push(("tracestate", HeaderValue::Plain(state.to_owned())));
+    }
     headers.push(("x-internal-api-key", HeaderValue::Secret(&config.key)));
     Request {
         label: job.name().into(),
@@ -196,6 +203,7 @@ pub fn send_reporting_progress<T>(
         let left = budget.deadline.saturating_duration_since(Instant::now());
         if wait >= left {
             warn!(
+                attempt = attempt, max_attempts = max;
                 "{}: attempt {attempt}/{max} failed: {}; not retrying, waiting {} would pass the {} deadline{}",
                 request.label,
                 (request.describe)(&error),
@@ -210,6 +218,7 @@ pub fn send_reporting_progress<T>(
             break Err(error);
         }
         warn!(
+            attempt = attempt, max_attempts = max;
             "{}: attempt {attempt}/{max} failed: {}; retrying in {}",
             request.label,
             (request.describe)(&error),

@@ -83,7 +83,7 @@ pub const EXIT_STATUS_TABLE: &[(u8, &str)] = &[
     ),
     (
         code::CONFIG,
-        "config: missing or invalid key, key file, URL, env file, CA bundle, lock file",
+        "config: missing or invalid key, key file, URL, env file, CA bundle, lock file, or another OCD_CRON_* variable",
     ),
     (code::INTERRUPTED, "interrupted by SIGINT (Ctrl-C)"),
     (code::TERMINATED, "stopped by SIGTERM"),

@@ -21,6 +21,19 @@
 //! it requests in full. [`redact`] registers them, and the guard masks them
 //! in every record.
 //!
+//! `--log-format json` writes every line as one JSON object instead, for
+//! log shippers (Loki, Datadog, CloudWatch): `time` (RFC 3339, UTC),
+//! `level`, `job`, `message`, and the fields the line carries (a job's
+//! line: `request_id`, `attempt`, `max_attempts`, `http_status`,
+//! `duration_ms`, `exit_status`, `trace_id`). The message loses the `job: `
+//! prefix the text lines start with; the job is its own field. A library's
+//! line (shown only when `RUST_LOG` names the library) also gets `target`,
+//! its module. Under the journal each object keeps its `<N>` priority
+//! prefix, which journald strips, so the stored message is the object and
+//! `journalctl -p err` still selects the failures. Usage errors (printed by
+//! `main` before the logger exists) and panics are written the same way,
+//! by [`write_json`].
+//!
 //! The HTTP and TLS libraries are kept quiet unless `RUST_LOG` names them
 //! (`RUST_LOG=ureq=debug`): at `-v` their debug lines are internals
 //! (`Resolved: ArrayVec {…}`, a URL with its path masked) that our own debug
@@ -35,7 +48,9 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
+use log::kv::{self, VisitSource};
 use log::{Level, LevelFilter, Log, Metadata, Record};
+use serde_json::{Map, Value};
 
 use crate::sanitize;
 use crate::time::rfc3339_millis;
@@ -48,17 +63,79 @@ pub enum Verbosity {
     Verbose,
 }
 
-/// Installs the logger. Called once, before anything can fail.
-pub fn init(verbosity: Verbosity) {
+/// The line format on stderr (`--log-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Lines for people: a timestamp and level, or the journal's priority
+    Text,
+    /// One JSON object per line, for log shippers
+    Json,
+}
+
+/// The variable that sets the format when `--log-format` does not.
+pub const FORMAT_VARIABLE: &str = "OCD_CRON_LOG_FORMAT";
+
+/// The format `OCD_CRON_LOG_FORMAT` asks for: `None` when unset or empty,
+/// the bad value when it is neither `text` nor `json`.
+pub fn format_from_env() -> Result<Option<Format>, String> {
+    let value = std::env::var(FORMAT_VARIABLE).unwrap_or_default();
+    match value.as_str() {
+        "" => Ok(None),
+        "text" => Ok(Some(Format::Text)),
+        "json" => Ok(Some(Format::Json)),
+        _ => Err(value),
+    }
+}
+
+/// Whether the command line asks for `--log-format json`, read before
+/// clap parses it, so that a usage error can be written as JSON too.
+pub fn json_requested(args: &[std::ffi::OsString]) -> bool {
+    let mut json = matches!(format_from_env(), Ok(Some(Format::Json)));
+    let mut args = args.iter().skip(1).map(|a| a.to_str().unwrap_or_default());
+    while let Some(arg) = args.next() {
+        match arg {
+            "--" => break,
+            "--log-format" => json = args.next() == Some("json"),
+            _ => {
+                if let Some(value) = arg.strip_prefix("--log-format=") {
+                    json = value == "json";
+                }
+            }
+        }
+    }
+    json
+}
+
+/// Installs the logger. Called once, before anything can fail. `job` is
+/// the `--job` value, for the JSON lines that do not name a job.
+pub fn init(verbosity: Verbosity, format: Format, job: &'static str) {
     let level = match verbosity {
         Verbosity::Quiet => LevelFilter::Warn,
         Verbosity::Normal => LevelFilter::Info,
         Verbosity::Verbose => LevelFilter::Debug,
     };
     let journal = stderr_is_journal();
+    if format == Format::Json {
+        std::panic::set_hook(Box::new(|info| {
+            write_json(Level::Error, None, &info.to_string(), &[]);
+        }));
+    }
     let mut builder = env_logger::Builder::new();
     builder.filter_level(level).format(move |out, record| {
-        if journal {
+        if format == Format::Json {
+            let mut fields = Map::new();
+            let _ = record.key_values().visit(&mut Fields(&mut fields));
+            if !record.target().starts_with("ocd_cron") {
+                fields.insert("target".into(), record.target().into());
+            }
+            let message = record.args().to_string();
+            let line = json_line(record.level(), Some(job), &message, fields);
+            if journal {
+                writeln!(out, "<{}>{line}", syslog_priority(record.level()))
+            } else {
+                writeln!(out, "{line}")
+            }
+        } else if journal {
             writeln!(
                 out,
                 "<{}>{}",
@@ -91,6 +168,69 @@ pub fn init(verbosity: Verbosity) {
     let max = logger.filter();
     if log::set_boxed_logger(Box::new(Guarded { logger, quiet })).is_ok() {
         log::set_max_level(max);
+    }
+}
+
+/// The job names a message may start with (`rewards: ...`).
+const JOBS: &[&str] = &["rewards", "outcomes", "all"];
+
+/// One JSON log line: the message's `job: ` prefix becomes the `job` field
+/// (else `job` is the invocation's, or null before it is known).
+fn json_line(level: Level, job: Option<&str>, message: &str, fields: Map<String, Value>) -> String {
+    let (job, message) = match message.split_once(": ") {
+        Some((name, rest)) if JOBS.contains(&name) => (Some(name), rest),
+        _ => (job, message),
+    };
+    // Written by hand for the order: time, level, job and message first,
+    // as people read them; serde_json's own maps sort their keys.
+    let mut line = format!(
+        "{{\"time\":\"{}\",\"level\":\"{}\",\"job\":{},\"message\":{}",
+        rfc3339_millis(SystemTime::now()),
+        level.as_str().to_ascii_lowercase(),
+        Value::from(job),
+        Value::from(message)
+    );
+    for (name, value) in fields {
+        line.push_str(&format!(",{}:{value}", Value::from(name)));
+    }
+    line.push('}');
+    line
+}
+
+/// Writes one JSON line straight to stderr, for what is reported before
+/// the logger exists (a usage error) or outside it (a panic). The message
+/// is scrubbed as every log line is.
+pub fn write_json(level: Level, job: Option<&str>, message: &str, fields: &[(&str, u64)]) {
+    let clean = sanitize::redact(message);
+    let fields = fields
+        .iter()
+        .map(|&(name, value)| (name.to_owned(), Value::from(value)))
+        .collect();
+    let line = json_line(level, job, &clean, fields);
+    let mut err = std::io::stderr().lock();
+    let _ = if stderr_is_journal() {
+        writeln!(err, "<{}>{line}", syslog_priority(level))
+    } else {
+        writeln!(err, "{line}")
+    };
+}
+
+/// Copies a record's key-values into a JSON object: numbers as numbers,
+/// anything else as its text, scrubbed as messages are (a library's
+/// fields have passed through nothing of ours).
+struct Fields<'a>(&'a mut Map<String, Value>);
+
+impl<'kvs> VisitSource<'kvs> for Fields<'_> {
+    fn visit_pair(&mut self, key: kv::Key<'kvs>, value: kv::Value<'kvs>) -> Result<(), kv::Error> {
+        let value = match value.to_u64() {
+            Some(n) => Value::from(n),
+            None => {
+                let text = sanitize::redact(&value.to_string()).into_owned();
+                Value::from(masked(&text).unwrap_or(text))
+            }
+        };
+        self.0.insert(key.as_str().to_owned(), value);
+        Ok(())
     }
 }
 
@@ -223,6 +363,7 @@ impl Log for Guarded {
                     .module_path(record.module_path())
                     .file(record.file())
                     .line(record.line())
+                    .key_values(record.key_values())
                     .args(format_args!("{clean}"))
                     .build(),
             ),
@@ -243,6 +384,71 @@ mod tests {
             &Metadata::builder().target(target).level(level).build(),
             &[],
         )
+    }
+
+    #[test]
+    fn json_is_seen_on_the_command_line_before_parsing() {
+        let asks = |args: &[&str]| {
+            let args: Vec<std::ffi::OsString> = std::iter::once("ocd-cron")
+                .chain(args.iter().copied())
+                .map(Into::into)
+                .collect();
+            json_requested(&args)
+        };
+        // Whatever the test process's environment says, the flag decides.
+        assert!(asks(&["--job", "x", "--log-format", "json"]));
+        assert!(asks(&["--log-format=json", "--bogus"]));
+        assert!(!asks(&["--log-format", "json", "--log-format=text"]));
+        assert!(!asks(&["--log-format=text"]));
+        assert!(!asks(&["--log-format", "text"]));
+        // After `--` nothing is a flag.
+        assert!(!asks(&[
+            "--log-format",
+            "text",
+            "--",
+            "--log-format",
+            "json"
+        ]));
+        assert!(asks(&[
+            "--log-format",
+            "json",
+            "--",
+            "--log-format",
+            "text"
+        ]));
+    }
+
+    #[test]
+    fn fields_keep_numbers_and_scrub_text() {
+        redact("9b1d-4e7a-field-token");
+        let fields = [
+            (
+                "url",
+                kv::Value::from("http://h/9b1d-4e7a-field-token/start"),
+            ),
+            ("http_status", kv::Value::from(503u16)),
+        ];
+        let mut map = Map::new();
+        kv::Source::visit(&fields[..], &mut Fields(&mut map)).unwrap();
+        assert_eq!(map["url"], "http://h/***/start");
+        assert_eq!(map["http_status"], 503);
+    }
+
+    #[test]
+    fn a_json_line_takes_the_job_from_the_message() {
+        let line = |job, message| {
+            let line = json_line(Level::Warn, job, message, Map::new());
+            serde_json::from_str::<Value>(&line).unwrap()
+        };
+        let v = line(Some("all"), "outcomes: attempt 1/3 failed: x: y");
+        assert_eq!(v["job"], "outcomes");
+        assert_eq!(v["message"], "attempt 1/3 failed: x: y");
+        let v = line(Some("all"), "healthchecks: start: refused");
+        assert_eq!(v["job"], "all");
+        assert_eq!(v["message"], "healthchecks: start: refused");
+        let v = line(None, "invalid value 'x' for '--timeout': no");
+        assert!(v["job"].is_null());
+        assert_eq!(v["level"], "warn");
     }
 
     #[test]

@@ -279,6 +279,7 @@ mod tests {
             job,
             request_id: Some("r".into()),
             http_status: Some(200),
+            trace_id: None,
             attempts: 1,
             max_attempts: 3,
             elapsed: Duration::from_millis(1500),

@@ -1,5 +1,6 @@
 //! Randomness: the request id (a UUID v4 sent as
-//! `Idempotency-Key`) and the jitter of retry waits.
+//! `Idempotency-Key`), the jitter of retry waits and of `--jitter`, and
+//! the ids of trace context.
 //!
 //! Sixteen bytes from the OS are all this needs, so it reads them from
 //! `/dev/urandom` instead of pulling in a UUID or RNG crate. Where that file is
@@ -10,7 +11,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::io::Read;
 
 /// Sixteen random bytes.
-fn random_bytes() -> [u8; 16] {
+pub fn random_bytes() -> [u8; 16] {
     let mut bytes = [0u8; 16];
     let from_os = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
     if from_os.is_err() {

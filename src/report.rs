@@ -11,6 +11,7 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use log::{Level, kv};
 use serde_json::{Value, json};
 
 use crate::cli::Output;
@@ -21,6 +22,7 @@ use crate::error::Error;
 use crate::job::{Job, Selection};
 use crate::outcome::show;
 use crate::ping;
+use crate::random;
 use crate::run::{self, JobRecord, Success};
 
 /// The one-line account of a job, as logged and sent with the finish ping.
@@ -40,6 +42,9 @@ pub fn summary(record: &JobRecord) -> String {
         if let Some(id) = &record.request_id {
             parts.push(format!("request {id}"));
         }
+        if let Some(id) = &record.trace_id {
+            parts.push(format!("trace {id}"));
+        }
         parts.join(", ")
     };
     match &record.result {
@@ -58,16 +63,20 @@ pub fn summary(record: &JobRecord) -> String {
         }
         Ok(Success::Pending(count)) => format!("{job}: {count} pending ({})", how()),
         Ok(Success::DryRun) => format!("{job}: dry run, nothing sent"),
-        Err(error) => format!("{job}: {error}"),
+        Err(error) => match &record.trace_id {
+            Some(id) => format!("{job}: {error} (trace {id})"),
+            None => format!("{job}: {error}"),
+        },
     }
 }
 
 /// Reports a finished job: its log line, and its stdout line if any.
 pub fn emit(record: &JobRecord, config: &Config) {
-    match &record.result {
-        Ok(_) => log::info!("{}", summary(record)),
-        Err(_) => log::error!("{}", summary(record)),
-    }
+    let level = match &record.result {
+        Ok(_) => Level::Info,
+        Err(_) => Level::Error,
+    };
+    log_with_fields(level, &record_fields(record), &summary(record));
     match (config.output, &record.result) {
         (Output::Json, _) => print_line(&json(record, config_mode(config), None).to_string()),
         (Output::Text, Ok(Success::Pending(count))) if config.jobs.len() == 1 => {
@@ -78,6 +87,42 @@ pub fn emit(record: &JobRecord, config: &Config) {
         }
         _ => {}
     }
+}
+
+/// A job's line's fields, for `--log-format json`: those that apply.
+fn record_fields(record: &JobRecord) -> Vec<(&'static str, kv::Value<'_>)> {
+    let mut fields = Vec::new();
+    if let Some(id) = &record.request_id {
+        fields.push(("request_id", kv::Value::from(id.as_str())));
+    }
+    fields.push(("attempt", kv::Value::from(record.attempts)));
+    fields.push(("max_attempts", kv::Value::from(record.max_attempts)));
+    if let Some(status) = record.http_status {
+        fields.push(("http_status", kv::Value::from(status)));
+    }
+    fields.push(("duration_ms", kv::Value::from(millis(record.elapsed))));
+    fields.push(("exit_status", kv::Value::from(record.exit_code())));
+    if let Some(id) = &record.trace_id {
+        fields.push(("trace_id", kv::Value::from(id.as_str())));
+    }
+    fields
+}
+
+/// Logs `message` with `fields`, which only the JSON lines show.
+pub fn log_with_fields(level: Level, fields: &[(&str, kv::Value<'_>)], message: &str) {
+    log::logger().log(
+        &log::Record::builder()
+            .level(level)
+            .target(module_path!())
+            .module_path_static(Some(module_path!()))
+            .key_values(&fields)
+            .args(format_args!("{message}"))
+            .build(),
+    );
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Reports `jobs` that did not start because of `error` (a configuration
@@ -104,7 +149,11 @@ pub fn cut_short(
     mode: &'static str,
     error: &Error,
 ) {
-    log::error!("{}: {error}", selection.name());
+    log_with_fields(
+        Level::Error,
+        &[("exit_status", kv::Value::from(error.exit_code()))],
+        &format!("{}: {error}", selection.name()),
+    );
     if output == Output::Json {
         if let Some(record) = in_flight {
             print_line(&json(record, mode, None).to_string());
@@ -127,11 +176,28 @@ pub fn dry_run(config: &Config, invocation_id: &str) {
         .map(|&job| summary(&dry_run_record(job, None)))
         .collect();
     let previews = ping::preview(&config.monitors, invocation_id, &summaries.join("\n"));
-    let ids = run::request_ids(&config.jobs, invocation_id);
+    let ids = run::request_ids(&config.jobs, invocation_id, config.slot);
+    // What --jitter would wait, drawn as a real run draws it.
+    let jitter = config.jitter.as_ref().map(|jitter| {
+        let delay = jitter.delay(config.selection.name(), random::fraction());
+        (delay, jitter.window)
+    });
     for (i, (&job, request_id)) in config.jobs.iter().zip(ids).enumerate() {
         let request = client::api_request(config, job, &request_id);
         let record = dry_run_record(job, (request.method == Method::Post).then_some(request_id));
-        log::info!("{}", summary(&record));
+        match jitter {
+            Some((delay, window)) if i == 0 => log_with_fields(
+                Level::Info,
+                &[("jitter_ms", kv::Value::from(millis(delay)))],
+                &format!(
+                    "{}; --jitter {} would wait {} first",
+                    summary(&record),
+                    format_duration(window),
+                    format_duration(delay)
+                ),
+            ),
+            _ => log::info!("{}", summary(&record)),
+        }
         let headers: Vec<(String, String)> = request
             .headers
             .iter()
@@ -147,12 +213,22 @@ pub fn dry_run(config: &Config, invocation_id: &str) {
                 });
                 let mut object = json(&record, "dry-run", Some(preview));
                 object["pings"] = previews.iter().map(ping_json).collect();
+                if let Some((delay, _)) = jitter {
+                    object["jitter_ms"] = millis(delay).into();
+                }
                 print_line(&object.to_string());
             }
             Output::Text => {
                 let mut text = String::new();
                 if i > 0 {
                     text.push('\n');
+                }
+                if let Some((delay, window)) = jitter.filter(|_| i == 0) {
+                    text.push_str(&format!(
+                        "wait {} (--jitter {})\n\n",
+                        format_duration(delay),
+                        format_duration(window)
+                    ));
                 }
                 text.push_str(&format!("{} {}\n", request.method.as_str(), request.url));
                 for (name, value) in &headers {
@@ -178,6 +254,7 @@ fn dry_run_record(job: Job, request_id: Option<String>) -> JobRecord {
         job,
         request_id,
         http_status: None,
+        trace_id: None,
         attempts: 0,
         max_attempts: 0,
         elapsed: Duration::ZERO,
@@ -270,8 +347,9 @@ fn json(record: &JobRecord, mode: &str, request: Option<Value>) -> Value {
         "message": message,
         "error": record.result.as_ref().err().map(ToString::to_string),
         "attempts": record.attempts,
-        "duration_ms": u64::try_from(record.elapsed.as_millis()).unwrap_or(u64::MAX),
+        "duration_ms": millis(record.elapsed),
         "request_id": record.request_id,
+        "trace_id": record.trace_id,
     });
     if let Some(request) = request {
         object["request"] = request;

@@ -9,6 +9,7 @@ use crate::client::{self, Budget, Method, RetryResult};
 use crate::config::{Config, Mode};
 use crate::duration;
 use crate::error::{self, Error};
+use crate::fleet;
 use crate::job::Job;
 use crate::lock;
 use crate::outcome::{self, JobReport};
@@ -23,6 +24,9 @@ pub struct JobRecord {
     pub request_id: Option<String>,
     /// The last HTTP status received, if any response came.
     pub http_status: Option<u16>,
+    /// The trace id the request carried in `traceparent`; `None` if
+    /// nothing was sent.
+    pub trace_id: Option<String>,
     pub attempts: u32,
     pub max_attempts: u32,
     pub elapsed: Duration,
@@ -47,6 +51,7 @@ impl JobRecord {
             job,
             request_id: None,
             http_status: None,
+            trace_id: None,
             attempts: 0,
             max_attempts: 0,
             elapsed: Duration::ZERO,
@@ -73,13 +78,17 @@ impl JobRecord {
     }
 }
 
-/// The request id of each selected job, in order: the first is
+/// The request id of each selected job, in order, sent as its
+/// `Idempotency-Key`: with a `slot` (its scheduled time), the job's slot
+/// key, which every runner of that slot sends alike; else the first is
 /// `invocation_id` (which also pairs the monitor's start and finish pings),
-/// each later job gets its own, as its `Idempotency-Key`.
-pub fn request_ids(jobs: &[Job], invocation_id: &str) -> Vec<String> {
+/// and each later job gets its own.
+pub fn request_ids(jobs: &[Job], invocation_id: &str, slot: Option<u64>) -> Vec<String> {
     (0..jobs.len())
         .map(|i| {
-            if i == 0 {
+            if let Some(at) = slot {
+                fleet::slot_key(jobs[i].name(), at)
+            } else if i == 0 {
                 invocation_id.to_owned()
             } else {
                 random::uuid_v4()
@@ -108,6 +117,8 @@ struct InFlight {
     job: Job,
     /// The `Idempotency-Key`, if the request carries one.
     request_id: Option<String>,
+    /// The trace id of its `traceparent`.
+    trace_id: Option<String>,
     attempts: u32,
     http_status: Option<u16>,
     max_attempts: u32,
@@ -123,10 +134,18 @@ impl Progress {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn begin(&self, job: Job, request_id: Option<String>, max_attempts: u32, started: Instant) {
+    fn begin(
+        &self,
+        job: Job,
+        ids: (Option<String>, Option<String>),
+        max_attempts: u32,
+        started: Instant,
+    ) {
+        let (request_id, trace_id) = ids;
         self.ledger().current = Some(InFlight {
             job,
             request_id,
+            trace_id,
             attempts: 0,
             http_status: None,
             max_attempts,
@@ -170,6 +189,7 @@ impl Progress {
             job: c.job,
             request_id: c.request_id.filter(|_| c.attempts > 0),
             http_status: c.http_status,
+            trace_id: c.trace_id.filter(|_| c.attempts > 0),
             attempts: c.attempts,
             max_attempts: c.max_attempts,
             elapsed: c.started.elapsed(),
@@ -208,7 +228,7 @@ pub fn run_jobs(
         config.connect_timeout,
         config.ca_certs.as_deref(),
     );
-    let ids = request_ids(&config.jobs, invocation_id);
+    let ids = request_ids(&config.jobs, invocation_id, config.slot);
     for (&job, request_id) in config.jobs.iter().zip(ids) {
         let job_started = Instant::now();
         let request = client::api_request(config, job, &request_id);
@@ -227,7 +247,13 @@ pub fn run_jobs(
         // Only an id that was sent is reported: a GET carries none, and a
         // job whose deadline had passed sent nothing.
         let sent_id = (request.method == Method::Post).then_some(request_id);
-        progress.begin(job, sent_id.clone(), budget.max_attempts, job_started);
+        let trace_id = Some(config.trace.id().to_owned());
+        progress.begin(
+            job,
+            (sent_id.clone(), trace_id.clone()),
+            budget.max_attempts,
+            job_started,
+        );
         let advance = |attempts, status| progress.advance(attempts, status);
         let RetryResult {
             result,
@@ -259,6 +285,7 @@ pub fn run_jobs(
             job,
             request_id: sent_id.filter(|_| attempts > 0),
             http_status: status,
+            trace_id: trace_id.filter(|_| attempts > 0),
             attempts,
             max_attempts: budget.max_attempts,
             elapsed: job_started.elapsed(),
@@ -316,14 +343,25 @@ mod tests {
 
     #[test]
     fn the_first_job_uses_the_invocation_id_and_each_later_one_its_own() {
-        assert_eq!(request_ids(&[Job::Outcomes], "inv"), ["inv"]);
-        let ids = request_ids(&[Job::Rewards, Job::Outcomes], "inv");
+        assert_eq!(request_ids(&[Job::Outcomes], "inv", None), ["inv"]);
+        let ids = request_ids(&[Job::Rewards, Job::Outcomes], "inv", None);
         assert_eq!(ids.len(), 2);
         assert_eq!(ids[0], "inv");
         assert_eq!(ids[1].len(), 36, "a UUID: {}", ids[1]);
         assert_ne!(
             ids[1],
-            request_ids(&[Job::Rewards, Job::Outcomes], "inv")[1]
+            request_ids(&[Job::Rewards, Job::Outcomes], "inv", None)[1]
+        );
+    }
+
+    #[test]
+    fn with_a_slot_each_job_sends_its_slot_key() {
+        assert_eq!(
+            request_ids(&[Job::Rewards, Job::Outcomes], "inv", Some(1_796_299_200)),
+            [
+                "rewards@2026-12-03T12:00:00Z",
+                "outcomes@2026-12-03T12:00:00Z"
+            ]
         );
     }
 
@@ -331,9 +369,14 @@ mod tests {
     fn an_interruption_reports_the_job_in_flight_as_far_as_it_got() {
         let progress = Progress::default();
         let mut reported = Vec::new();
-        progress.begin(Job::Rewards, Some("id-1".into()), 3, Instant::now());
+        progress.begin(Job::Rewards, (Some("id-1".into()), None), 3, Instant::now());
         progress.end(ended(Job::Rewards), &mut |r| reported.push(r.job));
-        progress.begin(Job::Outcomes, Some("id-2".into()), 3, Instant::now());
+        progress.begin(
+            Job::Outcomes,
+            (Some("id-2".into()), Some("t".into())),
+            3,
+            Instant::now(),
+        );
         progress.advance(1, None);
         progress.advance(2, Some(503));
         let (finished, in_flight) = progress.interrupt(&interrupted());
@@ -345,22 +388,29 @@ mod tests {
         assert_eq!(record.max_attempts, 3);
         assert_eq!(record.http_status, Some(503));
         assert_eq!(record.request_id.as_deref(), Some("id-2"));
+        assert_eq!(record.trace_id.as_deref(), Some("t"));
         assert_eq!(record.exit_code(), 143);
     }
 
     #[test]
     fn an_id_never_sent_is_not_reported() {
         let progress = Progress::default();
-        progress.begin(Job::Rewards, Some("id".into()), 3, Instant::now());
+        progress.begin(
+            Job::Rewards,
+            (Some("id".into()), Some("t".into())),
+            3,
+            Instant::now(),
+        );
         let (_, in_flight) = progress.interrupt(&interrupted());
         let record = in_flight.unwrap();
         assert_eq!((record.attempts, record.request_id), (0, None));
+        assert_eq!(record.trace_id, None);
     }
 
     #[test]
     fn nothing_is_reported_after_the_records_were_taken() {
         let progress = Progress::default();
-        progress.begin(Job::Rewards, None, 1, Instant::now());
+        progress.begin(Job::Rewards, (None, None), 1, Instant::now());
         assert!(progress.close().is_empty());
         let mut reported = 0;
         progress.end(ended(Job::Rewards), &mut |_| reported += 1);

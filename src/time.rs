@@ -61,6 +61,12 @@ pub fn rfc3339_millis(at: SystemTime) -> String {
     )
 }
 
+/// `2026-11-28T22:29:03Z`, from Unix seconds.
+pub fn rfc3339_seconds(secs: u64) -> String {
+    let millis = rfc3339_millis(UNIX_EPOCH + Duration::from_secs(secs));
+    format!("{}Z", &millis[..millis.len() - 5])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +105,6 @@ mod tests {
         let at = UNIX_EPOCH + Duration::from_millis(1_795_904_943_245);
         assert_eq!(rfc3339_millis(at), "2026-11-28T22:29:03.245Z");
         assert_eq!(rfc3339_millis(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_seconds(1_795_904_943), "2026-11-28T22:29:03Z");
     }
 }

@@ -28,9 +28,11 @@ pub use url::Target;
 
 use crate::cli::{Cli, Output};
 use crate::error::Error;
+use crate::fleet::{self, Jitter};
 use crate::job::{self, Job, Selection};
 use crate::ping::Monitor;
-use crate::sanitize;
+use crate::trace::Trace;
+use crate::{duration, random, sanitize};
 
 /// The most monitors one invocation pings.
 const MAX_MONITORS: usize = 16;
@@ -69,6 +71,13 @@ pub struct Config {
     pub origins: Vec<String>,
     /// The env files read, in Next's order.
     pub env_files: Vec<PathBuf>,
+    /// `--jitter`: the wait before the run; never for `--pending`.
+    pub jitter: Option<Jitter>,
+    /// The scheduled time of this run's slot (Unix seconds), when a slot key
+    /// is asked for (`--slot-period`, `OCD_CRON_SCHEDULED_TIME`).
+    pub slot: Option<u64>,
+    /// The trace the requests to the app belong to (`TRACEPARENT`).
+    pub trace: Trace,
 }
 
 impl Config {
@@ -364,6 +373,17 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
         check_metrics_dir(path)?;
     }
     let monitors = resolve_ping(cli, env, settings)?;
+    let jitter = resolve_jitter(cli, settings)?;
+    let slot = resolve_slot(cli, env, settings, std::time::SystemTime::now())?;
+    let nonempty = |name| env(name).filter(|v| !v.is_empty());
+    let (trace, ignored) = Trace::from_env(
+        nonempty("TRACEPARENT").as_deref(),
+        nonempty("TRACESTATE").as_deref(),
+        random::random_bytes(),
+    );
+    if let Some(why) = ignored {
+        log::debug!("{}: {}", cli.job.name(), sanitize::for_log(&why, 200));
+    }
 
     Ok(Config {
         selection: cli.job,
@@ -393,6 +413,9 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
         warnings,
         origins: origins(cli, settings),
         env_files: Vec::new(),
+        jitter: if cli.pending { None } else { jitter },
+        slot,
+        trace,
     })
 }
 
@@ -429,6 +452,61 @@ fn origins(cli: &Cli, settings: &Settings) -> Vec<String> {
         lines.push(format!("{name} {source}{expanded}"));
     }
     lines
+}
+
+/// `--jitter` > `OCD_CRON_JITTER`, with `--jitter-seed` >
+/// `OCD_CRON_JITTER_SEED`.
+fn resolve_jitter(cli: &Cli, settings: &Settings) -> Result<Option<Jitter>, Error> {
+    let window = match cli.jitter {
+        Some(window) => window,
+        None => match setting("OCD_CRON_JITTER", settings) {
+            Some((text, source)) => duration::parse_duration(&text).map_err(|why| {
+                Error::Config(format!("--jitter / OCD_CRON_JITTER ({source}): {why}"))
+            })?,
+            None => return Ok(None),
+        },
+    };
+    let seed = match &cli.jitter_seed {
+        Some(seed) => Some(seed.clone()),
+        None => setting("OCD_CRON_JITTER_SEED", settings).map(|(seed, _)| seed),
+    };
+    Ok(Some(Jitter { window, seed }))
+}
+
+/// The slot's scheduled time: `OCD_CRON_SCHEDULED_TIME` (the real
+/// environment only: it changes with every run) or the start `now`,
+/// truncated to `--slot-period` > `OCD_CRON_SLOT_PERIOD`; `None` when
+/// neither the time nor the period is set.
+fn resolve_slot(
+    cli: &Cli,
+    env: Lookup,
+    settings: &Settings,
+    now: std::time::SystemTime,
+) -> Result<Option<u64>, Error> {
+    let period = match cli.slot_period {
+        Some(period) => Some(period),
+        None => match setting("OCD_CRON_SLOT_PERIOD", settings) {
+            Some((text, source)) => Some(fleet::parse_period(&text).map_err(|why| {
+                Error::Config(format!(
+                    "--slot-period / OCD_CRON_SLOT_PERIOD ({source}): {why}"
+                ))
+            })?),
+            None => None,
+        },
+    };
+    let explicit = match env("OCD_CRON_SCHEDULED_TIME").filter(|v| !v.is_empty()) {
+        Some(text) => Some(fleet::parse_rfc3339(text.trim()).map_err(|why| {
+            Error::Config(format!(
+                "OCD_CRON_SCHEDULED_TIME: {}",
+                sanitize::for_log(&why, 200)
+            ))
+        })?),
+        None => None,
+    };
+    let start = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    Ok(fleet::scheduled(start, explicit, period))
 }
 
 /// A warning when the key would cross a network in clear: over plain http
@@ -604,6 +682,77 @@ pub(crate) mod tests {
     }
 
     const KEY: (&str, &str) = ("INTERNAL_API_KEY", "k3y");
+
+    #[test]
+    fn jitter_and_slot_settings_follow_the_same_precedence() {
+        let config = |args: &[&str], env: &[(&str, &str)], file: &[(&str, &str)]| {
+            resolve_with(args, env, file).unwrap()
+        };
+        assert_eq!(config(&[], &[KEY], &[]).jitter, None);
+        assert_eq!(config(&[], &[KEY], &[]).slot, None);
+        let file = [
+            ("OCD_CRON_JITTER", "30s"),
+            ("OCD_CRON_JITTER_SEED", "file"),
+            ("OCD_CRON_SLOT_PERIOD", "1h"),
+        ];
+        let from_file = config(&[], &[KEY], &file);
+        let jitter = from_file.jitter.unwrap();
+        assert_eq!(jitter.window, Duration::from_secs(30));
+        assert_eq!(jitter.seed.as_deref(), Some("file"));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let slot = from_file.slot.unwrap();
+        assert!(
+            slot % 3600 == 0 && slot <= now && now - slot < 3600 + 5,
+            "{slot}"
+        );
+        let env = [
+            KEY,
+            ("OCD_CRON_JITTER", "20s"),
+            ("OCD_CRON_JITTER_SEED", "env"),
+            ("OCD_CRON_SLOT_PERIOD", "60"),
+            ("OCD_CRON_SCHEDULED_TIME", "2026-12-03T14:29:59Z"),
+        ];
+        let from_env = config(&[], &env, &file);
+        let jitter = from_env.jitter.unwrap();
+        assert_eq!(jitter.window, Duration::from_secs(20));
+        assert_eq!(jitter.seed.as_deref(), Some("env"));
+        assert_eq!(from_env.slot, Some(1_796_308_140)); // 14:29:00Z
+        let flags = [
+            "--jitter",
+            "10s",
+            "--jitter-seed",
+            "flag",
+            "--slot-period",
+            "15m",
+        ];
+        let from_flags = config(&flags, &env, &file);
+        let jitter = from_flags.jitter.unwrap();
+        assert_eq!(jitter.window, Duration::from_secs(10));
+        assert_eq!(jitter.seed.as_deref(), Some("flag"));
+        assert_eq!(from_flags.slot, Some(1_796_307_300)); // 14:15:00Z
+        // Empty is unset, as for every optional setting (a downward-API
+        // annotation the Pod lacks).
+        let empty = [KEY, ("OCD_CRON_SCHEDULED_TIME", "")];
+        assert_eq!(config(&[], &empty, &[]).slot, None);
+        // The scheduled time comes from the real environment only.
+        let only_file = [("OCD_CRON_SCHEDULED_TIME", "2026-12-03T14:29:59Z")];
+        assert_eq!(config(&[], &[KEY], &only_file).slot, None);
+        // A health check answers now.
+        assert_eq!(config(&["--pending"], &env, &[]).jitter, None);
+    }
+
+    #[test]
+    fn the_trace_comes_from_traceparent_in_the_environment() {
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+        let config = resolve_with(&[], &[KEY, ("TRACEPARENT", parent)], &[]).unwrap();
+        assert_eq!(config.trace.id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        let file = [("TRACEPARENT", parent)];
+        let config = resolve_with(&[], &[KEY, ("TRACEPARENT", "")], &file).unwrap();
+        assert_ne!(config.trace.id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    }
 
     #[test]
     fn precedence_is_flag_then_env_then_file_then_default() {

@@ -53,11 +53,13 @@ fn a_job_left_no_time_by_the_one_before_reports_no_attempt() {
     }
     assert_eq!(objects[0]["attempts"], 1);
     assert!(objects[0]["request_id"].is_string());
+    assert!(objects[0]["trace_id"].is_string());
     assert_eq!(objects[1]["job"], "outcomes");
     assert_eq!(
         objects[1]["attempts"], 0,
         "the deadline had passed: nothing was sent"
     );
     assert!(objects[1]["request_id"].is_null());
+    assert!(objects[1]["trace_id"].is_null(), "no trace was sent");
     server.assert_requests(1);
 }

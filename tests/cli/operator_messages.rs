@@ -113,8 +113,8 @@ fn an_unknown_issuer_is_one_error_line_that_names_ca_cert() {
     assert_eq!(errors.len(), 1, "{}", run.stderr);
     assert!(
         errors[0].contains("] rewards: TLS certificate problem with localhost")
-            && errors[0].ends_with(
-                "UnknownIssuer; the certificate's issuer is not trusted: for an internal CA, give its PEM bundle with --ca-cert / OCD_CRON_CA_CERT"
+            && errors[0].contains(
+                "UnknownIssuer; the certificate's issuer is not trusted: for an internal CA, give its PEM bundle with --ca-cert / OCD_CRON_CA_CERT (trace "
             ),
         "{}",
         run.stderr

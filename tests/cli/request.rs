@@ -22,9 +22,11 @@ fn rewards_posts_the_contract_request() {
     assert_eq!(id.len(), 36, "{id}");
     assert_eq!(&id[14..15], "4", "a UUID v4: {id}");
     assert_eq!(r.body_text(), "{}");
+    let traceparent = r.header("traceparent").expect("a traceparent");
+    let trace = &traceparent[3..35];
     run.assert_stderr_contains("rewards: processed 42, errors 0 (HTTP 200, ")
         .assert_stderr_contains(&format!(
-            "attempt 1/3, request {id}): Processed 42 decisions, 0 errors"
+            "attempt 1/3, request {id}, trace {trace}): Processed 42 decisions, 0 errors"
         ));
 }
 

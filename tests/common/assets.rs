@@ -274,6 +274,18 @@ n=$(ocd\-cron \-\-job=rewards \-\-pending) || exit
 echo \(dq$n decisions wait\(dq
 .EE
 .RE
+.PP
+On each of several hosts: start within 30 s, at an offset fixed per host,
+and send one Idempotency\-Key per hour, the same on every host, with JSON
+log lines:
+.PP
+.RS 4
+.EX
+0 * * * * /usr/local/bin/ocd\-cron \-\-job=rewards \e
+    \-\-env\-file=/srv/ocd/.env \-\-jitter=30s \e
+    \-\-jitter\-seed=\(dq$(hostname)\(dq \-\-slot\-period=1h \-\-log\-format=json
+.EE
+.RE
 "#;
 
 const SEE_ALSO: &str = r#".SH SEE ALSO

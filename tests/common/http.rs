@@ -12,6 +12,8 @@ pub struct Request {
     /// Names lower-cased, in the order received.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When the whole request had been read.
+    pub received: std::time::Instant,
 }
 
 impl Request {
@@ -64,6 +66,7 @@ pub fn read_request(reader: &mut impl BufRead) -> io::Result<Request> {
         path,
         headers,
         body,
+        received: std::time::Instant::now(),
     })
 }
 
