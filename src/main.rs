@@ -18,7 +18,10 @@ fn main() -> ExitCode {
                 return match printed {
                     // A reader that went away (`| head`) had what it wanted.
                     Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                        eprintln!("ocd-cron: cannot write to stdout ({e})");
+                        // Not eprintln!, which panics (and a release build
+                        // aborts) when stderr cannot be written either.
+                        let _ =
+                            writeln!(std::io::stderr(), "ocd-cron: cannot write to stdout ({e})");
                         ExitCode::from(code::IO_ERROR)
                     }
                     _ => ExitCode::SUCCESS,

@@ -18,6 +18,7 @@ mod hostile_input;
 mod job_all;
 mod journal;
 mod json_output;
+mod limits;
 mod metrics;
 mod monitors;
 mod operator_messages;
