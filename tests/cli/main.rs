@@ -21,6 +21,7 @@ mod json_output;
 mod limits;
 mod metrics;
 mod monitors;
+mod odd_input;
 mod operator_messages;
 mod packaging;
 mod pending;
