@@ -231,11 +231,15 @@ pub fn send_reporting_progress<T>(
     }
 }
 
-/// Resolves IP literals in place and hands names to ureq's resolver.
+/// Resolves IP literals in place, and names on a thread of their own.
 ///
 /// ureq bounds a DNS lookup by running it on a new thread; for
 /// `http://127.0.0.1:3000` there is nothing to look up, and the thread is a
-/// measurable share of a run that takes two milliseconds.
+/// measurable share of a run that takes two milliseconds. ureq's own
+/// resolver panics when it cannot start that thread (a limit on tasks), so
+/// names are looked up here: on a thread when one can be had, bounded by
+/// the attempt's timeout, and otherwise on this one, bounded by the system
+/// resolver's own timeouts.
 #[derive(Debug, Default)]
 struct LiteralFirst(DefaultResolver);
 
@@ -252,8 +256,50 @@ impl Resolver for LiteralFirst {
                 addrs.push(addr);
                 Ok(addrs)
             }
-            None => self.0.resolve(uri, config, timeout),
+            None => match DefaultResolver::host_and_port(
+                uri.scheme().unwrap_or(&ureq::http::uri::Scheme::HTTP),
+                uri.authority().ok_or(ureq::Error::HostNotFound)?,
+            ) {
+                Some(name) => {
+                    let mut addrs = self.empty();
+                    // As many as ureq keeps (16); the rest are not tried.
+                    for addr in look_up(name, timeout)? {
+                        if addrs.try_push(addr).is_err() {
+                            break;
+                        }
+                    }
+                    if addrs.is_empty() {
+                        return Err(ureq::Error::HostNotFound);
+                    }
+                    Ok(addrs)
+                }
+                // A scheme without a known port: ureq says what is wrong.
+                None => self.0.resolve(uri, config, timeout),
+            },
         }
+    }
+}
+
+/// The addresses of `name` (`host:port`), on a thread of its own so that
+/// `timeout` bounds the lookup, or on this one if no thread can be had.
+fn look_up(
+    name: String,
+    timeout: NextTimeout,
+) -> Result<std::vec::IntoIter<SocketAddr>, ureq::Error> {
+    use std::net::ToSocketAddrs;
+    use std::sync::mpsc;
+    let (answer, answered) = mpsc::sync_channel(1);
+    let query = name.clone();
+    let looking = interrupt::spawn("a DNS lookup", move || {
+        let _ = answer.send(query.to_socket_addrs());
+    });
+    if looking.is_none() {
+        return Ok(name.to_socket_addrs()?);
+    }
+    match answered.recv_timeout(*timeout.after) {
+        Ok(found) => Ok(found?),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(ureq::Error::Timeout(timeout.reason)),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(ureq::Error::HostNotFound),
     }
 }
 

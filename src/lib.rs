@@ -34,3 +34,5 @@ mod retry;
 mod run;
 mod sanitize;
 mod time;
+
+pub use interrupt::ignore_file_size_signal;

@@ -9,6 +9,7 @@ use ocd_cron::logging::{self, Verbosity};
 use ocd_cron::{app, cli};
 
 fn main() -> ExitCode {
+    ocd_cron::ignore_file_size_signal();
     let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(e) => {

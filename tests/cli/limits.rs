@@ -3,9 +3,11 @@
 //! dies of a signal or a panic.
 
 use std::fs::File;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
-use crate::common::run_adjusted;
+use crate::common::{KEY, OUTCOMES_OK, REWARDS_OK, Run, Server, respond, run_adjusted};
 
 /// A writer whose every write fails (ENOSPC).
 fn full() -> Stdio {
@@ -53,4 +55,187 @@ fn runs_with_nowhere_to_write_keep_their_status() {
         });
         run.assert_code(code);
     }
+}
+
+/// A user no process of this machine runs as: RLIMIT_NPROC counts the
+/// tasks of the real user, and does not apply to root.
+const NOBODY: u32 = 61_234;
+
+/// Runs as [`NOBODY`] with `tasks` tasks in all (1: no thread but the main
+/// one; 2: one more), as `TasksMax=` or a pids cgroup would; `None` when
+/// the test cannot change user (not root).
+fn run_with_tasks(tasks: u64, args: &[&str], env: &[(&str, &str)]) -> Option<Run> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: only root can run the binary as another user");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let cwd = dir.path().to_owned();
+    let run = run_adjusted(args, env, |command| {
+        command.current_dir(&cwd);
+        // SAFETY: between fork and exec the child makes only system calls,
+        // which allocate nothing and take no lock. The limit is set after
+        // the user is changed: set before, a user already at the limit
+        // would make exec itself fail.
+        unsafe {
+            command.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: tasks,
+                    rlim_max: tasks,
+                };
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(NOBODY) != 0
+                    || libc::setuid(NOBODY) != 0
+                    || libc::setrlimit(libc::RLIMIT_NPROC, &limit) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    });
+    Some(run)
+}
+
+#[test]
+fn without_threads_the_run_works_on_one_and_pings_its_end() {
+    for tasks in [1, 2, 3] {
+        for (status, body, code) in [(200, REWARDS_OK, 0), (401, "{}", 77)] {
+            let api = Server::start(vec![respond(status, body)]);
+            let pings = Server::start(vec![respond(200, "OK")]);
+            let (api_url, ping_url) = (api.url(), pings.url());
+            let env = [
+                ("INTERNAL_API_KEY", KEY),
+                ("API_BASE_URL", api_url.as_str()),
+            ];
+            let args = [
+                "--job",
+                "rewards",
+                "--ping-url",
+                &ping_url,
+                "--ping-url",
+                &ping_url,
+            ];
+            let Some(run) = run_with_tasks(tasks, &args, &env) else {
+                return;
+            };
+            run.assert_code(code);
+            api.assert_requests(1);
+            // Two monitors, a start and a finish ping each.
+            let seen = pings.assert_requests(4);
+            let finish = format!("/{code}?rid=");
+            assert_eq!(
+                seen.iter().filter(|r| r.path.contains(&finish)).count(),
+                2,
+                "{run}"
+            );
+        }
+    }
+}
+
+#[test]
+fn without_threads_names_are_looked_up_and_both_jobs_run() {
+    let api = Server::start(vec![respond(200, REWARDS_OK), respond(200, OUTCOMES_OK)]);
+    let base = format!("http://localhost:{}", api.port());
+    let env = [("INTERNAL_API_KEY", KEY), ("API_BASE_URL", base.as_str())];
+    let Some(run) = run_with_tasks(1, &["--job", "all", "--output", "json"], &env) else {
+        return;
+    };
+    run.assert_code(0);
+    assert_eq!(run.stdout.lines().count(), 2, "{run}");
+    api.assert_requests(2);
+    let Some(run) = run_with_tasks(1, &["--job", "rewards", "--dry-run"], &env) else {
+        return;
+    };
+    run.assert_code(0);
+}
+
+/// Runs with writes limited to files of `bytes` bytes (`LimitFSIZE=`,
+/// `ulimit -f`), stdout going to `stdout` if given.
+fn run_with_file_size(
+    bytes: u64,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdout: Option<&std::path::Path>,
+) -> Run {
+    run_adjusted(args, env, |command| {
+        if let Some(path) = stdout {
+            command.stdout(File::create(path).unwrap());
+        }
+        // SAFETY: between fork and exec the child makes one system call,
+        // which allocates nothing and takes no lock.
+        unsafe {
+            command.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: bytes,
+                    rlim_max: bytes,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    })
+}
+
+#[test]
+fn a_metrics_file_past_the_size_limit_is_a_warning_and_leaves_nothing_behind() {
+    let api = Server::start(vec![respond(200, REWARDS_OK)]);
+    let pings = Server::start(vec![respond(200, "OK")]);
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = dir.path().join("ocd.prom");
+    let (api_url, ping_url) = (api.url(), pings.url());
+    let env = [
+        ("INTERNAL_API_KEY", KEY),
+        ("API_BASE_URL", api_url.as_str()),
+    ];
+    let args = [
+        "--job",
+        "rewards",
+        "--ping-url",
+        &ping_url,
+        "--metrics-file",
+        metrics.to_str().unwrap(),
+    ];
+    run_with_file_size(64, &args, &env, None)
+        .assert_code(0)
+        .assert_stderr_contains("cannot write the metrics file")
+        .assert_stderr_contains("File too large");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let seen = pings.assert_requests(2);
+    assert!(seen[1].path.contains("/0?rid="), "{}", seen[1].path);
+}
+
+#[test]
+fn output_past_the_size_limit_is_an_io_error_and_still_pinged() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    for flag in ["--help", "--version"] {
+        run_with_file_size(4, &[flag], &[], Some(&out)).assert_code(74);
+    }
+    let api = Server::start(vec![respond(200, REWARDS_OK)]);
+    let pings = Server::start(vec![respond(200, "OK")]);
+    let (api_url, ping_url) = (api.url(), pings.url());
+    let env = [
+        ("INTERNAL_API_KEY", KEY),
+        ("API_BASE_URL", api_url.as_str()),
+    ];
+    let json = [
+        "--job",
+        "rewards",
+        "--output",
+        "json",
+        "--ping-url",
+        &ping_url,
+    ];
+    run_with_file_size(64, &json, &env, Some(&out))
+        .assert_code(74)
+        .assert_stderr_contains("cannot write to stdout");
+    let seen = pings.assert_requests(2);
+    assert!(seen[1].path.contains("/74?rid="), "{}", seen[1].path);
+    run_with_file_size(64, &["--job", "rewards", "--dry-run"], &env, Some(&out)).assert_code(74);
 }
