@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::fs::Metadata;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::secret::Secret;
 use super::{Lookup, Source};
@@ -51,15 +51,17 @@ pub(super) fn resolve(
                 )));
             }
             (None, Some(path)) => {
-                let label = format!("the key in INTERNAL_API_KEY_FILE {path}");
-                let (bytes, meta) = files::read_with_metadata(Path::new(&path), files::KEY_FILE)
-                    .map_err(|e| {
+                let path = super::environment::path(&path, source);
+                let label = format!("the key in INTERNAL_API_KEY_FILE {}", path.display());
+                let (bytes, meta) =
+                    files::read_with_metadata(&path, files::KEY_FILE).map_err(|e| {
                         Error::Config(format!(
-                            "INTERNAL_API_KEY_FILE {path} ({source}) {e}; \
-                         point it at the file holding the key, readable by this user"
+                            "INTERNAL_API_KEY_FILE {} ({source}) {e}; \
+                         point it at the file holding the key, readable by this user",
+                            path.display()
                         ))
                     })?;
-                warnings.extend(readable_by_others(Path::new(&path), &meta, "key file"));
+                warnings.extend(readable_by_others(&path, &meta, "key file"));
                 // Not UTF-8 is not a key either: `check` refuses the
                 // replacement characters without quoting them.
                 // A byte-order mark is how some editors start a text file,
@@ -123,6 +125,26 @@ pub(super) fn readable_by_others(path: &Path, meta: &Metadata, what: &str) -> Op
     })
 }
 
+/// The file [`resolve`] reads the key from, if it reads one: the
+/// `INTERNAL_API_KEY_FILE` of the first source that sets either variable,
+/// as a path. Known before the file is read, so that a key file that is
+/// also another setting's file is refused without touching it.
+pub(super) fn file_path(env: Lookup, file: &HashMap<String, String>) -> Option<PathBuf> {
+    let sources: [(Source, Lookup); 2] = [
+        (Source::Environment, env),
+        (Source::EnvFile, &|name| file.get(name).cloned()),
+    ];
+    sources.into_iter().find_map(|(source, get)| {
+        match (get("INTERNAL_API_KEY"), get("INTERNAL_API_KEY_FILE")) {
+            (None, None) => None,
+            (None, Some(path)) if !path.is_empty() => {
+                Some(Some(super::environment::path(&path, source)))
+            }
+            _ => Some(None),
+        }
+    })?
+}
+
 /// Whether `gid` is this process's effective group or a supplementary one.
 fn in_own_groups(gid: u32) -> bool {
     // SAFETY: getegid takes no arguments and cannot fail.
@@ -162,6 +184,70 @@ mod tests {
             Err(Error::Config(msg)) => msg,
             Err(other) => panic!("expected a config error, got {other}"),
             Ok(_) => panic!("expected a config error, got a key"),
+        }
+    }
+
+    /// `file_path` names the file `resolve` reads, from the same source.
+    #[test]
+    fn the_key_file_is_known_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (env_key, file_key) = (dir.path().join("env-key"), dir.path().join("file-key"));
+        std::fs::write(&env_key, "from-env-k3y").unwrap();
+        std::fs::write(&file_key, "from-file-k3y").unwrap();
+        let (e, f) = (env_key.to_str().unwrap(), file_key.to_str().unwrap());
+        let path = |env: &[(&str, &str)], file: &[(&str, &str)]| {
+            let table = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            };
+            let (env, file) = (table(env), table(file));
+            file_path(&|n| env.get(n).cloned(), &file)
+        };
+        type Pairs<'a> = &'a [(&'a str, &'a str)];
+        let cases: [(Pairs, Pairs, Option<&str>); 7] = [
+            (
+                &[("INTERNAL_API_KEY_FILE", e)],
+                &[("INTERNAL_API_KEY_FILE", f)],
+                Some(e),
+            ),
+            (&[], &[("INTERNAL_API_KEY_FILE", f)], Some(f)),
+            (
+                &[("INTERNAL_API_KEY", "k3y-k3y")],
+                &[("INTERNAL_API_KEY_FILE", f)],
+                None,
+            ),
+            (&[], &[("INTERNAL_API_KEY", "k3y-k3y")], None),
+            (
+                &[("INTERNAL_API_KEY_FILE", "")],
+                &[("INTERNAL_API_KEY_FILE", f)],
+                None,
+            ),
+            (
+                &[("INTERNAL_API_KEY_FILE", e), ("INTERNAL_API_KEY", "x")],
+                &[],
+                None,
+            ),
+            (&[], &[], None),
+        ];
+        for (env, file, expected) in cases {
+            assert_eq!(
+                path(env, file).as_deref(),
+                expected.map(Path::new),
+                "{env:?} {file:?}"
+            );
+            let read = key_with(env, file).ok().map(|key| key.expose().to_owned());
+            let from = |p: &str| {
+                if p == e {
+                    "from-env-k3y"
+                } else {
+                    "from-file-k3y"
+                }
+            };
+            if let Some(expected) = expected {
+                assert_eq!(read.as_deref(), Some(from(expected)), "{env:?} {file:?}");
+            }
         }
     }
 

@@ -11,9 +11,11 @@
 
 mod ca;
 mod env_file;
+mod environment;
 mod key;
 mod proxy;
 mod secret;
+mod shared_file;
 mod url;
 
 use std::collections::HashMap;
@@ -105,7 +107,18 @@ impl fmt::Display for Source {
 
 /// Reads the env file and the real environment, then resolves.
 pub fn load(cli: &Cli) -> Result<Config, Error> {
-    let (file, meta) = env_file::read(cli.env_file.as_deref())?;
+    let read = env_file::read(cli.env_file.as_deref());
+    hide_key(&real_env, read.as_ref().map(|(file, _)| file).ok());
+    let (file, meta) = read?;
+    let env_files: Vec<(String, PathBuf)> = match (&cli.env_file, &meta) {
+        (Some(path), _) => vec![("--env-file".into(), path.clone())],
+        (None, Some(_)) => vec![(
+            format!("the env file {}", env_file::DEFAULT_ENV_FILE),
+            PathBuf::from(env_file::DEFAULT_ENV_FILE),
+        )],
+        (None, None) => Vec::new(),
+    };
+    shared_file::refuse_shared(&named_files(cli, &real_env, &file, env_files))?;
     let mut config = resolve(cli, &real_env, &file)?;
     // From here on no text from outside can show the key.
     crate::sanitize::hide(config.key.expose());
@@ -121,6 +134,61 @@ pub fn load(cli: &Cli) -> Result<Config, Error> {
             .extend(key::readable_by_others(path, meta, "env file"));
     }
     Ok(config)
+}
+
+/// Registers the key, if the settings give a usable one, with the redactor
+/// before any message can be printed: a path, a URL or an error that
+/// happens to hold the key's text is shown with `(redacted)` in its place,
+/// on stderr, in JSON and in pings alike. `file` is the env file's
+/// settings, if it could be read.
+fn hide_key(env: Lookup, file: Option<&HashMap<String, String>>) {
+    let empty = HashMap::new();
+    if let Ok(key) = key::resolve(env, file.unwrap_or(&empty), &mut Vec::new()) {
+        crate::sanitize::hide(key.expose());
+    }
+}
+
+/// Every file a setting names, with the setting's name: the lock file, the
+/// metrics file, the key file, the CA bundle and `env_files` (each env file
+/// that was read, named for messages).
+fn named_files(
+    cli: &Cli,
+    env: Lookup,
+    file: &HashMap<String, String>,
+    env_files: Vec<(String, PathBuf)>,
+) -> Vec<(String, PathBuf)> {
+    let mut named = env_files;
+    if let Some(path) = &cli.lock_file {
+        named.push(("--lock-file".into(), path.clone()));
+    }
+    if let Some(path) = metrics_path(cli, env, file) {
+        named.push(("--metrics-file / OCD_CRON_METRICS_FILE".into(), path));
+    }
+    if let Some(path) = ca_path(cli, env, file) {
+        named.push(("--ca-cert / OCD_CRON_CA_CERT".into(), path));
+    }
+    if let Some(path) = key::file_path(env, file) {
+        named.push(("INTERNAL_API_KEY_FILE".into(), path));
+    }
+    named
+}
+
+/// `--metrics-file` > `OCD_CRON_METRICS_FILE`.
+fn metrics_path(cli: &Cli, env: Lookup, file: &HashMap<String, String>) -> Option<PathBuf> {
+    match &cli.metrics_file {
+        Some(path) => Some(path.clone()),
+        None => setting("OCD_CRON_METRICS_FILE", env, file)
+            .map(|(path, source)| environment::path(&path, source)),
+    }
+}
+
+/// `--ca-cert` > `OCD_CRON_CA_CERT`.
+fn ca_path(cli: &Cli, env: Lookup, file: &HashMap<String, String>) -> Option<PathBuf> {
+    match &cli.ca_cert {
+        Some(path) => Some(path.clone()),
+        None => setting("OCD_CRON_CA_CERT", env, file)
+            .map(|(path, source)| environment::path(&path, source)),
+    }
 }
 
 /// Only the monitors, for reporting a configuration error to them when the
@@ -168,8 +236,10 @@ fn refuse_key_in(url: &str, key: &Secret, what: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The real environment, bytes that are not UTF-8 kept (see
+/// [`environment`]).
 fn real_env(name: &str) -> Option<String> {
-    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+    environment::read(name)
 }
 
 /// Applies precedence and validates: flag > `env` > `file` > default.
@@ -197,18 +267,12 @@ pub(crate) fn resolve(
         warnings.push(warning);
     }
 
-    let ca_certs = match &cli.ca_cert {
-        Some(path) => Some(ca::read_bundle(path)?),
-        None => match lookup("OCD_CRON_CA_CERT") {
-            Some((path, _)) => Some(ca::read_bundle(Path::new(&path))?),
-            None => None,
-        },
+    let ca_certs = match ca_path(cli, env, file) {
+        Some(path) => Some(ca::read_bundle(&path)?),
+        None => None,
     };
 
-    let metrics_file = match &cli.metrics_file {
-        Some(path) => Some(path.clone()),
-        None => lookup("OCD_CRON_METRICS_FILE").map(|(path, _)| PathBuf::from(path)),
-    };
+    let metrics_file = metrics_path(cli, env, file);
     if let Some(path) = &metrics_file {
         check_metrics_dir(path)?;
     }
@@ -362,6 +426,11 @@ fn ping_entries(cli: &Cli, env: Lookup, file: &HashMap<String, String>) -> Vec<(
 
 /// One ping URL, checked like the base URL (scheme, host, port, proxy).
 fn monitor(entry: &str, what: &str, env: Lookup) -> Result<Monitor, Error> {
+    if environment::not_text(entry) {
+        return Err(Error::Config(format!(
+            "{what} is not text: it holds bytes that are not UTF-8 (or a NUL)"
+        )));
+    }
     Monitor::parse(entry, what, |url| url::target(url, what, env))
 }
 

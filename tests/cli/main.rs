@@ -31,3 +31,4 @@ mod recipes;
 mod request;
 mod retries;
 mod safety;
+mod shared_files;
