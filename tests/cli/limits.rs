@@ -239,3 +239,52 @@ fn output_past_the_size_limit_is_an_io_error_and_still_pinged() {
     assert!(seen[1].path.contains("/74?rid="), "{}", seen[1].path);
     run_with_file_size(64, &["--job", "rewards", "--dry-run"], &env, Some(&out)).assert_code(74);
 }
+
+#[test]
+fn too_few_open_files_is_a_documented_failure_and_seven_are_enough() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = dir.path().join("ocd.prom");
+    let lock = dir.path().join("ocd.lock");
+    for files in [4, 5, 6, 7] {
+        let api = Server::start(vec![respond(200, REWARDS_OK)]);
+        let url = api.url();
+        let env = [("INTERNAL_API_KEY", KEY), ("API_BASE_URL", url.as_str())];
+        let args = [
+            "--job",
+            "rewards",
+            "--retries",
+            "0",
+            "--metrics-file",
+            metrics.to_str().unwrap(),
+            "--lock-file",
+            lock.to_str().unwrap(),
+        ];
+        let run = run_adjusted(&args, &env, |command| {
+            // SAFETY: between fork and exec the child makes one system
+            // call, which allocates nothing and takes no lock.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit {
+                        rlim_cur: files,
+                        rlim_max: files,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        });
+        if files == 7 {
+            run.assert_code(0);
+            continue;
+        }
+        // Which open fails first depends on what is already open: the
+        // lock file (78, naming the limit) or the connection (69).
+        assert!([69, 78].contains(&run.code), "{run}");
+        assert!(
+            run.stderr.to_lowercase().contains("too many open files"),
+            "{run}"
+        );
+    }
+}
