@@ -772,6 +772,14 @@ mod tests {
                 String::from_utf8_lossy(input)
             );
         }
+        // A proxy's long Via or a server's cookies: skipped whole up to the cap.
+        let long = [
+            &b"HTTP/1.1 100 Continue\r\nVia: "[..],
+            &[b'v'; 12 * 1024],
+            b"\r\n\r\nHTTP/1.1 200 OK\r\n",
+        ]
+        .concat();
+        assert_eq!(interim_head(&long), Complete(long.len() - 17));
         let endless = [
             &b"HTTP/1.1 100 Continue\r\nX: "[..],
             &[b'y'; MAX_INTERIM_HEAD],

@@ -207,3 +207,29 @@ fn a_metrics_file_named_with_the_key_is_written_and_never_shown() {
         .assert_stderr_contains("cannot write the metrics file")
         .assert_stderr_contains("(redacted).prom");
 }
+
+/// A key holding `"` and `\`, which JSON escapes: redacted in each string
+/// before the escaping, where it still reads as itself.
+#[test]
+fn a_key_that_json_escapes_is_redacted_in_json_too() {
+    let key = r#"qu0te"and\back-k3y-77"#;
+    let escaped = r#"qu0te\"and\\back-k3y-77"#;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = format!("/nonexistent/{key}/file");
+    for args in [
+        vec!["--lock-file", missing.as_str()],
+        vec!["--metrics-file", missing.as_str()],
+        vec!["--lock-file", missing.as_str(), "--dry-run"],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--job", "rewards", "--output", "json"]);
+        let run = run_in(dir.path(), &args, &[("INTERNAL_API_KEY", key)]);
+        run.assert_code(78);
+        for text in [&run.stdout, &run.stderr] {
+            assert!(!text.contains(key) && !text.contains(escaped), "{run}");
+        }
+        let object: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+        let error = object["error"].as_str().unwrap();
+        assert!(error.contains("/nonexistent/(redacted)/file"), "{error}");
+    }
+}
