@@ -3,7 +3,8 @@ outcomes\t'Outcome tracking: POST /api/training/outcomes'
 all\t'Both, rewards first: outcome tracking reads what reward calculation wrote in the same hour, as in the recommended :00/:15 schedule'"
 complete -c ocd-cron -l limit -d 'Batch size, sent as {"limit": N}. Without it the body is {} and the server uses its own default' -r
 complete -c ocd-cron -l base-url -d 'Base URL of the OCD app, path prefix included. Overrides API_BASE_URL' -r
-complete -c ocd-cron -l env-file -d 'Read this file instead of ./.env. It must exist and be a regular file' -r -F
+complete -c ocd-cron -l env-file -d 'Read only this env file, instead of the app\'s env files. It must exist and be a regular file' -r -F
+complete -c ocd-cron -l app-dir -d 'The OCD app\'s directory: read its env files as `next start` does (.env.production.local, .env.local, .env.production, .env; the first that sets a name wins, $VAR expanded) from there instead of from the working directory. Overrides OCD_CRON_APP_DIR' -r -F
 complete -c ocd-cron -l timeout -d 'Deadline for the whole run, retries and waits included (500ms, 30s, 2m, 1h, or bare seconds; at most 24h)' -r
 complete -c ocd-cron -l connect-timeout -d 'Deadline for establishing each TCP connection (at most 24h)' -r
 complete -c ocd-cron -l retries -d 'Extra attempts for retryable failures (connection errors, 408, 429, 500, 502, 503, 504), all within --timeout' -r

@@ -18,12 +18,22 @@ pub fn execute(cli: &Cli) -> u8 {
     let started = Instant::now();
     let config = match config::load(cli) {
         Ok(config) => config,
-        Err(error) => {
-            return account_for_stdout(cli.job, refuse_configuration(cli, &error, started));
+        Err(refusal) => {
+            return account_for_stdout(
+                cli.job,
+                refuse_configuration(cli, &refusal.error, refusal.monitors, started),
+            );
         }
     };
     for warning in &config.warnings {
         log::warn!("{}: {warning}", config.selection.name());
+    }
+    for origin in &config.origins {
+        if config.dry_run {
+            log::info!("{}: {origin}", config.selection.name());
+        } else {
+            log::debug!("{}: {origin}", config.selection.name());
+        }
     }
     let invocation_id = random::uuid_v4();
     if config.dry_run {
@@ -32,7 +42,10 @@ pub fn execute(cli: &Cli) -> u8 {
         if let Some(path) = &config.lock_file
             && let Err(error) = lock::check(path)
         {
-            return account_for_stdout(cli.job, refuse_configuration(cli, &error, started));
+            return account_for_stdout(
+                cli.job,
+                refuse_configuration(cli, &error, Vec::new(), started),
+            );
         }
         report::dry_run(&config, &invocation_id);
         return account_for_stdout(config.selection, code::OK);
@@ -173,8 +186,13 @@ fn counts(records: &[JobRecord]) -> (Option<u64>, Option<u64>) {
 }
 
 /// A configuration that cannot be used: reported like any job that did not
-/// start, and to each monitor whose own URL is usable.
-fn refuse_configuration(cli: &Cli, error: &Error, started: Instant) -> u8 {
+/// start, and to `monitors` (each monitor whose own URL is usable).
+fn refuse_configuration(
+    cli: &Cli,
+    error: &Error,
+    monitors: Vec<ping::Monitor>,
+    started: Instant,
+) -> u8 {
     report::not_started(
         cli.job,
         &cli.job.jobs(),
@@ -182,11 +200,6 @@ fn refuse_configuration(cli: &Cli, error: &Error, started: Instant) -> u8 {
         report::mode_name(cli.dry_run, cli.pending),
         error,
     );
-    let monitors = if cli.dry_run || cli.pending {
-        Vec::new()
-    } else {
-        config::load_ping(cli)
-    };
     if !monitors.is_empty() {
         let ending = Ending {
             exit_code: error.exit_code(),

@@ -37,10 +37,17 @@ pub struct Cli {
     #[arg(long, value_name = "URL", value_parser = Text)]
     pub base_url: Option<String>,
 
-    /// Read this file instead of ./.env. It must exist and be a regular
-    /// file.
-    #[arg(long, value_name = "PATH")]
+    /// Read only this env file, instead of the app's env files. It must
+    /// exist and be a regular file.
+    #[arg(long, value_name = "PATH", conflicts_with = "app_dir")]
     pub env_file: Option<PathBuf>,
+
+    /// The OCD app's directory: read its env files as `next start` does
+    /// (.env.production.local, .env.local, .env.production, .env; the first
+    /// that sets a name wins, $VAR expanded) from there instead of from
+    /// the working directory. Overrides OCD_CRON_APP_DIR.
+    #[arg(long, value_name = "DIR")]
+    pub app_dir: Option<PathBuf>,
 
     /// Deadline for the whole run, retries and waits included
     /// (500ms, 30s, 2m, 1h, or bare seconds; at most 24h).
@@ -200,6 +207,14 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "As --metrics-file, which overrides it.",
     ),
     (
+        "OCD_CRON_APP_DIR",
+        "As --app-dir, which overrides it: the directory whose env files are read; read from the real environment only.",
+    ),
+    (
+        "NODE_ENV",
+        "test: read the app's test env files (.env.test.local, .env.test, .env), as Next does; any other value changes nothing.",
+    ),
+    (
         "RUST_LOG",
         "Log filter; overrides -q and -v (debug, warn, ...). The HTTP and TLS libraries show only their warnings unless named (ureq=debug, rustls=debug).",
     ),
@@ -210,7 +225,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
 ];
 
 /// What the environment section adds after the list.
-pub const ENVIRONMENT_NOTE: &str = "All but RUST_LOG and the proxies may also come from ./.env (or --env-file): the real environment beats the file, and flags beat both. An empty API_BASE_URL, OCD_CRON_CA_CERT, OCD_CRON_PING_URL or OCD_CRON_METRICS_FILE counts as unset; an empty key is an error. DATABASE_URL is not needed.";
+pub const ENVIRONMENT_NOTE: &str = "All but RUST_LOG, NODE_ENV, OCD_CRON_APP_DIR and the proxies may also come from the app's env files, read as next start reads them: .env.production.local, .env.local, .env.production, .env (with NODE_ENV=test: .env.test.local, .env.test, .env) in the working directory or --app-dir, the first that sets a name winning, $VAR and ${VAR:-default} expanded, \\$ for a literal dollar; or from the one file --env-file names. The real environment beats the files, and flags beat both. An empty API_BASE_URL, OCD_CRON_CA_CERT, OCD_CRON_PING_URL or OCD_CRON_METRICS_FILE counts as unset; an empty key is an error. DATABASE_URL is not needed.";
 
 /// The monitors `--ping-url` speaks, for the man page and the README (a
 /// test checks the README's table against it): the kind (the `<kind>+`

@@ -2,7 +2,7 @@
 // PM2 starts at :00 (rewards) and :15 (outcomes), in place of the OCD docs'
 // long-running scheduler (`pm2 start cron.ts --interpreter tsx --name ocd-cron`).
 //
-// Copy this file into the OCD app's directory, next to its .env, then:
+// Copy this file into the OCD app's directory, next to its .env files, then:
 //   pm2 delete ocd-cron                # the old scheduler, if it runs
 //   pm2 start ecosystem.config.js      # runs each job once now, then on schedule
 //   pm2 save                           # with `pm2 startup`: kept across reboots
@@ -12,8 +12,11 @@
 //   next cron time. PM2 never loops on a failing job; it keeps the exit status
 //   (`pm2 jlist`: pm2_env.exit_code; `pm2 logs`: "exited with code [69]") and
 //   `pm2 ls` shows the app as stopped between runs.
-// - The configuration is the app's own .env (INTERNAL_API_KEY, API_BASE_URL),
-//   as in the OCD docs; ocd-cron reads only its own variables from it.
+// - The configuration is the app's own env files (INTERNAL_API_KEY,
+//   API_BASE_URL), read from this directory as `next start` reads them
+//   (.env.production.local, .env.local, .env.production, .env; $VAR
+//   expanded), so the key sent is the one the app checks; ocd-cron reads only
+//   its own variables from them.
 // - --timeout=5m ends every run long before the next cron time (a cron restart
 //   of a run still going would interrupt it: exit 130).
 // - The binary: $OCD_CRON if set when `pm2 start` reads this file, else the
@@ -25,20 +28,19 @@
 //   there; the exit status PM2 records is always right. For a record of every
 //   run, add --ping-url or --metrics-file (see ocd-cron(1)).
 const fs = require("fs");
-const path = require("path");
 
 const ocdCron =
   process.env.OCD_CRON ||
   ["/usr/bin/ocd-cron", "/usr/local/bin/ocd-cron"].find((p) => fs.existsSync(p)) ||
   "/usr/bin/ocd-cron";
-const envFile = path.join(__dirname, ".env");
+const appDir = __dirname;
 
 module.exports = {
   apps: [
     {
       name: "ocd-cron-rewards",
       script: ocdCron,
-      args: ["--job=rewards", `--env-file=${envFile}`, "--timeout=5m"],
+      args: ["--job=rewards", `--app-dir=${appDir}`, "--timeout=5m"],
       interpreter: "none",
       cwd: __dirname,
       cron_restart: "0 * * * *",
@@ -47,7 +49,7 @@ module.exports = {
     {
       name: "ocd-cron-outcomes",
       script: ocdCron,
-      args: ["--job=outcomes", `--env-file=${envFile}`, "--timeout=5m"],
+      args: ["--job=outcomes", `--app-dir=${appDir}`, "--timeout=5m"],
       interpreter: "none",
       cwd: __dirname,
       cron_restart: "15 * * * *",

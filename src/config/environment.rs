@@ -42,8 +42,8 @@ fn escape(value: &OsStr) -> String {
 /// A path setting's value as a path: exactly the bytes the environment
 /// held. Values from anywhere else (the env file, a test's table) are taken
 /// as they are.
-pub(super) fn path(value: &str, source: Source) -> PathBuf {
-    if source != Source::Environment || !value.contains(ESCAPE) {
+pub(super) fn path(value: &str, source: &Source) -> PathBuf {
+    if *source != Source::Environment || !value.contains(ESCAPE) {
         return PathBuf::from(value);
     }
     let mut bytes = Vec::with_capacity(value.len());
@@ -91,7 +91,7 @@ mod tests {
             let value = OsStr::from_bytes(bytes);
             let escaped = escape(value);
             assert_eq!(
-                path(&escaped, Source::Environment).as_os_str(),
+                path(&escaped, &Source::Environment).as_os_str(),
                 value,
                 "{escaped:?}"
             );
@@ -103,17 +103,27 @@ mod tests {
     #[test]
     fn only_the_environment_is_unescaped() {
         assert_eq!(
-            path("a\u{0}ffb", Source::EnvFile).as_os_str().as_bytes(),
+            path(
+                "a\u{0}ffb",
+                &Source::EnvFile {
+                    path: ".env".into(),
+                    line: 1
+                }
+            )
+            .as_os_str()
+            .as_bytes(),
             b"a\0ffb"
         );
         assert_eq!(
-            path("a\u{0}zz", Source::Environment).as_os_str().as_bytes(),
+            path("a\u{0}zz", &Source::Environment)
+                .as_os_str()
+                .as_bytes(),
             b"a\0zz"
         );
         assert_eq!(
-            path("a\u{0}f", Source::Environment).as_os_str().as_bytes(),
+            path("a\u{0}f", &Source::Environment).as_os_str().as_bytes(),
             b"a\0f"
         );
-        assert_eq!(path("plain", Source::Environment), PathBuf::from("plain"));
+        assert_eq!(path("plain", &Source::Environment), PathBuf::from("plain"));
     }
 }

@@ -3,12 +3,11 @@
 //! warning for a key file other users can read. No message here quotes the
 //! key.
 
-use std::collections::HashMap;
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 
 use super::secret::Secret;
-use super::{Lookup, Source};
+use super::{Settings, Source};
 use crate::error::Error;
 use crate::files;
 
@@ -22,63 +21,80 @@ const PLACEHOLDER_KEYS: &[&str] = &[
 
 /// The key from `INTERNAL_API_KEY` or the file named by
 /// `INTERNAL_API_KEY_FILE`. The real environment is consulted first, then
-/// the env file, so a unit's `INTERNAL_API_KEY_FILE` wins over the app's
-/// `.env`; one source setting both is ambiguous and refused.
-pub(super) fn resolve(
-    env: Lookup,
-    file: &HashMap<String, String>,
-    warnings: &mut Vec<String>,
-) -> Result<Secret, Error> {
-    let sources: [(Source, Lookup); 2] = [
-        (Source::Environment, env),
-        (Source::EnvFile, &|name| file.get(name).cloned()),
-    ];
-    for (source, get) in sources {
-        match (get("INTERNAL_API_KEY"), get("INTERNAL_API_KEY_FILE")) {
-            (Some(_), Some(_)) => {
+/// the env files, so a unit's `INTERNAL_API_KEY_FILE` wins over the app's
+/// `.env`; one of the two sources setting both is ambiguous and refused.
+pub(super) fn resolve(settings: &Settings, warnings: &mut Vec<String>) -> Result<Secret, Error> {
+    match chosen(settings) {
+        (Some((_, key_source)), Some((_, file_source))) => {
+            let sources = if key_source == file_source {
+                key_source.to_string()
+            } else {
+                format!("{key_source} and {file_source}")
+            };
+            Err(Error::Config(format!(
+                "both INTERNAL_API_KEY and INTERNAL_API_KEY_FILE are set ({sources}); \
+                 drop one of them (keep INTERNAL_API_KEY_FILE for a mounted secret)"
+            )))
+        }
+        (Some((value, source)), None) => {
+            let label = format!("INTERNAL_API_KEY ({source})");
+            let expansion = settings.expansion("INTERNAL_API_KEY");
+            if let Some(v) = expansion.filter(|v| v.swallowed)
+                && !value.is_empty()
+            {
+                warnings.push(format!(
+                    "{label}: a $ followed by a name that is not set was replaced by nothing, as \
+                     the app's Next.js loader does, so the app and ocd-cron use {} of the {} \
+                     characters written; if the key really holds a $, write it as \\$",
+                    value.chars().count(),
+                    v.written
+                ));
+            }
+            if value.is_empty() && expansion.is_some_and(|v| v.written > 0) {
                 return Err(Error::Config(format!(
-                    "both INTERNAL_API_KEY and INTERNAL_API_KEY_FILE are set ({source}); \
-                     drop one of them (keep INTERNAL_API_KEY_FILE for a mounted secret)"
+                    "{label} is empty after $ expansion (a $ followed by a name that is not set \
+                     is replaced by nothing, as the app's Next.js loader does); write \\$ for a \
+                     literal dollar, or set the key the OCD server has in its INTERNAL_API_KEY"
                 )));
             }
-            (Some(value), None) => {
-                return check(value, &format!("INTERNAL_API_KEY ({source})"));
-            }
-            (None, Some(path)) if path.is_empty() => {
-                return Err(Error::Config(format!(
-                    "INTERNAL_API_KEY_FILE ({source}) is empty; \
-                     set it to the path of the file holding the key, or unset it"
-                )));
-            }
-            (None, Some(path)) => {
-                let path = super::environment::path(&path, source);
-                let label = format!("the key in INTERNAL_API_KEY_FILE {}", path.display());
-                let (bytes, meta) =
-                    files::read_with_metadata(&path, files::KEY_FILE).map_err(|e| {
-                        Error::Config(format!(
-                            "INTERNAL_API_KEY_FILE {} ({source}) {e}; \
-                         point it at the file holding the key, readable by this user",
-                            path.display()
-                        ))
-                    })?;
-                warnings.extend(readable_by_others(&path, &meta, "key file"));
-                // Not UTF-8 is not a key either: `check` refuses the
-                // replacement characters without quoting them.
-                // A byte-order mark is how some editors start a text file,
-                // not part of the key (the env file skips one too).
-                let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-                let text = String::from_utf8_lossy(bytes);
-                return check(text.trim_end_matches(['\n', '\r']).to_owned(), &label);
-            }
-            (None, None) => {}
+            check(value, &label)
+        }
+        (None, Some((path, source))) if path.is_empty() => Err(Error::Config(format!(
+            "INTERNAL_API_KEY_FILE ({source}) is empty; \
+             set it to the path of the file holding the key, or unset it"
+        ))),
+        (None, Some((path, source))) => {
+            let path = super::environment::path(&path, &source);
+            let label = format!("the key in INTERNAL_API_KEY_FILE {}", path.display());
+            let (bytes, meta) = files::read_with_metadata(&path, files::KEY_FILE).map_err(|e| {
+                Error::Config(format!(
+                    "INTERNAL_API_KEY_FILE {} ({source}) {e}; \
+                     point it at the file holding the key, readable by this user",
+                    path.display()
+                ))
+            })?;
+            warnings.extend(readable_by_others(&path, &meta, "key file"));
+            // Not UTF-8 is not a key either: `check` refuses the
+            // replacement characters without quoting them.
+            // A byte-order mark is how some editors start a text file,
+            // not part of the key (the env file skips one too).
+            let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+            let text = String::from_utf8_lossy(bytes);
+            check(text.trim_end_matches(['\n', '\r']).to_owned(), &label)
+        }
+        (None, None) => {
+            let searched = match settings.searched.as_str() {
+                "" => String::new(),
+                searched => format!(", nor in {searched}"),
+            };
+            Err(Error::Config(format!(
+                "INTERNAL_API_KEY is not set: not in the environment{searched}; put it in one of \
+                 the app's env files, name the app's directory with --app-dir (or \
+                 OCD_CRON_APP_DIR) or an env file with --env-file, or name a file holding the \
+                 key in INTERNAL_API_KEY_FILE"
+            )))
         }
     }
-    Err(Error::Config(
-        "INTERNAL_API_KEY is not set; put it in the environment or in the env file \
-         (./.env, or the file named by --env-file), or name a file holding it in \
-         INTERNAL_API_KEY_FILE"
-            .into(),
-    ))
 }
 
 /// Rejects a key that cannot work, without ever quoting it. `label` says
@@ -125,24 +141,30 @@ pub(super) fn readable_by_others(path: &Path, meta: &Metadata, what: &str) -> Op
     })
 }
 
-/// The file [`resolve`] reads the key from, if it reads one: the
-/// `INTERNAL_API_KEY_FILE` of the first source that sets either variable,
-/// as a path. Known before the file is read, so that a key file that is
-/// also another setting's file is refused without touching it.
-pub(super) fn file_path(env: Lookup, file: &HashMap<String, String>) -> Option<PathBuf> {
-    let sources: [(Source, Lookup); 2] = [
-        (Source::Environment, env),
-        (Source::EnvFile, &|name| file.get(name).cloned()),
-    ];
-    sources.into_iter().find_map(|(source, get)| {
-        match (get("INTERNAL_API_KEY"), get("INTERNAL_API_KEY_FILE")) {
-            (None, None) => None,
-            (None, Some(path)) if !path.is_empty() => {
-                Some(Some(super::environment::path(&path, source)))
-            }
-            _ => Some(None),
+/// `INTERNAL_API_KEY` and `INTERNAL_API_KEY_FILE` from the source that
+/// decides: the real environment if it sets either, else the env files.
+#[allow(clippy::type_complexity)]
+fn chosen(settings: &Settings) -> (Option<(String, Source)>, Option<(String, Source)>) {
+    let mut key = settings.get("INTERNAL_API_KEY");
+    let mut file = settings.get("INTERNAL_API_KEY_FILE");
+    let from_env = |s: &(String, Source)| s.1 == Source::Environment;
+    if key.as_ref().is_some_and(from_env) || file.as_ref().is_some_and(from_env) {
+        key = key.filter(from_env);
+        file = file.filter(from_env);
+    }
+    (key, file)
+}
+
+/// The file [`resolve`] reads the key from, if it reads one. Known before
+/// the file is read, so that a key file that is also another setting's
+/// file is refused without touching it.
+pub(super) fn file_path(settings: &Settings) -> Option<PathBuf> {
+    match chosen(settings) {
+        (None, Some((path, source))) if !path.is_empty() => {
+            Some(super::environment::path(&path, &source))
         }
-    })?
+        _ => None,
+    }
 }
 
 /// Whether `gid` is this process's effective group or a supplementary one.
@@ -169,14 +191,15 @@ mod tests {
     use super::*;
 
     fn key_with(env: &[(&str, &str)], file: &[(&str, &str)]) -> Result<Secret, Error> {
-        let table = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        let (env, file) = (table(env), table(file));
-        resolve(&|n| env.get(n).cloned(), &file, &mut Vec::new())
+        let env: std::collections::HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let lookup = |n: &str| env.get(n).cloned();
+        resolve(
+            &crate::config::tests::settings_with(&lookup, file),
+            &mut Vec::new(),
+        )
     }
 
     fn key_error(result: Result<Secret, Error>) -> String {
@@ -196,14 +219,12 @@ mod tests {
         std::fs::write(&file_key, "from-file-k3y").unwrap();
         let (e, f) = (env_key.to_str().unwrap(), file_key.to_str().unwrap());
         let path = |env: &[(&str, &str)], file: &[(&str, &str)]| {
-            let table = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
-                pairs
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect()
-            };
-            let (env, file) = (table(env), table(file));
-            file_path(&|n| env.get(n).cloned(), &file)
+            let env: std::collections::HashMap<String, String> = env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let lookup = |n: &str| env.get(n).cloned();
+            file_path(&crate::config::tests::settings_with(&lookup, file))
         };
         type Pairs<'a> = &'a [(&'a str, &'a str)];
         let cases: [(Pairs, Pairs, Option<&str>); 7] = [
@@ -318,7 +339,7 @@ mod tests {
             (
                 &[][..],
                 &[("INTERNAL_API_KEY_FILE", "")][..],
-                "from the env file",
+                "from app.env line 1",
             ),
         ] {
             let msg = key_error(key_with(env, file));
@@ -328,6 +349,42 @@ mod tests {
             );
             assert!(!msg.contains("cannot be read"), "{msg}");
         }
+    }
+
+    #[test]
+    fn a_key_whose_dollar_swallowed_a_part_draws_a_warning_and_empty_is_refused() {
+        let env = |_: &str| None;
+        let mut warnings = Vec::new();
+        let settings =
+            crate::config::tests::settings_with(&env, &[("INTERNAL_API_KEY", "k3y$Zq9")]);
+        let key = resolve(&settings, &mut warnings).unwrap();
+        assert_eq!(key.expose(), "k3y");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0]
+                .starts_with("INTERNAL_API_KEY (from app.env line 1): a $ followed by a name")
+                && warnings[0].contains("use 3 of the 7 characters written")
+                && warnings[0].contains(r"write it as \$"),
+            "{}",
+            warnings[0]
+        );
+        assert!(!warnings[0].contains("Zq9"));
+        for written in ["k3y\\$Zq9", "${A:-k3y}", "$B", "k3y"] {
+            let mut warnings = Vec::new();
+            let settings = crate::config::tests::settings_with(
+                &env,
+                &[("B", "k3y"), ("INTERNAL_API_KEY", written)],
+            );
+            resolve(&settings, &mut warnings).unwrap();
+            assert!(warnings.is_empty(), "{written}: {warnings:?}");
+        }
+        let settings = crate::config::tests::settings_with(&env, &[("INTERNAL_API_KEY", "$Zq9")]);
+        let msg = key_error(resolve(&settings, &mut Vec::new()));
+        assert!(
+            msg.contains("(from app.env line 1) is empty after $ expansion"),
+            "{msg}"
+        );
+        assert!(!msg.contains("Zq9"), "{msg}");
     }
 
     #[test]
@@ -398,7 +455,8 @@ mod tests {
         ));
         assert!(
             msg.contains(
-                "both INTERNAL_API_KEY and INTERNAL_API_KEY_FILE are set (from the env file)"
+                "both INTERNAL_API_KEY and INTERNAL_API_KEY_FILE are set (from app.env line 1 \
+                 and from app.env line 2)"
             ),
             "{msg}"
         );

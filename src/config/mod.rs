@@ -1,24 +1,24 @@
-//! Raw flags + environment + env file → a checked [`Config`].
+//! Raw flags + environment + the app's env files → a checked [`Config`].
 //!
 //! Everything that can be wrong with the configuration is found here, before
 //! any socket is opened: a run with a bad key or URL must send nothing. The
-//! precedence (flag > real environment > env file > default) lives in
-//! [`resolve`] and nowhere else; each concern it draws on has its own file:
-//! the key and its type ([`key`], [`secret`]), URLs ([`url`]) and their
-//! proxies ([`proxy`]), the env file ([`env_file`]) and the CA bundle
-//! ([`ca`]). Error messages name both the flag and the variable, and say
+//! precedence (flag > real environment > env files > default) lives in
+//! [`resolve`] and [`Settings`] and nowhere else; each concern it draws on
+//! has its own file: the key and its type ([`key`], [`secret`]), URLs
+//! ([`url`]) and their proxies ([`proxy`]), the env files ([`env_file`]),
+//! what Next.js makes of them ([`expand`]) and the CA bundle ([`ca`]). Error messages name both the flag and the variable, and say
 //! where a bad value came from, but never echo the key.
 
 mod ca;
 mod env_file;
 mod environment;
+mod expand;
 mod key;
 mod proxy;
 mod secret;
 mod shared_file;
 mod url;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -66,6 +66,11 @@ pub struct Config {
     pub metrics_file: Option<PathBuf>,
     /// Things worth an operator's attention that do not stop the invocation.
     pub warnings: Vec<String>,
+    /// Where each setting came from (`API_BASE_URL from ./.env.local line
+    /// 3`), for `--dry-run` and `-v`.
+    pub origins: Vec<String>,
+    /// The env files read, in Next's order.
+    pub env_files: Vec<PathBuf>,
 }
 
 impl Config {
@@ -85,67 +90,168 @@ pub enum Mode {
 /// Reads a variable by name: the real environment in production, a table in tests.
 pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// Where a setting's value came from, for error messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a setting's value came from, for messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Source {
     Flag,
     Environment,
-    EnvFile,
+    /// An env file, as messages show its path, and the line.
+    EnvFile {
+        path: String,
+        line: usize,
+    },
     Default,
 }
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Source::Flag => "from the command line",
-            Source::Environment => "from the environment",
-            Source::EnvFile => "from the env file",
-            Source::Default => "the default",
-        })
+        match self {
+            Source::Flag => f.write_str("from the command line"),
+            Source::Environment => f.write_str("from the environment"),
+            Source::EnvFile { path, line } => write!(f, "from {path} line {line}"),
+            Source::Default => f.write_str("the default"),
+        }
     }
 }
 
-/// Reads the env file and the real environment, then resolves.
-pub fn load(cli: &Cli) -> Result<Config, Error> {
-    let read = env_file::read(cli.env_file.as_deref());
-    hide_key(&real_env, read.as_ref().map(|(file, _)| file).ok());
-    let (file, meta) = read?;
-    let env_files: Vec<(String, PathBuf)> = match (&cli.env_file, &meta) {
-        (Some(path), _) => vec![("--env-file".into(), path.clone())],
-        (None, Some(_)) => vec![(
-            format!("the env file {}", env_file::DEFAULT_ENV_FILE),
-            PathBuf::from(env_file::DEFAULT_ENV_FILE),
-        )],
-        (None, None) => Vec::new(),
+/// The optional settings, for which empty means unset, in the environment
+/// as in the files: the app's `.env` ships `API_BASE_URL=` and relies on the
+/// default (its `cron.ts` did `process.env.API_BASE_URL ||
+/// "http://localhost:3000"`), and compose files turn an unset variable into
+/// an empty one. Not the key, where empty is a mistake to report.
+const OPTIONAL: &[&str] = &[
+    "API_BASE_URL",
+    "OCD_CRON_PING_URL",
+    "OCD_CRON_METRICS_FILE",
+    "OCD_CRON_CA_CERT",
+];
+
+/// The variables as the app sees them after Next's loader: the real
+/// environment, and the env files merged and expanded over it. An empty
+/// optional setting in the environment is taken as unset before the merge,
+/// so it does not hide a file's value.
+pub(crate) struct Settings<'a> {
+    env: Lookup<'a>,
+    merged: expand::Merged,
+    /// The files read, in Next's order, as messages show them.
+    paths: Vec<String>,
+    /// Where the files were looked for, and which were left out, for the
+    /// message when the key is found nowhere.
+    searched: String,
+}
+
+impl Settings<'_> {
+    /// `name`'s value (empty included) and where it came from.
+    fn get(&self, name: &str) -> Option<(String, Source)> {
+        match self.merged.get(name) {
+            Some(value) => Some((value.text.clone(), self.source(value.origin))),
+            None => (self.env)(name).map(|v| (v, Source::Environment)),
+        }
+    }
+
+    /// What the expansion did to `name`, if a file set it.
+    fn expansion(&self, name: &str) -> Option<&expand::Value> {
+        self.merged.get(name)
+    }
+
+    fn source(&self, origin: expand::Origin) -> Source {
+        match origin {
+            expand::Origin::Environment { .. } => Source::Environment,
+            expand::Origin::File { file, line } => Source::EnvFile {
+                path: self.paths[file].clone(),
+                line,
+            },
+        }
+    }
+}
+
+/// `lookup`, with an empty optional setting taken as unset.
+fn without_empty_optional(lookup: Lookup<'_>) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name| lookup(name).filter(|v| !(v.is_empty() && OPTIONAL.contains(&name)))
+}
+
+/// A refused configuration, with the monitors to tell: each usable entry
+/// of the sources that could be read.
+pub struct Refusal {
+    pub error: Error,
+    pub monitors: Vec<Monitor>,
+}
+
+/// Reads the real environment and the env files, then resolves. A
+/// refused configuration comes with the monitors to report it to (none for
+/// a dry run or a `--pending` check, which ping nobody).
+pub fn load(cli: &Cli) -> Result<Config, Refusal> {
+    let env = without_empty_optional(&real_env);
+    let refuse = |error: Error, settings: Option<&Settings>| {
+        // The key, if there is one, is scrubbed from whatever is shown.
+        let from_env = environment_only(&env);
+        if let Ok(key) = key::resolve(settings.unwrap_or(&from_env), &mut Vec::new()) {
+            crate::sanitize::hide(key.expose());
+        }
+        let monitors = match settings {
+            _ if cli.dry_run || cli.pending => Vec::new(),
+            Some(settings) => usable_monitors(cli, &env, settings),
+            None => usable_monitors(cli, &env, &environment_only(&env)),
+        };
+        Refusal { error, monitors }
     };
-    shared_file::refuse_shared(&named_files(cli, &real_env, &file, env_files))?;
-    let mut config = resolve(cli, &real_env, &file)?;
+    let files = env_file::read(
+        &env_place(cli),
+        real_env("NODE_ENV").as_deref() == Some("test"),
+    )
+    .map_err(|error| refuse(error, None))?;
+    for warning in &files.warnings {
+        log::warn!("{}: {warning}", cli.job.name());
+    }
+    let pairs: Vec<Vec<env_file::Pair>> = files.read.iter().map(|f| f.pairs.clone()).collect();
+    let paths: Vec<String> = files
+        .read
+        .iter()
+        .map(|f| f.path.display().to_string())
+        .collect();
+    let merged = expand::merge(&pairs, &env)
+        .map_err(|failure| refuse(expansion_error(&failure, &paths), None))?;
+    let mut searched = files.searched.clone();
+    if !files.ignored.is_empty() {
+        searched.push_str(&format!(" ({})", files.ignored.join("; ")));
+    }
+    let settings = Settings {
+        env: &env,
+        merged,
+        paths,
+        searched,
+    };
+    // Before any of them is opened for its role: no two settings may name
+    // one file.
+    let env_files = files
+        .read
+        .iter()
+        .map(|f| {
+            let setting = match &cli.env_file {
+                Some(_) => "--env-file".to_owned(),
+                None => format!("the env file {}", f.path.display()),
+            };
+            (setting, f.path.clone())
+        })
+        .collect();
+    shared_file::refuse_shared(&named_files(cli, &settings, env_files))
+        .map_err(|error| refuse(error, Some(&settings)))?;
+    let mut config =
+        resolve(cli, &env, &settings).map_err(|error| refuse(error, Some(&settings)))?;
     // From here on no text from outside can show the key.
     crate::sanitize::hide(config.key.expose());
-    if file.contains_key("INTERNAL_API_KEY")
-        && let Some(meta) = &meta
+    if let Some((_, Source::EnvFile { path, .. })) = settings.get("INTERNAL_API_KEY")
+        && let Some(file) = files
+            .read
+            .iter()
+            .find(|f| f.path.display().to_string() == path)
     {
-        let path = cli
-            .env_file
-            .as_deref()
-            .unwrap_or(Path::new(env_file::DEFAULT_ENV_FILE));
         config
             .warnings
-            .extend(key::readable_by_others(path, meta, "env file"));
+            .extend(key::readable_by_others(&file.path, &file.meta, "env file"));
     }
+    config.env_files = files.read.iter().map(|f| f.path.clone()).collect();
     Ok(config)
-}
-
-/// Registers the key, if the settings give a usable one, with the redactor
-/// before any message can be printed: a path, a URL or an error that
-/// happens to hold the key's text is shown with `(redacted)` in its place,
-/// on stderr, in JSON and in pings alike. `file` is the env file's
-/// settings, if it could be read.
-fn hide_key(env: Lookup, file: Option<&HashMap<String, String>>) {
-    let empty = HashMap::new();
-    if let Ok(key) = key::resolve(env, file.unwrap_or(&empty), &mut Vec::new()) {
-        crate::sanitize::hide(key.expose());
-    }
 }
 
 /// Every file a setting names, with the setting's name: the lock file, the
@@ -153,66 +259,106 @@ fn hide_key(env: Lookup, file: Option<&HashMap<String, String>>) {
 /// that was read, named for messages).
 fn named_files(
     cli: &Cli,
-    env: Lookup,
-    file: &HashMap<String, String>,
+    settings: &Settings,
     env_files: Vec<(String, PathBuf)>,
 ) -> Vec<(String, PathBuf)> {
     let mut named = env_files;
     if let Some(path) = &cli.lock_file {
         named.push(("--lock-file".into(), path.clone()));
     }
-    if let Some(path) = metrics_path(cli, env, file) {
+    if let Some(path) = metrics_path(cli, settings) {
         named.push(("--metrics-file / OCD_CRON_METRICS_FILE".into(), path));
     }
-    if let Some(path) = ca_path(cli, env, file) {
+    if let Some(path) = ca_path(cli, settings) {
         named.push(("--ca-cert / OCD_CRON_CA_CERT".into(), path));
     }
-    if let Some(path) = key::file_path(env, file) {
+    if let Some(path) = key::file_path(settings) {
         named.push(("INTERNAL_API_KEY_FILE".into(), path));
     }
     named
 }
 
 /// `--metrics-file` > `OCD_CRON_METRICS_FILE`.
-fn metrics_path(cli: &Cli, env: Lookup, file: &HashMap<String, String>) -> Option<PathBuf> {
+fn metrics_path(cli: &Cli, settings: &Settings) -> Option<PathBuf> {
     match &cli.metrics_file {
         Some(path) => Some(path.clone()),
-        None => setting("OCD_CRON_METRICS_FILE", env, file)
-            .map(|(path, source)| environment::path(&path, source)),
+        None => setting("OCD_CRON_METRICS_FILE", settings)
+            .map(|(path, source)| environment::path(&path, &source)),
     }
 }
 
 /// `--ca-cert` > `OCD_CRON_CA_CERT`.
-fn ca_path(cli: &Cli, env: Lookup, file: &HashMap<String, String>) -> Option<PathBuf> {
+fn ca_path(cli: &Cli, settings: &Settings) -> Option<PathBuf> {
     match &cli.ca_cert {
         Some(path) => Some(path.clone()),
-        None => setting("OCD_CRON_CA_CERT", env, file)
-            .map(|(path, source)| environment::path(&path, source)),
+        None => setting("OCD_CRON_CA_CERT", settings)
+            .map(|(path, source)| environment::path(&path, &source)),
     }
 }
 
-/// Only the monitors, for reporting a configuration error to them when the
-/// rest of the configuration is unusable: each usable entry, even when
-/// another entry or the env file is what is wrong.
-pub fn load_ping(cli: &Cli) -> Vec<Monitor> {
-    let (file, _) = env_file::read(cli.env_file.as_deref()).unwrap_or_default();
-    let key = key::resolve(&real_env, &file, &mut Vec::new()).ok();
-    if let Some(key) = &key {
-        crate::sanitize::hide(key.expose());
+/// Where the env files are: `--env-file`, else `--app-dir`, else
+/// `OCD_CRON_APP_DIR`, else the working directory.
+fn env_place(cli: &Cli) -> env_file::Place {
+    if let Some(path) = &cli.env_file {
+        return env_file::Place::File(path.clone());
     }
-    usable_monitors(cli, &real_env, &file, key.as_ref())
+    let named = cli.app_dir.clone().or_else(|| {
+        std::env::var_os("OCD_CRON_APP_DIR")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+    });
+    match named {
+        Some(dir) => env_file::Place::AppDir { dir, named: true },
+        None => env_file::Place::AppDir {
+            dir: PathBuf::from("."),
+            named: false,
+        },
+    }
 }
 
-/// The monitors of [`load_ping`], from these sources: every entry that
-/// parses and does not spell `key`, and none if there are more entries than
-/// [`MAX_MONITORS`].
-fn usable_monitors(
-    cli: &Cli,
-    env: Lookup,
-    file: &HashMap<String, String>,
-    key: Option<&Secret>,
-) -> Vec<Monitor> {
-    let entries = ping_entries(cli, env, file);
+/// The settings of the environment alone, when the files are unusable.
+fn environment_only<'a>(env: Lookup<'a>) -> Settings<'a> {
+    Settings {
+        env,
+        merged: expand::Merged::default(),
+        paths: Vec::new(),
+        searched: String::new(),
+    }
+}
+
+/// The refusal of files whose expansion failed: the file, the line and the
+/// name, never the value.
+fn expansion_error(failure: &expand::Failure, paths: &[String]) -> Error {
+    let why = match &failure.why {
+        expand::Why::Endless => format!(
+            "never ends (after {} replacements: it refers to itself, directly or through \
+             other lines; Next's loader fails on it and skips the whole file)",
+            expand::MAX_STEPS
+        ),
+        expand::Why::TooLarge => format!(
+            "grows past {} MiB (Next's loader would grow it until the app runs out of memory)",
+            expand::MAX_VALUE / (1024 * 1024)
+        ),
+        expand::Why::Builtin(name) => format!(
+            "refers to ${name}, which is not set; Next's loader would insert JavaScript's \
+             built-in {name} there, which ocd-cron does not imitate: set {name} or write \\$"
+        ),
+    };
+    Error::Config(format!(
+        "env file {} line {}: the $ expansion of {} {why}; fix that line",
+        paths.get(failure.file).map_or("?", String::as_str),
+        failure.line,
+        failure.name
+    ))
+}
+
+/// The monitors to tell of a refused configuration, from these sources:
+/// every entry that parses and does not spell the key (if there is one),
+/// and none if there are more entries than [`MAX_MONITORS`].
+fn usable_monitors(cli: &Cli, env: Lookup, settings: &Settings) -> Vec<Monitor> {
+    let key = key::resolve(settings, &mut Vec::new()).ok();
+    let key = key.as_ref();
+    let entries = ping_entries(cli, settings);
     // Over the cap the list is the configuration error being reported.
     if entries.len() > MAX_MONITORS {
         return Vec::new();
@@ -243,15 +389,11 @@ fn real_env(name: &str) -> Option<String> {
 }
 
 /// Applies precedence and validates: flag > `env` > `file` > default.
-pub(crate) fn resolve(
-    cli: &Cli,
-    env: Lookup,
-    file: &HashMap<String, String>,
-) -> Result<Config, Error> {
-    let lookup = |name: &str| setting(name, env, file);
+pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Config, Error> {
+    let lookup = |name: &str| setting(name, settings);
 
     let mut warnings = Vec::new();
-    let key = key::resolve(env, file, &mut warnings)?;
+    let key = key::resolve(settings, &mut warnings)?;
 
     let (base, source) = match &cli.base_url {
         Some(url) => (url.clone(), Source::Flag),
@@ -260,23 +402,23 @@ pub(crate) fn resolve(
     let what = format!("--base-url / API_BASE_URL ({source})");
     refuse_key_in(&base, &key, &what)?;
     let api = url::target(&base, &what, env)?;
-    for (entry, what) in ping_entries(cli, env, file) {
+    for (entry, what) in ping_entries(cli, settings) {
         refuse_key_in(&entry, &key, &what)?;
     }
     if let Some(warning) = cleartext_warning(&api) {
         warnings.push(warning);
     }
 
-    let ca_certs = match ca_path(cli, env, file) {
+    let ca_certs = match ca_path(cli, settings) {
         Some(path) => Some(ca::read_bundle(&path)?),
         None => None,
     };
 
-    let metrics_file = metrics_path(cli, env, file);
+    let metrics_file = metrics_path(cli, settings);
     if let Some(path) = &metrics_file {
         check_metrics_dir(path)?;
     }
-    let monitors = resolve_ping(cli, env, file)?;
+    let monitors = resolve_ping(cli, env, settings)?;
 
     Ok(Config {
         selection: cli.job,
@@ -304,7 +446,45 @@ pub(crate) fn resolve(
         monitors: if cli.pending { Vec::new() } else { monitors },
         metrics_file,
         warnings,
+        origins: origins(cli, settings),
+        env_files: Vec::new(),
     })
+}
+
+/// Where each setting that the environment or an env file gave came from,
+/// for `--dry-run` and `-v`: never the value.
+fn origins(cli: &Cli, settings: &Settings) -> Vec<String> {
+    let overridden = [
+        ("API_BASE_URL", cli.base_url.is_some()),
+        ("OCD_CRON_PING_URL", !cli.ping_url.is_empty()),
+        ("OCD_CRON_METRICS_FILE", cli.metrics_file.is_some()),
+        ("OCD_CRON_CA_CERT", cli.ca_cert.is_some()),
+        ("INTERNAL_API_KEY", false),
+        ("INTERNAL_API_KEY_FILE", false),
+    ];
+    let mut lines = Vec::new();
+    for (name, by_flag) in overridden {
+        if by_flag {
+            continue;
+        }
+        let Some((value, source)) = settings.get(name) else {
+            continue;
+        };
+        if value.is_empty() && OPTIONAL.contains(&name) {
+            continue;
+        }
+        let expanded = match settings.expansion(name) {
+            Some(v) if v.text.chars().count() != v.written || v.swallowed => {
+                ", $ expanded as Next does"
+            }
+            Some(v) if matches!(v.origin, expand::Origin::Environment { expanded: true }) => {
+                ", $ expanded because an env file sets it too"
+            }
+            _ => "",
+        };
+        lines.push(format!("{name} {source}{expanded}"));
+    }
+    lines
 }
 
 /// A warning when the key would cross a network in clear: over plain http
@@ -339,30 +519,15 @@ fn cleartext_warning(api: &Target) -> Option<String> {
     }
 }
 
-/// An optional setting from the real environment, else the env file, with
-/// its source. Empty counts as unset, in either place: the app's `.env`
-/// ships `API_BASE_URL=` and relies on the default (its `cron.ts` did
-/// `process.env.API_BASE_URL || "http://localhost:3000"`), and compose files
-/// turn an unset variable into an empty one. Not for the key, where empty
-/// is a mistake to report.
-fn setting(name: &str, env: Lookup, file: &HashMap<String, String>) -> Option<(String, Source)> {
-    env(name)
-        .filter(|v| !v.is_empty())
-        .map(|v| (v, Source::Environment))
-        .or_else(|| {
-            file.get(name)
-                .filter(|v| !v.is_empty())
-                .map(|v| (v.clone(), Source::EnvFile))
-        })
+/// An optional setting ([`OPTIONAL`]), with its source; empty counts as
+/// unset.
+fn setting(name: &str, settings: &Settings) -> Option<(String, Source)> {
+    settings.get(name).filter(|(v, _)| !v.is_empty())
 }
 
 /// `--ping-url` (repeatable) > `OCD_CRON_PING_URL`, each entry checked.
-fn resolve_ping(
-    cli: &Cli,
-    env: Lookup,
-    file: &HashMap<String, String>,
-) -> Result<Vec<Monitor>, Error> {
-    let entries = ping_entries(cli, env, file);
+fn resolve_ping(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Vec<Monitor>, Error> {
+    let entries = ping_entries(cli, settings);
     // Each monitor is pinged on a thread of its own, all at once: a list
     // this long is a mistake (a pasted file), not a set of monitors.
     if entries.len() > MAX_MONITORS {
@@ -385,11 +550,9 @@ fn resolve_ping(
 /// one; but a `--ping-url` that is empty or holds only separators is an
 /// error, and so is a variable holding only separators: a dead-man switch
 /// switched off by a half-filled template would stay silent.
-fn ping_entries(cli: &Cli, env: Lookup, file: &HashMap<String, String>) -> Vec<(String, String)> {
+fn ping_entries(cli: &Cli, settings: &Settings) -> Vec<(String, String)> {
     let values: Vec<(String, Source)> = if cli.ping_url.is_empty() {
-        setting("OCD_CRON_PING_URL", env, file)
-            .into_iter()
-            .collect()
+        setting("OCD_CRON_PING_URL", settings).into_iter().collect()
     } else {
         cli.ping_url
             .iter()
@@ -454,9 +617,10 @@ fn check_metrics_dir(path: &Path) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use clap::Parser;
+    use std::collections::HashMap;
 
     fn cli(args: &[&str]) -> Cli {
         let mut argv = vec!["ocd-cron"];
@@ -465,6 +629,25 @@ mod tests {
         }
         argv.extend_from_slice(args);
         Cli::try_parse_from(argv).unwrap()
+    }
+
+    /// The settings of `env` and one env file, `app.env`, holding `file`.
+    pub(crate) fn settings_with<'a>(env: Lookup<'a>, file: &[(&str, &str)]) -> Settings<'a> {
+        let pairs: Vec<env_file::Pair> = file
+            .iter()
+            .enumerate()
+            .map(|(i, (name, value))| env_file::Pair {
+                name: name.to_string(),
+                value: value.to_string(),
+                line: i + 1,
+            })
+            .collect();
+        Settings {
+            env,
+            merged: expand::merge(&[pairs], env).unwrap(),
+            paths: vec!["app.env".into()],
+            searched: "app.env".into(),
+        }
     }
 
     fn resolve_with(
@@ -476,11 +659,9 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let file: HashMap<String, String> = file
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        resolve(&cli(args), &|n| env.get(n).cloned(), &file)
+        let lookup = |n: &str| env.get(n).cloned();
+        let env = without_empty_optional(&lookup);
+        resolve(&cli(args), &env, &settings_with(&env, file))
     }
 
     const KEY: (&str, &str) = ("INTERNAL_API_KEY", "k3y");
@@ -542,9 +723,12 @@ mod tests {
     #[test]
     fn a_configuration_error_is_pinged_to_each_usable_monitor_up_to_the_cap() {
         let usable = |list: &str| {
-            let env = |n: &str| (n == "OCD_CRON_PING_URL").then(|| list.to_owned());
-            let key = Secret::new("k3y-k3y-k3y".into());
-            usable_monitors(&cli(&[]), &env, &HashMap::new(), Some(&key))
+            let env = |n: &str| match n {
+                "OCD_CRON_PING_URL" => Some(list.to_owned()),
+                "INTERNAL_API_KEY" => Some("k3y-k3y-k3y".to_owned()),
+                _ => None,
+            };
+            usable_monitors(&cli(&[]), &env, &settings_with(&env, &[]))
                 .iter()
                 .map(|m| m.address())
                 .collect::<Vec<_>>()
@@ -818,8 +1002,8 @@ mod tests {
                         ("no_proxy", no_proxy.clone()),
                         ("OCD_CRON_PING_URL", base.clone()),
                     ]);
-                    let file = table(&[("API_BASE_URL", base.clone())]);
                     let lookup = |n: &str| env.get(n).cloned();
+                    let file = settings_with(&lookup, &[("API_BASE_URL", &base)]);
                     let _ = resolve(&cli(&[]), &lookup, &file);
                     if let Ok(cli) = Cli::try_parse_from([
                         "ocd-cron", "--job", "rewards", "--base-url", &base, "--timeout", &timeout,
@@ -830,8 +1014,8 @@ mod tests {
                 }
             }
 
-            /// Any bytes as an env file: values or an error naming a line,
-            /// never a panic.
+            /// Any bytes as an env file: values, or a refused expansion
+            /// naming a line of it; never a panic.
             #[test]
             fn any_env_file_reads_or_is_refused(
                 bytes in proptest::collection::vec(any::<u8>(), 0..400),
@@ -841,8 +1025,11 @@ mod tests {
                 let path = dir.path().join("env");
                 for content in [bytes, lines.into_bytes()] {
                     std::fs::write(&path, &content).unwrap();
-                    if let Err(Error::Config(message)) = env_file::read(Some(&path)) {
-                        prop_assert!(message.starts_with("env file"), "{}", message);
+                    let files = env_file::read(&env_file::Place::File(path.clone()), false).unwrap();
+                    let pairs: Vec<_> = files.read.iter().map(|f| f.pairs.clone()).collect();
+                    if let Err(failure) = expand::merge(&pairs, &|_| None) {
+                        let lines = 1 + content.iter().filter(|&&b| b == b'\n' || b == b'\r').count();
+                        prop_assert!(failure.line >= 1 && failure.line <= lines);
                     }
                 }
             }

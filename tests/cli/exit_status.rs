@@ -254,12 +254,12 @@ fn config_78_sends_nothing() {
 }
 
 #[test]
-fn config_78_on_a_malformed_env_file_names_the_line_not_the_value() {
+fn config_78_on_an_env_file_whose_expansion_never_ends_names_the_line_not_the_value() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.env");
     std::fs::write(
         &file,
-        format!("API_BASE_URL=http://127.0.0.1:1\nINTERNAL_API_KEY=\"{KEY}\n"),
+        format!("API_BASE_URL=http://127.0.0.1:1\nINTERNAL_API_KEY=\"{KEY}$INTERNAL_API_KEY\"\n"),
     )
     .unwrap();
     run(
@@ -267,5 +267,5 @@ fn config_78_on_a_malformed_env_file_names_the_line_not_the_value() {
         &[],
     )
     .assert_code(78)
-    .assert_stderr_contains("bad.env is malformed at line 2");
+    .assert_stderr_contains("bad.env line 2: the $ expansion of INTERNAL_API_KEY never ends");
 }

@@ -31,6 +31,10 @@ impl Files {
             std::fs::write(&path, content).unwrap();
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
+        // An app's directory whose .env.local holds the key.
+        let app = dir.path().join("app");
+        std::fs::create_dir(&app).unwrap();
+        std::fs::copy(dir.path().join("env"), app.join(".env.local")).unwrap();
         Files { dir }
     }
 
@@ -42,6 +46,7 @@ impl Files {
     fn swap(&self, arg: &str) -> String {
         match arg.split_once('=') {
             Some((flag @ "--env-file", _)) => format!("{flag}={}", self.path("env")),
+            Some((flag @ "--app-dir", _)) => format!("{flag}={}", self.path("app")),
             Some((flag @ ("--lock-file" | "--metrics-file"), _)) => {
                 format!("{flag}={}", self.path(flag.trim_start_matches("--")))
             }

@@ -32,6 +32,7 @@ fn one_file_in_two_roles_is_refused_before_anything_is_sent() {
     std::fs::write(d.join("key"), KEY).unwrap();
     std::fs::write(d.join("app.env"), "A=1\n").unwrap();
     std::fs::write(d.join(".env"), "A=1\n").unwrap();
+    std::fs::write(d.join(".env.local"), "B=2\n").unwrap();
     std::fs::create_dir(d.join("sub")).unwrap();
     let api = Server::start(vec![respond(200, REWARDS_OK)]);
     let cases: Vec<Case> = vec![
@@ -73,7 +74,12 @@ fn one_file_in_two_roles_is_refused_before_anything_is_sent() {
         (
             vec!["--metrics-file", ".env"],
             vec![],
-            "the env file .env and --metrics-file / OCD_CRON_METRICS_FILE name one file",
+            "the env file ./.env and --metrics-file / OCD_CRON_METRICS_FILE name one file",
+        ),
+        (
+            vec!["--lock-file", ".env.local"],
+            vec![],
+            "the env file ./.env.local and --lock-file name one file",
         ),
         (
             vec!["--ca-cert", "key"],

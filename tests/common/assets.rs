@@ -156,19 +156,28 @@ fn environment() -> String {
 
 const FILES: &str = r#".SH FILES
 .TP
-.I ./.env
-Read for the variables above if it exists, unless
+.I .env.production.local .env.local .env.production .env
+The app's env files, read as
+.B next start
+reads them (with
+.BR NODE_ENV=test :
+.IR ".env.test.local .env.test .env" ),
+from the working directory or
+.BR \-\-app\-dir :
+the first that sets a name wins,
+.B $VAR
+and
+.B ${VAR:\-default}
+are expanded, and
+.B \e$
+is a literal dollar, so the key sent is the one the app checks.
 .B \-\-env\-file
-names another file (which must exist and be a regular file).
-A
-.I ./.env
-that is not a regular file (a directory such as a Python virtualenv) is
-ignored.
-The app's own
-.I .env
-can be used as is.
-If it holds the key, a warning is logged when it is readable by others, or
-by a group this process is not in.
+names one file to read instead (which must exist and be a regular file).
+In the working directory, a file that is not a regular file (a directory
+such as a Python virtualenv) is skipped, and so, with a warning, is one that
+another user owns or that others can write.
+If the file that gave the key is readable by others, or by a group this
+process is not in, a warning is logged.
 .TP
 .RI "the file named by " INTERNAL_API_KEY_FILE
 The key, read whole; a trailing newline is ignored.
