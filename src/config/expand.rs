@@ -66,12 +66,15 @@ pub struct Value {
     pub swallowed: bool,
     /// Characters in the value as written, before expansion.
     pub written: usize,
+    /// Whether expansion changed what was written.
+    pub changed: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
-    /// The real environment's value, expanded if a file also sets the name.
-    Environment { expanded: bool },
+    /// The real environment's value, which Next expands when a file also
+    /// sets the name (a name no file sets is not in [`Merged`]).
+    Environment,
     /// The `file`th file read (in the order given), at `line`.
     File { file: usize, line: usize },
 }
@@ -121,7 +124,7 @@ pub fn merge(files: &[Vec<Pair>], env: Environment) -> Result<Merged, Failure> {
         None => env(name),
     };
     // What the loader writes into the process environment, over `env`.
-    let mut written: HashMap<String, (String, Value)> = HashMap::new();
+    let mut process_env: HashMap<String, Value> = HashMap::new();
     let mut first: HashMap<String, Value> = HashMap::new();
     let mut work = MAX_WORK;
     for (file, pairs) in files.iter().enumerate() {
@@ -133,16 +136,17 @@ pub fn merge(files: &[Vec<Pair>], env: Environment) -> Result<Merged, Failure> {
         let mut parsed: Vec<String> = pairs.iter().map(|pair| pair.value.clone()).collect();
         let mut values = Vec::with_capacity(pairs.len());
         for (i, pair) in pairs.iter().enumerate() {
-            let held = written
+            // `hasOwnProperty(process.env, name) ? process.env[name] :
+            // parsed[name]`.
+            let start = process_env
                 .get(&pair.name)
-                .map(|(text, _)| text.clone())
-                .or_else(|| env(&pair.name));
-            let from_env = held.is_some();
-            let start = held.unwrap_or_else(|| parsed[i].clone());
+                .map(|v| v.text.clone())
+                .or_else(|| env(&pair.name))
+                .unwrap_or_else(|| parsed[i].clone());
             let lookup = |name: &str, default: Option<&str>| -> Result<String, Why> {
-                let set = written
+                let set = process_env
                     .get(name)
-                    .map(|(text, _)| text.clone())
+                    .map(|v| v.text.clone())
                     .or_else(|| env(name));
                 match set {
                     Some(text) if !text.is_empty() => return Ok(text),
@@ -167,9 +171,8 @@ pub fn merge(files: &[Vec<Pair>], env: Environment) -> Result<Merged, Failure> {
                 })?;
             let text = text.replace("\\$", "$");
             parsed[i] = text.clone();
-            let origin = if from_env && env(&pair.name).is_some() && !first.contains_key(&pair.name)
-            {
-                Origin::Environment { expanded: true }
+            let origin = if env(&pair.name).is_some() {
+                Origin::Environment
             } else {
                 Origin::File {
                     file,
@@ -177,6 +180,7 @@ pub fn merge(files: &[Vec<Pair>], env: Environment) -> Result<Merged, Failure> {
                 }
             };
             values.push(Value {
+                changed: text != start,
                 text,
                 origin,
                 swallowed,
@@ -192,16 +196,14 @@ pub fn merge(files: &[Vec<Pair>], env: Environment) -> Result<Merged, Failure> {
             {
                 first.insert(pair.name.clone(), value.clone());
             }
-            written.insert(pair.name.clone(), (value.text.clone(), value));
+            process_env.insert(pair.name.clone(), value);
         }
     }
     // `Object.assign(process.env, firstValues)`.
-    let mut values: HashMap<String, Value> = written
-        .into_iter()
-        .map(|(name, (_, value))| (name, value))
-        .collect();
-    values.extend(first);
-    Ok(Merged { values })
+    process_env.extend(first);
+    Ok(Merged {
+        values: process_env,
+    })
 }
 
 /// dotenv-expand's `_interpolate` on `value`, with `lookup(name, default)`

@@ -156,7 +156,7 @@ impl Settings<'_> {
 
     fn source(&self, origin: expand::Origin) -> Source {
         match origin {
-            expand::Origin::Environment { .. } => Source::Environment,
+            expand::Origin::Environment => Source::Environment,
             expand::Origin::File { file, line } => Source::EnvFile {
                 path: self.paths[file].clone(),
                 line,
@@ -474,13 +474,12 @@ fn origins(cli: &Cli, settings: &Settings) -> Vec<String> {
             continue;
         }
         let expanded = match settings.expansion(name) {
-            Some(v) if v.text.chars().count() != v.written || v.swallowed => {
-                ", $ expanded as Next does"
+            Some(v) if !v.changed => "",
+            Some(v) if v.origin == expand::Origin::Environment => {
+                ", $ expanded as Next does because an env file sets it too"
             }
-            Some(v) if matches!(v.origin, expand::Origin::Environment { expanded: true }) => {
-                ", $ expanded because an env file sets it too"
-            }
-            _ => "",
+            Some(_) => ", $ expanded as Next does",
+            None => "",
         };
         lines.push(format!("{name} {source}{expanded}"));
     }
@@ -696,6 +695,37 @@ pub(crate) mod tests {
             ),
             format!("http://flag:3{path}")
         );
+    }
+
+    #[test]
+    fn origins_name_the_file_and_line_or_the_environment_and_say_what_expansion_did() {
+        let config = resolve_with(
+            &["--ping-url", "https://hc-ping.com/x"],
+            &[("INTERNAL_API_KEY", "k3y$x"), ("x", "-y")],
+            &[
+                ("API_BASE_URL", "http://h:1"),
+                ("INTERNAL_API_KEY", "other"),
+                ("OCD_CRON_PING_URL", "https://hc-ping.com/y"),
+                ("OCD_CRON_METRICS_FILE", ""),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.key.expose(), "k3y-y");
+        assert_eq!(
+            config.origins,
+            [
+                "API_BASE_URL from app.env line 1",
+                "INTERNAL_API_KEY from the environment, $ expanded as Next does because an env \
+                 file sets it too",
+            ]
+        );
+        let config = resolve_with(&[], &[("B", "b")], &[("INTERNAL_API_KEY", "k3y-$B")]).unwrap();
+        assert_eq!(
+            config.origins,
+            ["INTERNAL_API_KEY from app.env line 1, $ expanded as Next does"]
+        );
+        let config = resolve_with(&[], &[("INTERNAL_API_KEY", "k3y")], &[]).unwrap();
+        assert_eq!(config.origins, ["INTERNAL_API_KEY from the environment"]);
     }
 
     #[test]
