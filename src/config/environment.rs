@@ -16,8 +16,6 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
-use super::Source;
-
 /// Marks an escaped byte; see the module documentation.
 const ESCAPE: char = '\0';
 
@@ -40,10 +38,10 @@ fn escape(value: &OsStr) -> String {
 }
 
 /// A path setting's value as a path: exactly the bytes the environment
-/// held. Values from anywhere else (the env file, a test's table) are taken
-/// as they are.
-pub(super) fn path(value: &str, source: &Source) -> PathBuf {
-    if *source != Source::Environment || !value.contains(ESCAPE) {
+/// held, also where an env file's `$VAR` brought them in. (An env file's
+/// own text is UTF-8, and a NUL in a path could not be opened anyway.)
+pub(super) fn path(value: &str) -> PathBuf {
+    if !value.contains(ESCAPE) {
         return PathBuf::from(value);
     }
     let mut bytes = Vec::with_capacity(value.len());
@@ -90,40 +88,17 @@ mod tests {
         ] {
             let value = OsStr::from_bytes(bytes);
             let escaped = escape(value);
-            assert_eq!(
-                path(&escaped, &Source::Environment).as_os_str(),
-                value,
-                "{escaped:?}"
-            );
+            assert_eq!(path(&escaped).as_os_str(), value, "{escaped:?}");
             assert_eq!(not_text(&escaped), std::str::from_utf8(bytes).is_err());
         }
         assert_eq!(escape(OsStr::from_bytes(b"a\xffb")), "a\u{0}ffb");
     }
 
     #[test]
-    fn only_the_environment_is_unescaped() {
-        assert_eq!(
-            path(
-                "a\u{0}ffb",
-                &Source::EnvFile {
-                    path: ".env".into(),
-                    line: 1
-                }
-            )
-            .as_os_str()
-            .as_bytes(),
-            b"a\0ffb"
-        );
-        assert_eq!(
-            path("a\u{0}zz", &Source::Environment)
-                .as_os_str()
-                .as_bytes(),
-            b"a\0zz"
-        );
-        assert_eq!(
-            path("a\u{0}f", &Source::Environment).as_os_str().as_bytes(),
-            b"a\0f"
-        );
-        assert_eq!(path("plain", &Source::Environment), PathBuf::from("plain"));
+    fn a_nul_that_is_no_escape_is_kept() {
+        assert_eq!(path("a\u{0}zz").as_os_str().as_bytes(), b"a\0zz");
+        assert_eq!(path("a\u{0}f").as_os_str().as_bytes(), b"a\0f");
+        assert_eq!(path("a\u{0}").as_os_str().as_bytes(), b"a\0");
+        assert_eq!(path("plain"), PathBuf::from("plain"));
     }
 }

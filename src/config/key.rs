@@ -64,7 +64,7 @@ pub(super) fn resolve(settings: &Settings, warnings: &mut Vec<String>) -> Result
              set it to the path of the file holding the key, or unset it"
         ))),
         (None, Some((path, source))) => {
-            let path = super::environment::path(&path, &source);
+            let path = super::environment::path(&path);
             let label = format!("the key in INTERNAL_API_KEY_FILE {}", path.display());
             let (bytes, meta) = files::read_with_metadata(&path, files::KEY_FILE).map_err(|e| {
                 Error::Config(format!(
@@ -160,9 +160,7 @@ fn chosen(settings: &Settings) -> (Option<(String, Source)>, Option<(String, Sou
 /// file is refused without touching it.
 pub(super) fn file_path(settings: &Settings) -> Option<PathBuf> {
     match chosen(settings) {
-        (None, Some((path, source))) if !path.is_empty() => {
-            Some(super::environment::path(&path, &source))
-        }
+        (None, Some((path, _))) if !path.is_empty() => Some(super::environment::path(&path)),
         _ => None,
     }
 }

@@ -282,8 +282,9 @@ fn named_files(
 fn metrics_path(cli: &Cli, settings: &Settings) -> Option<PathBuf> {
     match &cli.metrics_file {
         Some(path) => Some(path.clone()),
-        None => setting("OCD_CRON_METRICS_FILE", settings)
-            .map(|(path, source)| environment::path(&path, &source)),
+        None => {
+            setting("OCD_CRON_METRICS_FILE", settings).map(|(path, _)| environment::path(&path))
+        }
     }
 }
 
@@ -291,8 +292,7 @@ fn metrics_path(cli: &Cli, settings: &Settings) -> Option<PathBuf> {
 fn ca_path(cli: &Cli, settings: &Settings) -> Option<PathBuf> {
     match &cli.ca_cert {
         Some(path) => Some(path.clone()),
-        None => setting("OCD_CRON_CA_CERT", settings)
-            .map(|(path, source)| environment::path(&path, &source)),
+        None => setting("OCD_CRON_CA_CERT", settings).map(|(path, _)| environment::path(&path)),
     }
 }
 

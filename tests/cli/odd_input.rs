@@ -286,6 +286,34 @@ mod not_utf8 {
         .assert_code(0);
     }
 
+    /// An env file's `$VAR` bringing in bytes from the environment, as
+    /// Next's loader expands it.
+    #[test]
+    fn a_path_expanded_from_the_environment_keeps_its_bytes() {
+        let app = tempfile::tempdir().unwrap();
+        let dir = path_in(app.path(), b"d\xe9");
+        std::fs::create_dir(&dir).unwrap();
+        let api = Server::start(vec![respond(200, REWARDS_OK)]);
+        std::fs::write(
+            app.path().join(".env"),
+            format!(
+                "API_BASE_URL={}\nOCD_CRON_METRICS_FILE=$METRICS_DIR/ocd.prom\n",
+                api.url()
+            ),
+        )
+        .unwrap();
+        let app_dir = app.path().to_str().unwrap();
+        let run = run_adjusted(
+            &["--job", "rewards", "--app-dir", app_dir],
+            &[("INTERNAL_API_KEY", KEY)],
+            |c| {
+                c.env("METRICS_DIR", &dir);
+            },
+        );
+        run.assert_code(0);
+        assert!(dir.join("ocd.prom").exists(), "{run}");
+    }
+
     #[test]
     fn paths_from_flags_are_used_byte_for_byte() {
         let dir = tempfile::tempdir().unwrap();
