@@ -260,10 +260,20 @@ fn too_few_open_files_is_a_documented_failure_and_seven_are_enough() {
             lock.to_str().unwrap(),
         ];
         let run = run_adjusted(&args, &env, |command| {
-            // SAFETY: between fork and exec the child makes one system
-            // call, which allocates nothing and takes no lock.
+            // SAFETY: between fork and exec the child makes only system
+            // calls, which allocate nothing and take no lock.
             unsafe {
                 command.pre_exec(move || {
+                    // Only stdin, stdout and stderr go across the exec: a
+                    // descriptor the test runner left open would take a
+                    // slot under the limit. (Close-on-exec ones, std's
+                    // error pipe among them, go anyway.)
+                    for fd in 3..1024 {
+                        let flags = libc::fcntl(fd, libc::F_GETFD);
+                        if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+                            libc::close(fd);
+                        }
+                    }
                     let limit = libc::rlimit {
                         rlim_cur: files,
                         rlim_max: files,
