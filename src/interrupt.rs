@@ -20,10 +20,11 @@
 //! (attempt 2/3)".
 //!
 //! Threads are a resource a service manager limits (`TasksMax=`, a pids
-//! cgroup, `RLIMIT_NPROC`). Without the signal thread the watch is off and
-//! the default actions apply; without a worker a step runs on the calling
-//! thread, and a signal that comes meanwhile cuts the next step short
-//! instead. Either way the run goes on and reports as usual.
+//! cgroup, `RLIMIT_NPROC`), and under a tight address-space limit none is
+//! started ([`threads_allowed`]). Without the signal thread the watch is
+//! off and the default actions apply; without a worker a step runs on the
+//! calling thread, and a signal that comes meanwhile cuts the next step
+//! short instead. Either way the run goes on and reports as usual.
 //!
 //! SIGXFSZ, which a file-size limit (`LimitFSIZE=`, `ulimit -f`) sends on a
 //! write past it, is ignored ([`ignore_file_size_signal`]): the write then
@@ -68,12 +69,45 @@ pub fn ignore_file_size_signal() {
     }
 }
 
+/// An address-space limit (`LimitAS=`, `ulimit -v`) under which no thread
+/// is started: each reserves 2 MiB of stack, and under a tight limit the
+/// stacks took what an allocation later needed, which ends a process
+/// (SIGABRT, "memory allocation failed") rather than failing a call.
+const THREADS_NEED_ADDRESS_SPACE: u64 = 64 * 1024 * 1024;
+
+/// Whether threads may be started at all: not under a tight address-space
+/// limit (see [`THREADS_NEED_ADDRESS_SPACE`]). Asked once.
+pub(crate) fn threads_allowed() -> bool {
+    static ALLOWED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ALLOWED.get_or_init(|| {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes one rlimit through a valid pointer.
+        let known = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } == 0;
+        let tight = known
+            && limit.rlim_cur != libc::RLIM_INFINITY
+            && limit.rlim_cur < THREADS_NEED_ADDRESS_SPACE;
+        if tight {
+            log::debug!(
+                "address space limited to {} KiB; working on one thread",
+                limit.rlim_cur / 1024
+            );
+        }
+        !tight
+    })
+}
+
 /// A thread named for `what`, or `None` (with a debug line) where none can
 /// be had: the caller then does the work itself.
 pub(crate) fn spawn<F>(what: &str, work: F) -> Option<thread::JoinHandle<()>>
 where
     F: FnOnce() + Send + 'static,
 {
+    if !threads_allowed() {
+        return None;
+    }
     match thread::Builder::new().spawn(work) {
         Ok(handle) => Some(handle),
         Err(e) => {

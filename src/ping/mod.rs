@@ -319,9 +319,15 @@ fn send_all(monitors: &[Monitor], event: &str, shape: impl Fn(&Monitor) -> Optio
             .filter_map(|(monitor, shape)| {
                 let shape = std::sync::Arc::new(shape);
                 let on_thread = shape.clone();
-                match std::thread::Builder::new()
-                    .spawn_scoped(scope, move || monitor.send(event, &on_thread))
-                {
+                let spawned = if crate::interrupt::threads_allowed() {
+                    std::thread::Builder::new()
+                        .spawn_scoped(scope, move || monitor.send(event, &on_thread))
+                } else {
+                    Err(std::io::Error::other(
+                        "threads are off under the address-space limit",
+                    ))
+                };
+                match spawned {
                     Ok(thread) => Some((monitor, thread)),
                     Err(e) => {
                         log::debug!(

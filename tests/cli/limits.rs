@@ -298,3 +298,60 @@ fn too_few_open_files_is_a_documented_failure_and_seven_are_enough() {
         );
     }
 }
+
+/// Under a tight address-space limit (`LimitAS=`, `ulimit -v`) no thread is
+/// started: their stacks would take what an allocation later needs, and a
+/// failed allocation ends a process (SIGABRT) instead of failing a call.
+#[test]
+fn under_a_tight_address_space_limit_the_run_completes_on_one_thread() {
+    for megabytes in [24, 40, 63, 64] {
+        let api = Server::start_tls(vec![respond(200, REWARDS_OK), respond(200, OUTCOMES_OK)]);
+        let pings = Server::start(vec![respond(200, "OK")]);
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = dir.path().join("ocd.prom");
+        let (url, ca) = (api.localhost_url(), crate::common::test_ca());
+        let ping_ip = pings.url();
+        let ping_name = format!("http://localhost:{}/by-name", pings.port());
+        let env = [("INTERNAL_API_KEY", KEY), ("API_BASE_URL", url.as_str())];
+        let args = [
+            "--job",
+            "all",
+            "--ca-cert",
+            &ca,
+            "--ping-url",
+            &ping_ip,
+            "--ping-url",
+            &ping_name,
+            "--metrics-file",
+            metrics.to_str().unwrap(),
+            "-v",
+        ];
+        let bytes: u64 = megabytes * 1024 * 1024;
+        let run = run_adjusted(&args, &env, |command| {
+            // SAFETY: between fork and exec the child makes one system
+            // call, which allocates nothing and takes no lock.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit {
+                        rlim_cur: bytes,
+                        rlim_max: bytes,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        });
+        run.assert_code(0);
+        // From 64 MiB on, threads as usual.
+        if megabytes < 64 {
+            run.assert_stderr_contains("working on one thread");
+        } else {
+            run.assert_stderr_lacks("working on one thread");
+        }
+        api.assert_requests(2);
+        pings.assert_requests(4);
+        assert!(metrics.exists(), "{run}");
+    }
+}
