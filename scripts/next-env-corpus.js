@@ -149,6 +149,47 @@ for (let i = 0; i < 400; i++) {
   cases.push({ name: `random ${i}`, env, files });
 }
 
+// Random cases closer to real files: generated keys and URLs with a `$` here
+// and there, references to names that are mostly set, rarely to themselves.
+const keyChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+function generatedKey() {
+  let k = "";
+  const n = 8 + Math.floor(rand() * 24);
+  for (let i = 0; i < n; i++) {
+    const r = rand();
+    k += r < 0.06 ? "$" : r < 0.08 ? "\\$" : r < 0.09 ? "#" : keyChars[Math.floor(rand() * keyChars.length)];
+  }
+  return k;
+}
+const ordinaryNames = [K, "API_BASE_URL", "OCD_KEY", "HOST", "PORT", "SUFFIX", "DATABASE_URL"];
+function ordinaryValue(name) {
+  const r = rand();
+  if (r < 0.35) return generatedKey();
+  if (r < 0.5) return "http://${HOST:-localhost}:$PORT";
+  if (r < 0.6) return "${" + pick(ordinaryNames) + "}";
+  if (r < 0.7) return "pre$" + pick(ordinaryNames) + "post";
+  if (r < 0.8) return "${UNSET:-" + generatedKey() + "}";
+  return pick(["3000", "db.internal", "-x", "", "postgres://u:p@h/db"]);
+}
+for (let i = 0; i < 200; i++) {
+  const files = {};
+  for (const f of fileNames.slice(0, 4)) {
+    if (rand() < 0.5) {
+      const lines = [];
+      const n = 1 + Math.floor(rand() * 4);
+      for (let j = 0; j < n; j++) {
+        const name = pick(ordinaryNames);
+        const quote = pick(["", "", "'", "\"", "`"]);
+        lines.push((rand() < 0.1 ? "export " : "") + name + "=" + quote + ordinaryValue(name) + quote);
+      }
+      files[f] = lines.join("\n") + "\n";
+    }
+  }
+  const env = {};
+  for (const name of ordinaryNames) if (rand() < 0.1) env[name] = ordinaryValue(name);
+  cases.push({ name: `ordinary ${i}`, env, files });
+}
+
 // Runs Next's loader on one case, in a process of its own that has exactly
 // the case's environment, in a directory of its own. Some files make Next's
 // expansion grow without end (a replacement pattern such as $& inserting

@@ -173,9 +173,14 @@ pub fn command() -> clap::Command {
     Cli::command().after_long_help(epilogue())
 }
 
-/// Parses `std::env::args`.
+/// Parses `std::env::args`. The `--help` epilogue (the environment and the
+/// exit statuses, wrapped) costs more to build than the rest of a run's
+/// start, so it is built only when help was asked for.
 pub fn parse() -> Result<Cli, clap::Error> {
-    let mut matches = command().try_get_matches()?;
+    let mut matches = match Cli::command().try_get_matches() {
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => command().try_get_matches()?,
+        other => other?,
+    };
     Cli::from_arg_matches_mut(&mut matches)
 }
 

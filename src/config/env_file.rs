@@ -728,6 +728,24 @@ mod tests {
         let err = read_file(&dir.path().join("nope")).unwrap_err();
         assert_eq!(err.exit_code(), 78);
         assert!(err.to_string().contains("nope"), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("; fix it or point --env-file at another file"),
+            "{err}"
+        );
+        // A file of the chain was not named: the fix is to name one.
+        std::fs::write(dir.path().join(".env"), "x".repeat(2 << 20)).unwrap();
+        let place = Place::AppDir {
+            dir: dir.path().to_path_buf(),
+            named: true,
+        };
+        let err = read(&place, false).unwrap_err().to_string();
+        assert!(
+            err.ends_with(
+                "/.env is larger than 1 MiB; fix it, or name the file to read with --env-file"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -778,6 +796,37 @@ mod tests {
             names(&files),
             [".env.production.local", ".env.local", ".env"]
         );
+    }
+
+    #[test]
+    fn only_the_working_directorys_files_must_be_ours_and_not_writable_by_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "A=1\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let working = read(
+            &Place::AppDir {
+                dir: dir.path().to_path_buf(),
+                named: false,
+            },
+            false,
+        )
+        .unwrap();
+        assert!(working.read.is_empty());
+        assert_eq!(working.warnings.len(), 1, "{:?}", working.warnings);
+        assert!(working.warnings[0].contains("is writable by its group and by any user"));
+        let named = read(
+            &Place::AppDir {
+                dir: dir.path().to_path_buf(),
+                named: true,
+            },
+            false,
+        )
+        .unwrap();
+        assert_eq!((named.read.len(), named.warnings.len()), (1, 0));
+        let file = read_file(&path).unwrap();
+        assert_eq!((file.read.len(), file.warnings.len()), (1, 0));
     }
 
     #[test]

@@ -12,6 +12,7 @@ fn help_documents_options_environment_and_every_exit_status() {
         "--limit",
         "--base-url",
         "--env-file",
+        "--app-dir",
         "--timeout",
         "--connect-timeout",
         "--retries",
@@ -20,6 +21,8 @@ fn help_documents_options_environment_and_every_exit_status() {
         "--verbose",
         "INTERNAL_API_KEY",
         "API_BASE_URL",
+        "OCD_CRON_APP_DIR",
+        "NODE_ENV",
         "EXIT STATUS",
     ] {
         run.assert_stdout_contains(needle);
