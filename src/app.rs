@@ -108,7 +108,7 @@ pub fn execute(cli: &Cli) -> u8 {
         };
         let ending = Ending {
             exit_code: exit,
-            summary,
+            summary: crate::sanitize::redact(&summary).into_owned(),
             duration: started.elapsed(),
             counts: counts(&records),
         };
@@ -235,7 +235,7 @@ fn refuse_configuration(
     if !monitors.is_empty() {
         let ending = Ending {
             exit_code: error.exit_code(),
-            summary: format!("{}: {error}", cli.job.name()),
+            summary: crate::sanitize::redact(&format!("{}: {error}", cli.job.name())).into_owned(),
             duration: started.elapsed(),
             counts: (None, None),
         };

@@ -34,7 +34,7 @@ pub struct Cli {
     pub limit: Option<u32>,
 
     /// Base URL of the OCD app, path prefix included. Overrides API_BASE_URL.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = Text)]
     pub base_url: Option<String>,
 
     /// Read only this env file, instead of the app's env files. It must
@@ -109,7 +109,7 @@ pub struct Cli {
     /// monitors; all are pinged at once, each ping within 10 s. A failed
     /// ping is only a warning. Overrides OCD_CRON_PING_URL (a list
     /// separated by spaces, commas or newlines).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = Text)]
     pub ping_url: Vec<String>,
 
     /// Write Prometheus metrics (textfile-collector format) to this file
@@ -154,6 +154,35 @@ pub struct Cli {
     /// Debug detail: URL, timings, headers sent (never the key).
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// A flag whose value is text (a URL): one that is not UTF-8 is refused
+/// naming the flag, which clap's own message does not.
+#[derive(Clone)]
+struct Text;
+
+impl clap::builder::TypedValueParser for Text {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        value.to_str().map(str::to_owned).ok_or_else(|| {
+            let flag = arg
+                .and_then(clap::Arg::get_long)
+                .map_or_else(|| "a flag".to_owned(), |long| format!("--{long}"));
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidUtf8,
+                format!(
+                    "{flag} is not text: it holds bytes that are not UTF-8, which no URL has\n"
+                ),
+            )
+            .with_cmd(command)
+        })
+    }
 }
 
 /// How results are printed on stdout.

@@ -15,7 +15,9 @@ use ureq::Agent;
 use ureq::http::Uri;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
+};
 
 use crate::config::{Config, Mode, Secret, Target};
 use crate::duration::format_duration;
@@ -238,11 +240,15 @@ pub fn send_reporting_progress<T>(
     }
 }
 
-/// Resolves IP literals in place and hands names to ureq's resolver.
+/// Resolves IP literals in place, and names on a thread of their own.
 ///
 /// ureq bounds a DNS lookup by running it on a new thread; for
 /// `http://127.0.0.1:3000` there is nothing to look up, and the thread is a
-/// measurable share of a run that takes two milliseconds.
+/// measurable share of a run that takes two milliseconds. ureq's own
+/// resolver panics when it cannot start that thread (a limit on tasks), so
+/// names are looked up here: on a thread when one can be had, bounded by
+/// the attempt's timeout, and otherwise on this one, bounded by the system
+/// resolver's own timeouts.
 #[derive(Debug, Default)]
 struct LiteralFirst(DefaultResolver);
 
@@ -259,8 +265,50 @@ impl Resolver for LiteralFirst {
                 addrs.push(addr);
                 Ok(addrs)
             }
-            None => self.0.resolve(uri, config, timeout),
+            None => match DefaultResolver::host_and_port(
+                uri.scheme().unwrap_or(&ureq::http::uri::Scheme::HTTP),
+                uri.authority().ok_or(ureq::Error::HostNotFound)?,
+            ) {
+                Some(name) => {
+                    let mut addrs = self.empty();
+                    // As many as ureq keeps (16); the rest are not tried.
+                    for addr in look_up(name, timeout)? {
+                        if addrs.try_push(addr).is_err() {
+                            break;
+                        }
+                    }
+                    if addrs.is_empty() {
+                        return Err(ureq::Error::HostNotFound);
+                    }
+                    Ok(addrs)
+                }
+                // A scheme without a known port: ureq says what is wrong.
+                None => self.0.resolve(uri, config, timeout),
+            },
         }
+    }
+}
+
+/// The addresses of `name` (`host:port`), on a thread of its own so that
+/// `timeout` bounds the lookup, or on this one if no thread can be had.
+fn look_up(
+    name: String,
+    timeout: NextTimeout,
+) -> Result<std::vec::IntoIter<SocketAddr>, ureq::Error> {
+    use std::net::ToSocketAddrs;
+    use std::sync::mpsc;
+    let (answer, answered) = mpsc::sync_channel(1);
+    let query = name.clone();
+    let looking = interrupt::spawn("a DNS lookup", move || {
+        let _ = answer.send(query.to_socket_addrs());
+    });
+    if looking.is_none() {
+        return Ok(name.to_socket_addrs()?);
+    }
+    match answered.recv_timeout(*timeout.after) {
+        Ok(found) => Ok(found?),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(ureq::Error::Timeout(timeout.reason)),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(ureq::Error::HostNotFound),
     }
 }
 
@@ -311,7 +359,144 @@ pub fn agent(
                 .build(),
         )
         .build();
-    Agent::with_parts(settings, DefaultConnector::new(), LiteralFirst::default())
+    Agent::with_parts(
+        settings,
+        DefaultConnector::new().chain(SkipContinue),
+        LiteralFirst::default(),
+    )
+}
+
+/// Wraps each connection in [`ContinueFilter`].
+#[derive(Debug)]
+struct SkipContinue;
+
+impl Connector<Box<dyn Transport>> for SkipContinue {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        _: &ConnectionDetails,
+        chained: Option<Box<dyn Transport>>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        Ok(chained.map(|inner| {
+            Box::new(ContinueFilter {
+                inner,
+                settled: false,
+            }) as Box<dyn Transport>
+        }))
+    }
+}
+
+/// Removes interim (1xx) responses from what the server sends, before ureq
+/// reads it.
+///
+/// RFC 9110 §15.2 lets any 1xx response carry header fields (`Server`,
+/// `Date`, a proxy's `Via`), and curl and Python skip them; ureq-proto 0.7
+/// skips 102 and 103 with fields, but refuses a `100` that has any
+/// ("received headers with 100-continue response"), which made a job that
+/// ran look like a server that does not speak HTTP. This tool never sends
+/// `Expect: 100-continue` and reads no 1xx field, so every interim
+/// response but 101 (a protocol switch, which ureq reports) is dropped
+/// whole, however many come. Only the start of the answer is looked at:
+/// once the final response's head has begun, every byte passes untouched.
+#[derive(Debug)]
+struct ContinueFilter {
+    inner: Box<dyn Transport>,
+    /// The final response has begun (or the input is no interim 100).
+    settled: bool,
+}
+
+impl Transport for ContinueFilter {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.inner.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.inner.transmit_output(amount, timeout)
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        let mut progress = self.inner.await_input(timeout)?;
+        while progress && !self.settled {
+            match interim_head(self.inner.buffers().input()) {
+                Interim::Complete(length) => {
+                    self.inner.buffers().input_consume(length);
+                    if self.inner.buffers().input().is_empty() {
+                        progress = self.inner.await_input(timeout)?;
+                    }
+                }
+                Interim::Undecided => progress = self.inner.await_input(timeout)?,
+                Interim::Other => self.settled = true,
+            }
+        }
+        Ok(progress)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.inner.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.inner.is_tls()
+    }
+}
+
+/// What the start of a server's answer is.
+#[derive(Debug, PartialEq, Eq)]
+enum Interim {
+    /// A complete interim response of this many bytes, fields and all.
+    Complete(usize),
+    /// Too short to tell, or an interim response not all arrived.
+    Undecided,
+    /// Anything else: the final response, a 101, or something that is not
+    /// HTTP (which ureq reports).
+    Other,
+}
+
+/// Longest interim head waited for; past it ureq reads the bytes and
+/// reports them.
+const MAX_INTERIM_HEAD: usize = 16 * 1024;
+
+/// Whether `input` starts with an interim response: `HTTP/1.x 1xx` (not
+/// 101), a reason, header fields, an empty line; bare LF line ends too, as
+/// ureq's parser accepts them.
+fn interim_head(input: &[u8]) -> Interim {
+    const START: &[u8] = b"HTTP/1.";
+    let start_len = START.len() + 5; // "HTTP/1.1 1xx"
+    let head = &input[..input.len().min(start_len)];
+    let prefix_ok = head.iter().enumerate().all(|(i, &b)| match i {
+        0..7 => b == START[i],
+        7 => b.is_ascii_digit(),
+        8 => b == b' ',
+        9 => b == b'1',
+        _ => b.is_ascii_digit(),
+    });
+    if !prefix_ok || head.ends_with(b" 101") {
+        return Interim::Other;
+    }
+    match input.get(start_len) {
+        None => return Interim::Undecided,
+        Some(b' ' | b'\r' | b'\n') => {}
+        Some(_) => return Interim::Other,
+    }
+    let window = &input[..input.len().min(MAX_INTERIM_HEAD)];
+    let end = window
+        .windows(2)
+        .position(|pair| pair == b"\n\n")
+        .map(|at| at + 2)
+        .into_iter()
+        .chain(
+            window
+                .windows(3)
+                .position(|triple| triple == b"\n\r\n")
+                .map(|at| at + 3),
+        )
+        .min();
+    match end {
+        Some(end) => Interim::Complete(end),
+        None if window.len() < MAX_INTERIM_HEAD => Interim::Undecided,
+        None => Interim::Other,
+    }
 }
 
 /// One attempt, bounded by `remaining`: the response and the wait its
@@ -552,6 +737,65 @@ mod tests {
         assert_eq!(address("https://[::1]/a").as_deref(), Some("[::1]:443"));
         assert_eq!(address("ftp://127.0.0.1/a"), None);
         assert_eq!(address("http://localhost:3000/a"), None, "a name");
+    }
+
+    #[test]
+    fn interim_responses_are_found_whole_with_their_fields() {
+        use Interim::*;
+        let final_response = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+        for (input, expected) in [
+            (&b"HTTP/1.1 100 Continue\r\n\r\n"[..], Complete(25)),
+            (
+                b"HTTP/1.1 100 Continue\r\nServer: x\r\n\r\nHTTP/1.1 200",
+                Complete(36),
+            ),
+            (
+                b"HTTP/1.0 100\r\nVia: 1.1 p\r\nDate: x\r\n\r\n",
+                Complete(37),
+            ),
+            (
+                b"HTTP/1.1 100 Continue\nServer: x\n\nHTTP/1.1 200",
+                Complete(33),
+            ),
+            (b"HTTP/1.1 100 Continue\r\nServer: x\n\r\n", Complete(35)),
+            (b"", Undecided),
+            (b"HTTP/1.1 1", Undecided),
+            (b"HTTP/1.1 100", Undecided),
+            (b"HTTP/1.1 100 Continue\r\nServer: x\r\n", Undecided),
+            (b"HTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\n", Complete(37)),
+            (b"HTTP/1.1 199\r\n\r\n", Complete(16)),
+            (b"HTTP/1.1 102 Processing\r\n", Undecided),
+            (b"HTTP/1.1 101 Switching Protocols\r\n\r\n", Other),
+            (b"HTTP/1.1 200 OK\r\n\r\n", Other),
+            (b"HTTP/1.1 10x\r\n\r\n", Other),
+            (b"HTTP/1.1 1000 x\r\n\r\n", Other),
+            (b"HTTP/2 100\r\n\r\n", Other),
+            (b"http/1.1 100\r\n\r\n", Other),
+            (b"<html>", Other),
+            (final_response, Other),
+        ] {
+            assert_eq!(
+                interim_head(input),
+                expected,
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        // A proxy's long Via or a server's cookies: skipped whole up to the cap.
+        let long = [
+            &b"HTTP/1.1 100 Continue\r\nVia: "[..],
+            &[b'v'; 12 * 1024],
+            b"\r\n\r\nHTTP/1.1 200 OK\r\n",
+        ]
+        .concat();
+        assert_eq!(interim_head(&long), Complete(long.len() - 17));
+        let endless = [
+            &b"HTTP/1.1 100 Continue\r\nX: "[..],
+            &[b'y'; MAX_INTERIM_HEAD],
+        ]
+        .concat();
+        assert_eq!(interim_head(&endless), Other);
+        assert_eq!(interim_head(&endless[..MAX_INTERIM_HEAD - 1]), Undecided);
     }
 
     #[test]

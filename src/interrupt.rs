@@ -18,6 +18,19 @@
 //! [`set_phase`] keeps a short description of what the invocation is doing,
 //! so the interruption can be logged as "while waiting for the server
 //! (attempt 2/3)".
+//!
+//! Threads are a resource a service manager limits (`TasksMax=`, a pids
+//! cgroup, `RLIMIT_NPROC`), and under a tight address-space limit none is
+//! started ([`threads_allowed`]). Without the signal thread the watch is
+//! off and the default actions apply; without a worker a step runs on the
+//! calling thread, and a signal that comes meanwhile cuts the next step
+//! short instead. Either way the run goes on and reports as usual.
+//!
+//! SIGXFSZ, which a file-size limit (`LimitFSIZE=`, `ulimit -f`) sends on a
+//! write past it, is ignored ([`ignore_file_size_signal`]): the write then
+//! fails with `EFBIG`, an I/O error each writer reports and cleans up after,
+//! instead of a death that leaves a temporary file and sends no finish
+//! ping.
 
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -46,6 +59,64 @@ fn phase() -> String {
         .unwrap_or_else(|| "starting".into())
 }
 
+/// Makes a write past a file-size limit an error (`EFBIG`) rather than a
+/// death by SIGXFSZ. Called once, before anything is written.
+pub fn ignore_file_size_signal() {
+    // SAFETY: SIG_IGN installs no handler code; signal() has no other
+    // preconditions, and nothing else in the process handles SIGXFSZ.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
+/// An address-space limit (`LimitAS=`, `ulimit -v`) under which no thread
+/// is started: each reserves 2 MiB of stack, and under a tight limit the
+/// stacks took what an allocation later needed, which ends a process
+/// (SIGABRT, "memory allocation failed") rather than failing a call.
+const THREADS_NEED_ADDRESS_SPACE: u64 = 64 * 1024 * 1024;
+
+/// Whether threads may be started at all: not under a tight address-space
+/// limit (see [`THREADS_NEED_ADDRESS_SPACE`]). Asked once.
+pub(crate) fn threads_allowed() -> bool {
+    static ALLOWED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ALLOWED.get_or_init(|| {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes one rlimit through a valid pointer.
+        let known = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } == 0;
+        let tight = known
+            && limit.rlim_cur != libc::RLIM_INFINITY
+            && limit.rlim_cur < THREADS_NEED_ADDRESS_SPACE;
+        if tight {
+            log::debug!(
+                "address space limited to {} KiB; working on one thread",
+                limit.rlim_cur / 1024
+            );
+        }
+        !tight
+    })
+}
+
+/// A thread named for `what`, or `None` (with a debug line) where none can
+/// be had: the caller then does the work itself.
+pub(crate) fn spawn<F>(what: &str, work: F) -> Option<thread::JoinHandle<()>>
+where
+    F: FnOnce() + Send + 'static,
+{
+    if !threads_allowed() {
+        return None;
+    }
+    match thread::Builder::new().spawn(work) {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            log::debug!("cannot start a thread for {what} ({e}); doing it on this one");
+            None
+        }
+    }
+}
+
 enum Event {
     /// The step running on the worker thread has ended.
     Done,
@@ -62,20 +133,33 @@ pub struct Watch {
 impl Watch {
     /// Installs the handlers and the thread that forwards signals.
     pub fn start() -> Watch {
-        let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
-            // Without handlers only the log line is lost.
-            log::debug!("cannot install signal handlers; running without them");
-            return Watch { events: None };
-        };
         let (sender, receiver) = mpsc::channel();
         let on_signal = sender.clone();
-        thread::spawn(move || {
+        // The thread first, the handlers after: handlers with nobody to
+        // forward their signals would swallow them.
+        let (give, take) = mpsc::channel::<Signals>();
+        let forwarder = spawn("signals", move || {
+            let Ok(mut signals) = take.recv() else {
+                return;
+            };
             for number in signals.forever() {
                 if on_signal.send(Event::Signal(number)).is_err() {
                     break;
                 }
             }
         });
+        if forwarder.is_none() {
+            return Watch { events: None };
+        }
+        let Ok(signals) = Signals::new([SIGINT, SIGTERM]) else {
+            // Without handlers only the log line is lost. Dropping `give`
+            // ends the forwarding thread.
+            log::debug!("cannot install signal handlers; running without them");
+            return Watch { events: None };
+        };
+        if give.send(signals).is_err() {
+            return Watch { events: None };
+        }
         Watch {
             events: Some((sender, receiver)),
         }
@@ -95,7 +179,13 @@ impl Watch {
         };
         let result = Arc::new(Mutex::new(None));
         let (done, slot) = (sender.clone(), result.clone());
-        thread::spawn(move || {
+        // Handed back if no worker can be had, to run here instead.
+        let work = Arc::new(Mutex::new(Some(work)));
+        let for_worker = work.clone();
+        let worker = spawn("the step", move || {
+            let Some(work) = for_worker.lock().ok().and_then(|mut w| w.take()) else {
+                return;
+            };
             // Says "done" when dropped, so that a worker that panics (in a
             // debug build; release builds abort) is not waited for forever.
             struct SayDone(Sender<Event>);
@@ -110,15 +200,20 @@ impl Watch {
                 *slot = Some(value);
             }
         });
+        let inline = match worker {
+            Some(_) => None,
+            None => work.lock().unwrap_or_else(|p| p.into_inner()).take(),
+        };
+        if let Some(work) = inline {
+            // A signal since the last step still cuts this one short; one
+            // that comes during it waits for the next.
+            return match receiver.try_recv() {
+                Ok(Event::Signal(number)) => Err(interrupted(number)),
+                _ => Ok(work()),
+            };
+        }
         match receiver.recv() {
-            Ok(Event::Signal(number)) => Err(Error::Interrupted {
-                signal: if number == SIGINT {
-                    Signal::Int
-                } else {
-                    Signal::Term
-                },
-                during: phase(),
-            }),
+            Ok(Event::Signal(number)) => Err(interrupted(number)),
             Ok(Event::Done) => {
                 let value = result.lock().ok().and_then(|mut slot| slot.take());
                 // The worker stores its value before it says it is done;
@@ -128,5 +223,16 @@ impl Watch {
             // The watch keeps a sender, so the channel cannot close.
             Err(_) => unreachable!("the signal channel closed"),
         }
+    }
+}
+
+fn interrupted(number: i32) -> Error {
+    Error::Interrupted {
+        signal: if number == SIGINT {
+            Signal::Int
+        } else {
+            Signal::Term
+        },
+        during: phase(),
     }
 }

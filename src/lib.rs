@@ -36,3 +36,5 @@ mod run;
 mod sanitize;
 mod time;
 mod trace;
+
+pub use interrupt::ignore_file_size_signal;

@@ -64,6 +64,13 @@ fn open_checked(path: &Path) -> Result<File, Error> {
     let file = open(path).map_err(|e| {
         if is_symlink_refusal(&e) {
             config_error(path, "is a symlink, which is refused".into())
+        } else if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
+            // The path is fine; the limit on open files is what to change.
+            Error::Config(format!(
+                "--lock-file {} cannot be opened: too many open files ({e}); raise the \
+                 limit on open files (LimitNOFILE=, ulimit -n)",
+                path.display()
+            ))
         } else {
             config_error(path, format!("cannot be opened ({e})"))
         }

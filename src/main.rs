@@ -9,6 +9,7 @@ use ocd_cron::logging::{self, Format, Verbosity};
 use ocd_cron::{app, cli};
 
 fn main() -> ExitCode {
+    ocd_cron::ignore_file_size_signal();
     // Known before clap parses, so that its usage errors are JSON too.
     let json = logging::json_requested(&std::env::args_os().collect::<Vec<_>>());
     let complain = |message: &str, exit: u8| {
@@ -20,7 +21,9 @@ fn main() -> ExitCode {
                 &[("exit_status", exit.into())],
             );
         } else {
-            eprintln!("ocd-cron: {message}");
+            // Not eprintln!, which panics (and a release build aborts)
+            // when stderr cannot be written either.
+            let _ = writeln!(std::io::stderr(), "ocd-cron: {message}");
         }
     };
     let cli = match cli::parse() {

@@ -6,11 +6,18 @@
 //! the fields that decide the exit status: a `success` that is not a
 //! boolean, or a count (`processed`, `errors`, `pendingRewards`,
 //! `pendingCount`) that is not a whole number from 0 to 2^64 - 1, is a
-//! protocol error rather than a silent "n/a". A whole-number float (`2.0`,
-//! what some serialisers write) is read as the number; `null` is read as
-//! absent, which is what most serialisers write for "no value".
+//! protocol error rather than a silent "n/a". A count is judged from its
+//! text as sent, exactly: `2.0`, `2e0` and `0.2e1` (what some serialisers
+//! write) are 2, while `1e-400` is not a whole number however small it is,
+//! and `1e20` is out of range. `null` is read as absent, which is what most
+//! serialisers write for "no value".
+//!
+//! Only the fields the contract reads are parsed; the rest of the object is
+//! checked to be JSON and otherwise ignored, however deeply it nests.
 
-use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
 
 use crate::error::{Error, Route};
 use crate::job::Job;
@@ -63,7 +70,7 @@ pub fn classify_pending(
         return Err(not_success(url, response, Route::Status, PENDING_AUTH_HINT));
     }
     let field = job.pending_field();
-    let object = json_object(&response.body);
+    let object = Fields::parse(&response.body);
     let pending = match &object {
         Some(object) => count(url, response.status, object, field)?,
         None => None,
@@ -135,7 +142,7 @@ fn is_sign_in(location: &str) -> bool {
 }
 
 fn job_result(url: String, response: &Response, max_item_errors: u64) -> Result<JobReport, Error> {
-    let Some(object) = json_object(&response.body) else {
+    let Some(object) = Fields::parse(&response.body) else {
         let start = for_log(&String::from_utf8_lossy(&response.body), 80);
         let what = if start.is_empty() {
             format!("HTTP {} with an empty body", response.status)
@@ -148,20 +155,24 @@ fn job_result(url: String, response: &Response, max_item_errors: u64) -> Result<
         return Err(Error::BadResponse { url, what });
     };
     let status = response.status;
-    let success = known(&object, "success")
-        .map(|value| {
-            value.as_bool().ok_or_else(|| {
-                contract_error(&url, status, "success", value, "which is not true or false")
-            })
-        })
-        .transpose()?;
+    let success = match object.known("success") {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(value) => {
+            return Err(contract_error(
+                &url,
+                status,
+                "success",
+                value,
+                "which is not true or false",
+            ));
+        }
+    };
     let report = JobReport {
         processed: count(&url, status, &object, "processed")?,
         errors: count(&url, status, &object, "errors")?,
-        message: object
-            .get("message")
-            .and_then(Value::as_str)
-            .map(|m| for_log(m, MAX_SERVER_TEXT)),
+        message: object.text("message").map(|m| for_log(&m, MAX_SERVER_TEXT)),
     };
     let counts = format!(
         "processed {}, errors {}",
@@ -196,20 +207,36 @@ fn job_result(url: String, response: &Response, max_item_errors: u64) -> Result<
     Ok(report)
 }
 
-/// A field of the contract as sent; `null` counts as absent.
-fn known<'o>(object: &'o Map<String, Value>, name: &str) -> Option<&'o Value> {
-    object.get(name).filter(|value| !value.is_null())
+/// The top-level fields of a JSON object, each as sent. Only the fields the
+/// contract reads are ever looked at: the JSON parser skips the rest
+/// without a recursion limit, so an extra field nested hundreds of levels
+/// deep does not make the answer unreadable. A later duplicate wins.
+struct Fields(BTreeMap<String, Box<RawValue>>);
+
+impl Fields {
+    /// The body's fields, or `None` if it is not one JSON object.
+    fn parse(body: &[u8]) -> Option<Fields> {
+        serde_json::from_slice(body).ok().map(Fields)
+    }
+
+    /// The field `name` as sent (valid JSON); `null` counts as absent.
+    fn known(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(|value| value.get().trim())
+            .filter(|value| *value != "null")
+    }
+
+    /// The field `name` if it is a string.
+    fn text(&self, name: &str) -> Option<String> {
+        serde_json::from_str(self.known(name)?).ok()
+    }
 }
 
 /// The count `name`, if present: a whole number from 0 to 2^64 - 1,
-/// written as an integer or as a float without a fraction.
-fn count(
-    url: &str,
-    status: u16,
-    object: &Map<String, Value>,
-    name: &str,
-) -> Result<Option<u64>, Error> {
-    let Some(value) = known(object, name) else {
+/// written as an integer or as a number without a fraction.
+fn count(url: &str, status: u16, object: &Fields, name: &str) -> Result<Option<u64>, Error> {
+    let Some(value) = object.known(name) else {
         return Ok(None);
     };
     as_count(value).map(Some).ok_or_else(|| {
@@ -223,22 +250,78 @@ fn count(
     })
 }
 
-/// A JSON number that is a whole number in `u64`'s range.
-fn as_count(value: &Value) -> Option<u64> {
-    // 2^64, exactly representable, is the first float out of range.
-    const LIMIT: f64 = 18_446_744_073_709_551_616.0;
-    value.as_u64().or_else(|| {
-        let float = value.as_f64()?;
-        (float.fract() == 0.0 && (0.0..LIMIT).contains(&float)).then_some(float as u64)
-    })
+/// A JSON value, as written, that is a number equal to a whole number in
+/// `u64`'s range, decided on the decimal digits rather than on a float
+/// (which turns `1e-400` into 0 and `1e19 + 1` into `1e19`). Zero however
+/// written (`-0`, `0e99`) is 0.
+fn as_count(text: &str) -> Option<u64> {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, Some(exponent)),
+        None => (unsigned, None),
+    };
+    let (whole, fraction) = match mantissa.split_once('.') {
+        Some((_, "")) => return None,
+        Some(parts) => parts,
+        None => (mantissa, ""),
+    };
+    let is_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !is_digits(whole) || !is_digits(fraction) {
+        return None;
+    }
+    // The number is `digits` times ten to the power `scale`.
+    let mut scale = match exponent {
+        Some(exponent) => decimal_exponent(exponent)?,
+        None => 0,
+    };
+    scale = scale.saturating_sub(fraction.len() as i64);
+    let digits = format!("{whole}{fraction}");
+    let digits = digits.trim_start_matches('0');
+    if digits.is_empty() {
+        return Some(0);
+    }
+    if negative {
+        return None;
+    }
+    let significant = digits.trim_end_matches('0');
+    scale = scale.saturating_add((digits.len() - significant.len()) as i64);
+    // A fraction is left, or more than u64's 20 digits.
+    if scale < 0 || scale.saturating_add(significant.len() as i64) > 20 {
+        return None;
+    }
+    let mut value: u64 = significant.parse().ok()?;
+    for _ in 0..scale {
+        value = value.checked_mul(10)?;
+    }
+    Some(value)
 }
 
-fn contract_error(url: &str, status: u16, name: &str, value: &Value, why: &str) -> Error {
+/// An exponent's text (`5`, `+5`, `-400`), saturated far beyond any count.
+fn decimal_exponent(text: &str) -> Option<i64> {
+    let (sign, digits) = match text.as_bytes().first() {
+        Some(b'-') => (-1, &text[1..]),
+        Some(b'+') => (1, &text[1..]),
+        _ => (1, text),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let magnitude = digits.bytes().fold(0i64, |n, b| {
+        n.saturating_mul(10).saturating_add(i64::from(b - b'0'))
+    });
+    Some(sign * magnitude)
+}
+
+/// `value` is the field as sent.
+fn contract_error(url: &str, status: u16, name: &str, value: &str, why: &str) -> Error {
     Error::Contract {
         url: url.to_owned(),
         what: format!(
             "HTTP {status} with \"{name}\": {}, {why}",
-            for_log(&value.to_string(), 40)
+            for_log(value, 40)
         ),
     }
 }
@@ -248,18 +331,11 @@ pub fn show(count: Option<u64>) -> String {
     count.map_or_else(|| "n/a".into(), |n| n.to_string())
 }
 
-fn json_object(body: &[u8]) -> Option<Map<String, Value>> {
-    match serde_json::from_slice(body) {
-        Ok(Value::Object(map)) => Some(map),
-        _ => None,
-    }
-}
-
 /// The server's explanation of a failure, ready to append to a message:
 /// `": error (details)"` from a JSON body, `": text"` from anything else,
 /// empty when there is nothing to say.
 fn server_detail(body: &[u8]) -> String {
-    if let Some(object) = json_object(body) {
+    if let Some(object) = Fields::parse(body) {
         return error_fields(&object);
     }
     let text = for_log(&String::from_utf8_lossy(body), MAX_SERVER_TEXT);
@@ -272,12 +348,11 @@ fn server_detail(body: &[u8]) -> String {
 
 /// `": error: message (details)"` from the API's explanation fields, each
 /// only if present (`message` only if it does not repeat `error`), or empty.
-fn error_fields(object: &Map<String, Value>) -> String {
+fn error_fields(object: &Fields) -> String {
     let field = |name: &str| {
         object
-            .get(name)
-            .and_then(Value::as_str)
-            .map(|s| for_log(s, MAX_SERVER_TEXT))
+            .text(name)
+            .map(|s| for_log(&s, MAX_SERVER_TEXT))
             .filter(|s| !s.is_empty())
     };
     let error = field("error");
@@ -371,17 +446,17 @@ mod tests {
             (r#"{"success": true, "errors": 2.5}"#, r#""errors": 2.5"#),
             (
                 r#"{"success": true, "errors": 123456789012345678901234567890}"#,
-                r#""errors": 1.2345678901234568e+29"#,
+                r#""errors": 123456789012345678901234567890"#,
             ),
             (
                 r#"{"errors": 18446744073709551616.0}"#,
-                r#""errors": 1.8446744073709552e+19"#,
+                r#""errors": 18446744073709551616.0"#,
             ),
             (r#"{"errors": -0.5}"#, r#""errors": -0.5"#),
             (r#"{"errors": [1]}"#, r#""errors": [1]"#),
             (r#"{"errors": true}"#, r#""errors": true"#),
             (r#"{"processed": "lots"}"#, r#""processed": "lots""#),
-            (r#"{"processed": {"n": 1}}"#, r#""processed": {"n":1}"#),
+            (r#"{"processed": {"n": 1}}"#, r#""processed": {"n": 1}"#),
             (r#"{"success": "false"}"#, r#""success": "false""#),
             (r#"{"success": 0, "processed": 1}"#, r#""success": 0"#),
             (r#"{"success": false, "errors": "5"}"#, r#""errors": "5""#),
@@ -417,10 +492,109 @@ mod tests {
         assert_eq!(big.processed, Some(10_000_000_000_000_000_000));
         assert_eq!(big.errors, Some(u64::MAX));
         assert_eq!(
-            as_count(&serde_json::json!(18_446_744_073_709_549_568.0_f64)),
+            as_count("18446744073709549568.0"),
             Some(18_446_744_073_709_549_568)
         );
         assert_eq!(code(200, r#"{"errors": 1.0}"#), 1);
+    }
+
+    #[test]
+    fn counts_are_judged_on_their_digits_not_on_a_float() {
+        for (text, count) in [
+            ("7", 7),
+            ("7.0", 7),
+            ("7.000e0", 7),
+            ("7E+0", 7),
+            ("0.7e1", 7),
+            ("70e-1", 7),
+            ("700000e-5", 7),
+            ("0", 0),
+            ("-0", 0),
+            ("-0.0e5", 0),
+            ("0e-99999999999999999999999", 0),
+            ("0.000", 0),
+            ("18446744073709551615", u64::MAX),
+            ("1.8446744073709551615e19", u64::MAX),
+            ("184467440737095516150e-1", u64::MAX),
+            ("1e19", 10_000_000_000_000_000_000),
+        ] {
+            assert_eq!(as_count(text), Some(count), "{text}");
+        }
+        for text in [
+            // Fractions a float would round away.
+            "1e-400",
+            "1E-400",
+            "5e-324",
+            "0.5e-300",
+            "1.0000000000000000001",
+            "9007199254740993.5",
+            "7.5",
+            "75e-1",
+            "1e-99999999999999999999999",
+            // Out of range.
+            "18446744073709551616",
+            "18446744073709551616.0",
+            "1.8446744073709551616e19",
+            "1e20",
+            "1e99999999999999999999999",
+            "-1",
+            "-0.5",
+            "-1e-400",
+            // Not numbers.
+            "\"5\"",
+            "true",
+            "[1]",
+            "{}",
+            "",
+            ".5",
+            ".0",
+            "-.0",
+            "+5",
+            "+5.0",
+            "5.",
+            "1e",
+            "1e+",
+            "0x10",
+        ] {
+            assert_eq!(as_count(text), None, "{text}");
+        }
+        // As the server sends them.
+        assert_eq!(code(200, r#"{"errors": 1e-400}"#), 76);
+        assert_eq!(code(200, r#"{"processed": 1.0000000000000000001}"#), 76);
+        assert_eq!(code(200, r#"{"processed": 42e0, "errors": 0.0e9}"#), 0);
+    }
+
+    #[test]
+    fn what_the_contract_does_not_read_may_nest_at_any_depth() {
+        let deep = |depth: usize| format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        for depth in [127, 128, 129, 300, 2000] {
+            let body = format!(
+                r#"{{"success": true, "extra": {}, "processed": 3, "errors": 0}}"#,
+                deep(depth)
+            );
+            let report = classify(URL, &response(200, &body), 0).unwrap();
+            assert_eq!(report.processed, Some(3), "depth {depth}");
+            let pending = format!(r#"{{"meta": {{"a": {}}}, "pendingCount": 4}}"#, deep(depth));
+            let ok = response(200, &pending);
+            assert_eq!(classify_pending(URL, Job::Outcomes, &ok, None).unwrap(), 4);
+        }
+        // A contract field nested that deep is named, like any wrong type.
+        let body = format!(r#"{{"processed": {}}}"#, deep(300));
+        let err = classify(URL, &response(200, &body), 0).unwrap_err();
+        assert!(
+            err.to_string().contains(r#"with "processed": [[[["#),
+            "{err}"
+        );
+        // A deep server message on an error page is still no reason to
+        // hide the rest.
+        let page = format!(r#"{{"error": "busy", "details": {}}}"#, deep(300));
+        let err = classify(URL, &response(503, &page), 0).unwrap_err();
+        assert!(err.to_string().contains(": busy"), "{err}");
+        // Only what is not JSON at all is called so.
+        for bad in ["{\"success\": true", "[1]", "{\"a\": [}"] {
+            let err = classify(URL, &response(200, bad), 0).unwrap_err();
+            assert!(err.to_string().contains("not a JSON object"), "{err}");
+        }
     }
 
     #[test]
@@ -489,7 +663,7 @@ mod tests {
 
     #[test]
     fn explanation_fields_combine() {
-        let fields = |body: &str| error_fields(&json_object(body.as_bytes()).unwrap());
+        let fields = |body: &str| error_fields(&Fields::parse(body.as_bytes()).unwrap());
         assert_eq!(
             fields(r#"{"error":"e","message":"m","details":"d"}"#),
             ": e: m (d)"

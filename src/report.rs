@@ -7,6 +7,7 @@
 //! Every line is made from a [`JobRecord`], so the log, the JSON and the
 //! ping body can never disagree.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -21,9 +22,9 @@ use crate::duration::format_duration;
 use crate::error::Error;
 use crate::job::{Job, Selection};
 use crate::outcome::show;
-use crate::ping;
 use crate::random;
 use crate::run::{self, JobRecord, Success};
+use crate::{ping, sanitize};
 
 /// The one-line account of a job, as logged and sent with the finish ping.
 pub fn summary(record: &JobRecord) -> String {
@@ -78,7 +79,7 @@ pub fn emit(record: &JobRecord, config: &Config) {
     };
     log_with_fields(level, &record_fields(record), &summary(record));
     match (config.output, &record.result) {
-        (Output::Json, _) => print_line(&json(record, config_mode(config), None).to_string()),
+        (Output::Json, _) => print_json(json(record, config_mode(config), None)),
         (Output::Text, Ok(Success::Pending(count))) if config.jobs.len() == 1 => {
             print_line(&count.to_string())
         }
@@ -156,11 +157,11 @@ pub fn cut_short(
     );
     if output == Output::Json {
         if let Some(record) = in_flight {
-            print_line(&json(record, mode, None).to_string());
+            print_json(json(record, mode, None));
         }
         for &job in jobs {
             let record = JobRecord::not_started(job, error.clone());
-            print_line(&json(&record, mode, None).to_string());
+            print_json(json(&record, mode, None));
         }
     }
 }
@@ -216,7 +217,7 @@ pub fn dry_run(config: &Config, invocation_id: &str) {
                 if let Some((delay, _)) = jitter {
                     object["jitter_ms"] = millis(delay).into();
                 }
-                print_line(&object.to_string());
+                print_json(object);
             }
             Output::Text => {
                 let mut text = String::new();
@@ -360,11 +361,33 @@ fn json(record: &JobRecord, mode: &str, request: Option<Value>) -> Value {
 /// The first failure to write stdout, other than a reader that went away.
 static STDOUT_ERROR: Mutex<Option<String>> = Mutex::new(None);
 
-/// Writes a line to stdout. A closed pipe (`| head`) is ignored: the reader
-/// has what it wanted, and the exit status must still say how the job went.
-/// Any other failure (a full disk, `>/dev/full`) loses a result, and is kept
-/// for [`stdout_error`].
+/// Writes `object` on one line, the key redacted (plainly or
+/// percent-encoded) in each string before it is escaped for JSON, where a
+/// key holding `"` or `\` would no longer read as itself: a path or an
+/// error that happens to hold the key is no more shown here than on stderr.
+fn print_json(mut object: Value) {
+    fn scrub_strings(value: &mut Value) {
+        match value {
+            Value::String(text) => {
+                if let Cow::Owned(clean) = sanitize::redact(text) {
+                    *text = clean;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(scrub_strings),
+            Value::Object(fields) => fields.values_mut().for_each(scrub_strings),
+            _ => {}
+        }
+    }
+    scrub_strings(&mut object);
+    print_line(&object.to_string());
+}
+
+/// Writes a line to stdout, the key redacted as in a log line. A closed
+/// pipe (`| head`) is ignored: the reader has what it wanted, and the exit status
+/// must still say how the job went. Any other failure (a full disk,
+/// `>/dev/full`) loses a result, and is kept for [`stdout_error`].
 fn print_line(line: &str) {
+    let line = sanitize::redact(line);
     let mut out = std::io::stdout().lock();
     if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
         note_stdout_error(&e);

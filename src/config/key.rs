@@ -4,7 +4,7 @@
 //! key.
 
 use std::fs::Metadata;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::secret::Secret;
 use super::{Settings, Source};
@@ -24,14 +24,7 @@ const PLACEHOLDER_KEYS: &[&str] = &[
 /// the env files, so a unit's `INTERNAL_API_KEY_FILE` wins over the app's
 /// `.env`; one of the two sources setting both is ambiguous and refused.
 pub(super) fn resolve(settings: &Settings, warnings: &mut Vec<String>) -> Result<Secret, Error> {
-    let mut key = settings.get("INTERNAL_API_KEY");
-    let mut file = settings.get("INTERNAL_API_KEY_FILE");
-    let from_env = |s: &(String, Source)| s.1 == Source::Environment;
-    if key.as_ref().is_some_and(from_env) || file.as_ref().is_some_and(from_env) {
-        key = key.filter(from_env);
-        file = file.filter(from_env);
-    }
-    match (key, file) {
+    match chosen(settings) {
         (Some((_, key_source)), Some((_, file_source))) => {
             let sources = if key_source == file_source {
                 key_source.to_string()
@@ -71,15 +64,16 @@ pub(super) fn resolve(settings: &Settings, warnings: &mut Vec<String>) -> Result
              set it to the path of the file holding the key, or unset it"
         ))),
         (None, Some((path, source))) => {
-            let label = format!("the key in INTERNAL_API_KEY_FILE {path}");
-            let (bytes, meta) = files::read_with_metadata(Path::new(&path), files::KEY_FILE)
-                .map_err(|e| {
-                    Error::Config(format!(
-                        "INTERNAL_API_KEY_FILE {path} ({source}) {e}; \
-                         point it at the file holding the key, readable by this user"
-                    ))
-                })?;
-            warnings.extend(readable_by_others(Path::new(&path), &meta, "key file"));
+            let path = super::environment::path(&path);
+            let label = format!("the key in INTERNAL_API_KEY_FILE {}", path.display());
+            let (bytes, meta) = files::read_with_metadata(&path, files::KEY_FILE).map_err(|e| {
+                Error::Config(format!(
+                    "INTERNAL_API_KEY_FILE {} ({source}) {e}; \
+                     point it at the file holding the key, readable by this user",
+                    path.display()
+                ))
+            })?;
+            warnings.extend(readable_by_others(&path, &meta, "key file"));
             // Not UTF-8 is not a key either: `check` refuses the
             // replacement characters without quoting them.
             // A byte-order mark is how some editors start a text file,
@@ -147,6 +141,30 @@ pub(super) fn readable_by_others(path: &Path, meta: &Metadata, what: &str) -> Op
     })
 }
 
+/// `INTERNAL_API_KEY` and `INTERNAL_API_KEY_FILE` from the source that
+/// decides: the real environment if it sets either, else the env files.
+#[allow(clippy::type_complexity)]
+fn chosen(settings: &Settings) -> (Option<(String, Source)>, Option<(String, Source)>) {
+    let mut key = settings.get("INTERNAL_API_KEY");
+    let mut file = settings.get("INTERNAL_API_KEY_FILE");
+    let from_env = |s: &(String, Source)| s.1 == Source::Environment;
+    if key.as_ref().is_some_and(from_env) || file.as_ref().is_some_and(from_env) {
+        key = key.filter(from_env);
+        file = file.filter(from_env);
+    }
+    (key, file)
+}
+
+/// The file [`resolve`] reads the key from, if it reads one. Known before
+/// the file is read, so that a key file that is also another setting's
+/// file is refused without touching it.
+pub(super) fn file_path(settings: &Settings) -> Option<PathBuf> {
+    match chosen(settings) {
+        (None, Some((path, _))) if !path.is_empty() => Some(super::environment::path(&path)),
+        _ => None,
+    }
+}
+
 /// Whether `gid` is this process's effective group or a supplementary one.
 fn in_own_groups(gid: u32) -> bool {
     // SAFETY: getegid takes no arguments and cannot fail.
@@ -187,6 +205,68 @@ mod tests {
             Err(Error::Config(msg)) => msg,
             Err(other) => panic!("expected a config error, got {other}"),
             Ok(_) => panic!("expected a config error, got a key"),
+        }
+    }
+
+    /// `file_path` names the file `resolve` reads, from the same source.
+    #[test]
+    fn the_key_file_is_known_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (env_key, file_key) = (dir.path().join("env-key"), dir.path().join("file-key"));
+        std::fs::write(&env_key, "from-env-k3y").unwrap();
+        std::fs::write(&file_key, "from-file-k3y").unwrap();
+        let (e, f) = (env_key.to_str().unwrap(), file_key.to_str().unwrap());
+        let path = |env: &[(&str, &str)], file: &[(&str, &str)]| {
+            let env: std::collections::HashMap<String, String> = env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let lookup = |n: &str| env.get(n).cloned();
+            file_path(&crate::config::tests::settings_with(&lookup, file))
+        };
+        type Pairs<'a> = &'a [(&'a str, &'a str)];
+        let cases: [(Pairs, Pairs, Option<&str>); 7] = [
+            (
+                &[("INTERNAL_API_KEY_FILE", e)],
+                &[("INTERNAL_API_KEY_FILE", f)],
+                Some(e),
+            ),
+            (&[], &[("INTERNAL_API_KEY_FILE", f)], Some(f)),
+            (
+                &[("INTERNAL_API_KEY", "k3y-k3y")],
+                &[("INTERNAL_API_KEY_FILE", f)],
+                None,
+            ),
+            (&[], &[("INTERNAL_API_KEY", "k3y-k3y")], None),
+            (
+                &[("INTERNAL_API_KEY_FILE", "")],
+                &[("INTERNAL_API_KEY_FILE", f)],
+                None,
+            ),
+            (
+                &[("INTERNAL_API_KEY_FILE", e), ("INTERNAL_API_KEY", "x")],
+                &[],
+                None,
+            ),
+            (&[], &[], None),
+        ];
+        for (env, file, expected) in cases {
+            assert_eq!(
+                path(env, file).as_deref(),
+                expected.map(Path::new),
+                "{env:?} {file:?}"
+            );
+            let read = key_with(env, file).ok().map(|key| key.expose().to_owned());
+            let from = |p: &str| {
+                if p == e {
+                    "from-env-k3y"
+                } else {
+                    "from-file-k3y"
+                }
+            };
+            if let Some(expected) = expected {
+                assert_eq!(read.as_deref(), Some(from(expected)), "{env:?} {file:?}");
+            }
         }
     }
 

@@ -11,10 +11,12 @@
 
 mod ca;
 mod env_file;
+mod environment;
 mod expand;
 mod key;
 mod proxy;
 mod secret;
+mod shared_file;
 mod url;
 
 use std::fmt;
@@ -228,6 +230,21 @@ pub fn load(cli: &Cli) -> Result<Config, Refusal> {
         paths,
         searched,
     };
+    // Before any of them is opened for its role: no two settings may name
+    // one file.
+    let env_files = files
+        .read
+        .iter()
+        .map(|f| {
+            let setting = match &cli.env_file {
+                Some(_) => "--env-file".to_owned(),
+                None => format!("the env file {}", f.path.display()),
+            };
+            (setting, f.path.clone())
+        })
+        .collect();
+    shared_file::refuse_shared(&named_files(cli, &settings, env_files))
+        .map_err(|error| refuse(error, Some(&settings)))?;
     let mut config =
         resolve(cli, &env, &settings).map_err(|error| refuse(error, Some(&settings)))?;
     // From here on no text from outside can show the key.
@@ -244,6 +261,48 @@ pub fn load(cli: &Cli) -> Result<Config, Refusal> {
     }
     config.env_files = files.read.iter().map(|f| f.path.clone()).collect();
     Ok(config)
+}
+
+/// Every file a setting names, with the setting's name: the lock file, the
+/// metrics file, the key file, the CA bundle and `env_files` (each env file
+/// that was read, named for messages).
+fn named_files(
+    cli: &Cli,
+    settings: &Settings,
+    env_files: Vec<(String, PathBuf)>,
+) -> Vec<(String, PathBuf)> {
+    let mut named = env_files;
+    if let Some(path) = &cli.lock_file {
+        named.push(("--lock-file".into(), path.clone()));
+    }
+    if let Some(path) = metrics_path(cli, settings) {
+        named.push(("--metrics-file / OCD_CRON_METRICS_FILE".into(), path));
+    }
+    if let Some(path) = ca_path(cli, settings) {
+        named.push(("--ca-cert / OCD_CRON_CA_CERT".into(), path));
+    }
+    if let Some(path) = key::file_path(settings) {
+        named.push(("INTERNAL_API_KEY_FILE".into(), path));
+    }
+    named
+}
+
+/// `--metrics-file` > `OCD_CRON_METRICS_FILE`.
+fn metrics_path(cli: &Cli, settings: &Settings) -> Option<PathBuf> {
+    match &cli.metrics_file {
+        Some(path) => Some(path.clone()),
+        None => {
+            setting("OCD_CRON_METRICS_FILE", settings).map(|(path, _)| environment::path(&path))
+        }
+    }
+}
+
+/// `--ca-cert` > `OCD_CRON_CA_CERT`.
+fn ca_path(cli: &Cli, settings: &Settings) -> Option<PathBuf> {
+    match &cli.ca_cert {
+        Some(path) => Some(path.clone()),
+        None => setting("OCD_CRON_CA_CERT", settings).map(|(path, _)| environment::path(&path)),
+    }
 }
 
 /// Where the env files are: `--env-file`, else `--app-dir`, else
@@ -332,8 +391,10 @@ fn refuse_key_in(url: &str, key: &Secret, what: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The real environment, bytes that are not UTF-8 kept (see
+/// [`environment`]).
 fn real_env(name: &str) -> Option<String> {
-    std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+    environment::read(name)
 }
 
 /// Applies precedence and validates: flag > `env` > `file` > default.
@@ -357,18 +418,12 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
         warnings.push(warning);
     }
 
-    let ca_certs = match &cli.ca_cert {
-        Some(path) => Some(ca::read_bundle(path)?),
-        None => match lookup("OCD_CRON_CA_CERT") {
-            Some((path, _)) => Some(ca::read_bundle(Path::new(&path))?),
-            None => None,
-        },
+    let ca_certs = match ca_path(cli, settings) {
+        Some(path) => Some(ca::read_bundle(&path)?),
+        None => None,
     };
 
-    let metrics_file = match &cli.metrics_file {
-        Some(path) => Some(path.clone()),
-        None => lookup("OCD_CRON_METRICS_FILE").map(|(path, _)| PathBuf::from(path)),
-    };
+    let metrics_file = metrics_path(cli, settings);
     if let Some(path) = &metrics_file {
         check_metrics_dir(path)?;
     }
@@ -611,6 +666,11 @@ fn ping_entries(cli: &Cli, settings: &Settings) -> Vec<(String, String)> {
 
 /// One ping URL, checked like the base URL (scheme, host, port, proxy).
 fn monitor(entry: &str, what: &str, env: Lookup) -> Result<Monitor, Error> {
+    if environment::not_text(entry) {
+        return Err(Error::Config(format!(
+            "{what} is not text: it holds bytes that are not UTF-8 (or a NUL)"
+        )));
+    }
     Monitor::parse(entry, what, |url| url::target(url, what, env))
 }
 

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::{Lookup, proxy};
+use super::{Lookup, environment, proxy};
 use crate::error::Error;
 
 /// A checked base URL, and the proxy that reaches it.
@@ -47,6 +47,19 @@ pub(super) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Err
                     choice.variable
                 ))
             };
+            if choice.url.chars().any(char::is_control) {
+                return Err(invalid(
+                    "is not a valid proxy URL (it holds bytes that are not UTF-8, or control characters)",
+                ));
+            }
+            for name in ["no_proxy", "NO_PROXY"] {
+                if env(name).is_some_and(|list| environment::not_text(&list)) {
+                    return Err(Error::Config(format!(
+                        "{name} holds bytes that are not UTF-8, so which hosts it lists is \
+                         unclear; write it in plain text"
+                    )));
+                }
+            }
             let proxy =
                 ureq::Proxy::new(&choice.url).map_err(|_| invalid("is not a valid proxy URL"))?;
             // ureq is built without its SOCKS support (and would panic on
@@ -81,7 +94,15 @@ pub(super) fn is_loopback(host: &str) -> bool {
 /// the host without IPv6 brackets. The error completes the setting's name
 /// (`--base-url / API_BASE_URL …`, `--ping-url / OCD_CRON_PING_URL …`).
 fn parse_base(base: &str) -> Result<(String, String, String), String> {
-    if base.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if environment::not_text(base) {
+        return Err("is not text: it holds bytes that are not UTF-8 (or a NUL)".into());
+    }
+    // Other white space (a no-break space) is percent-encoded in the path
+    // like any character beyond ASCII, as curl does.
+    if base
+        .chars()
+        .any(|c| c.is_ascii_whitespace() || c.is_control())
+    {
         return Err("contains white space or control characters".into());
     }
     let Some((scheme, rest)) = base.split_once("://") else {
@@ -106,6 +127,16 @@ fn parse_base(base: &str) -> Result<(String, String, String), String> {
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (host, after) = v6.split_once(']').ok_or("has an unclosed IPv6 bracket")?;
+        if host.contains('%') {
+            return Err(
+                "has an IPv6 address with a zone id (%25…), which ocd-cron cannot connect \
+                 through; use the host's global or unique-local address, or its name"
+                    .into(),
+            );
+        }
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err("has something in [brackets] that is not an IPv6 address".into());
+        }
         match (after, after.strip_prefix(':')) {
             ("", _) => (host, None),
             (_, Some(port)) => (host, Some(port)),
@@ -120,17 +151,57 @@ fn parse_base(base: &str) -> Result<(String, String, String), String> {
     if host.is_empty() {
         return Err("has no host".into());
     }
+    if !host.is_ascii() {
+        return Err(
+            "has a host name that is not plain ASCII (letters from other scripts, or invisible \
+             characters); write an international name in its ASCII form (xn--…)"
+                .into(),
+        );
+    }
+    // What DNS can look up: a name that cannot be one would only be
+    // retried until the deadline.
+    if !authority.starts_with('[')
+        && !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+    {
+        return Err(
+            "has a host name with characters no DNS name has (only letters, digits, '-', '.' and '_')"
+                .into(),
+        );
+    }
     if let Some(port) = port
         && !(port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|p| p > 0))
     {
         return Err("has an invalid port".into());
     }
-    let base = format!("{scheme}://{authority}{}", prefix.trim_end_matches('/'));
+    let base = format!(
+        "{scheme}://{authority}{}",
+        encode_path(prefix.trim_end_matches('/'))
+    );
     // Every path joined to it later starts with a plain ASCII segment.
     if format!("{base}/x").parse::<ureq::http::Uri>().is_err() {
         return Err("is not a valid URL".into());
     }
     Ok((base, scheme, host.to_ascii_lowercase()))
+}
+
+/// A path prefix as it may go on a request line: every byte that is not
+/// ASCII (a letter from another script, an invisible character), and every
+/// ASCII character a path may not hold, percent-encoded as curl encodes
+/// non-ASCII; existing `%XX` escapes are kept. Encoded, an invisible
+/// character also shows in every message that quotes the URL.
+fn encode_path(prefix: &str) -> String {
+    let mut encoded = String::with_capacity(prefix.len());
+    for byte in prefix.bytes() {
+        let allowed = byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/%".contains(&byte);
+        if allowed {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
 }
 
 #[cfg(test)]
@@ -169,11 +240,50 @@ mod tests {
             ("http://[::1]x", "invalid port"),
             ("http://h :1", "white space"),
             ("http://[::1", "unclosed IPv6"),
+            ("http://[fe80::1%25eth0]:3000", "zone id"),
+            ("http://[fe80::1%eth0]", "zone id"),
+            ("http://[::1%251]/x", "zone id"),
+            ("http://[localhost]", "not an IPv6 address"),
+            ("http://[1.2.3.4]", "not an IPv6 address"),
+            ("http://bücher.example", "not plain ASCII"),
+            ("http://ocd\u{200b}.example", "not plain ASCII"),
+            ("http://\u{202e}lacol", "not plain ASCII"),
+            ("http://a%20b:3000", "no DNS name has"),
+            ("http://a!b", "no DNS name has"),
+            ("http://a\"b/", "no DNS name has"),
         ] {
             let msg = parsed(bad).unwrap_err();
             assert!(msg.contains(says), "{bad:?}: {msg}");
             assert!(msg.contains("--base-url / API_BASE_URL"), "{msg}");
         }
+    }
+
+    #[test]
+    fn path_prefixes_are_percent_encoded_beyond_ascii() {
+        for (base, url) in [
+            ("https://h/ocd/é", "https://h/ocd/%C3%A9/x"),
+            ("https://h/ocd\u{200b}/", "https://h/ocd%E2%80%8B/x"),
+            ("https://h/\u{feff}a", "https://h/%EF%BB%BFa/x"),
+            ("https://h/日本", "https://h/%E6%97%A5%E6%9C%AC/x"),
+            ("https://h/\u{a0}a\u{2028}", "https://h/%C2%A0a%E2%80%A8/x"),
+            (
+                "https://h/a\"b<c>d{e}|^`\\",
+                "https://h/a%22b%3Cc%3Ed%7Be%7D%7C%5E%60%5C/x",
+            ),
+            ("https://h/a%41%2f", "https://h/a%41%2f/x"),
+            (
+                "https://h/a-b_c.d~e!$&'()*+,;=:@",
+                "https://h/a-b_c.d~e!$&'()*+,;=:@/x",
+            ),
+        ] {
+            let target = parsed(base).unwrap();
+            assert_eq!(target.url("/x"), url, "{base}");
+            assert!(target.url("/x").is_ascii());
+        }
+        assert_eq!(
+            parsed("http://my_host.internal:1").unwrap().host,
+            "my_host.internal"
+        );
     }
 
     #[test]

@@ -308,13 +308,37 @@ pub fn finish(monitors: &[Monitor], invocation_id: &str, event: &Finish<'_>) {
     });
 }
 
-/// Pings all `monitors` at once and returns when every ping has ended.
+/// Pings all `monitors` at once and returns when every ping has ended. A
+/// ping that cannot have a thread of its own (a limit on tasks) is sent
+/// on this one, before the next is started.
 fn send_all(monitors: &[Monitor], event: &str, shape: impl Fn(&Monitor) -> Option<Shape>) {
     std::thread::scope(|scope| {
         let sending: Vec<_> = monitors
             .iter()
             .filter_map(|monitor| Some((monitor, shape(monitor)?)))
-            .map(|(monitor, shape)| (monitor, scope.spawn(move || monitor.send(event, &shape))))
+            .filter_map(|(monitor, shape)| {
+                let shape = std::sync::Arc::new(shape);
+                let on_thread = shape.clone();
+                let spawned = if crate::interrupt::threads_allowed() {
+                    std::thread::Builder::new()
+                        .spawn_scoped(scope, move || monitor.send(event, &on_thread))
+                } else {
+                    Err(std::io::Error::other(
+                        "threads are off under the address-space limit",
+                    ))
+                };
+                match spawned {
+                    Ok(thread) => Some((monitor, thread)),
+                    Err(e) => {
+                        log::debug!(
+                            "{}: no thread for the {event} ping ({e}); sending it here",
+                            monitor.label()
+                        );
+                        monitor.send(event, &shape);
+                        None
+                    }
+                }
+            })
             .collect();
         // Joined here, so that even a ping that panicked cannot take the
         // exit status with it.

@@ -273,8 +273,8 @@ fn pm2_ecosystem_file_is_accepted() {
             .collect();
         assert!(args.contains(&format!("--job={job}").as_str()));
         assert!(
-            args.contains(&format!("--env-file={}", env_file.display()).as_str()),
-            "the app's .env, next to the ecosystem file: {args:?}"
+            args.contains(&format!("--app-dir={}", app_dir.path().display()).as_str()),
+            "the app's env files, next to the ecosystem file: {args:?}"
         );
         accepted(
             "ecosystem.config.js",

@@ -36,6 +36,9 @@ pub enum Step {
     CutShort { length: usize, sent: usize },
     /// A 200 whose body is `length` bytes of JSON-looking filler.
     Huge { length: usize },
+    /// Read the request, then send these bytes exactly, each piece
+    /// written and flushed on its own.
+    Raw(Vec<Vec<u8>>),
     /// Act as a proxy: accept a CONNECT, then answer the tunnelled request
     /// with the inner step. Both requests are recorded.
     Tunnel(Box<Step>),
@@ -284,6 +287,9 @@ fn answer<S: Read + Write>(mut reader: BufReader<S>, step: Step, seen: &Seen) {
             }
             result
         }
+        Step::Raw(pieces) => pieces
+            .iter()
+            .try_for_each(|piece| out.write_all(piece).and_then(|()| out.flush())),
         Step::Tunnel(inner) => {
             if out
                 .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
