@@ -917,6 +917,23 @@ mod tests {
     }
 
     #[test]
+    fn a_quoted_value_may_close_at_a_quote_after_a_backslash() {
+        // No plain quote after the opening one: the last quote after a
+        // backslash that ends its line closes it, lines later.
+        let values = parsed("K='a\nb\\'\nC=3\n");
+        assert_eq!(values["K"], "a\nb\\");
+        assert_eq!(values["C"], "3");
+        // The first plain quote after it is followed by more than a
+        // comment: back to the one after a backslash, before it.
+        let values = parsed("K='a\nb\\'\nC='c' d\n");
+        assert_eq!(values["K"], "a\nb\\");
+        assert_eq!(values["C"], "'c' d");
+        // One before the opening quote does not count.
+        let values = parsed("X=a\\'\nK='abc\n");
+        assert_eq!(values["K"], "'abc");
+    }
+
+    #[test]
     fn unclosed_and_early_closed_quotes_are_taken_as_node_takes_them() {
         assert_eq!(parsed("A='abc\nB=2\n")["A"], "'abc");
         assert_eq!(parsed("A='abc\nB=2\n")["B"], "2");
