@@ -98,7 +98,8 @@ pub struct Cli {
     #[arg(long)]
     pub pending: bool,
 
-    /// With --pending: exit 1 when more than N decisions are pending.
+    /// With --pending: exit 1 when more than N decisions are pending (the
+    /// count is printed all the same).
     #[arg(long, value_name = "N", requires = "pending")]
     pub max_pending: Option<u64>,
 

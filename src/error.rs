@@ -225,9 +225,14 @@ pub enum Error {
 
     /// `--pending --max-pending`: more decisions wait than allowed. Nothing
     /// failed (no job ran); the backlog is the alarm, with the same exit
-    /// status as a failed job so a health check needs one rule.
+    /// status as a failed job so a health check needs one rule. The count
+    /// and the server's message are kept for stdout and the JSON output.
     #[error("backlog check: {pending} decisions pending, more than --max-pending {max}")]
-    Backlog { pending: u64, max: u64 },
+    Backlog {
+        pending: u64,
+        max: u64,
+        message: Option<String>,
+    },
 
     /// Another run holds the `--lock-file`; nothing was sent.
     #[error("another ocd-cron run holds the lock file {path}; not starting a second one")]
@@ -540,7 +545,11 @@ mod tests {
                 errors: None,
                 message: None,
             },
-            Error::Backlog { pending: 2, max: 1 },
+            Error::Backlog {
+                pending: 2,
+                max: 1,
+                message: None,
+            },
             Error::SignIn {
                 url: "u".into(),
                 status: 307,

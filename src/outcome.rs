@@ -35,6 +35,14 @@ pub struct JobReport {
     pub message: Option<String>,
 }
 
+/// What the status request (`--pending`) reported: the count, and the
+/// server's `message` if it sent one, sanitised.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PendingReport {
+    pub count: u64,
+    pub message: Option<String>,
+}
+
 /// What to check when the job (POST) route refuses the key.
 const JOB_AUTH_HINT: &str = "check that INTERNAL_API_KEY matches the server's";
 
@@ -52,13 +60,13 @@ pub fn classify(url: &str, response: &Response, max_item_errors: u64) -> Result<
 
 /// Classifies a response to the status request (`--pending`): the count of
 /// decisions still pending, or an error; more than `max_pending` is a
-/// backlog alarm.
+/// backlog alarm, which still carries the count and the message.
 pub fn classify_pending(
     url: &str,
     job: Job,
     response: &Response,
     max_pending: Option<u64>,
-) -> Result<u64, Error> {
+) -> Result<PendingReport, Error> {
     if !(200..=299).contains(&response.status) {
         return Err(not_success(url, response, Route::Status, PENDING_AUTH_HINT));
     }
@@ -74,9 +82,17 @@ pub fn classify_pending(
             what: format!("HTTP {} without a \"{field}\" count", response.status),
         });
     };
+    let report = PendingReport {
+        count: pending,
+        message: object.as_ref().and_then(message),
+    };
     match max_pending {
-        Some(max) if pending > max => Err(Error::Backlog { pending, max }),
-        _ => Ok(pending),
+        Some(max) if pending > max => Err(Error::Backlog {
+            pending,
+            max,
+            message: report.message,
+        }),
+        _ => Ok(report),
     }
 }
 
@@ -158,10 +174,7 @@ fn job_result(url: String, response: &Response, max_item_errors: u64) -> Result<
     let report = JobReport {
         processed: count(&url, status, &object, "processed")?,
         errors: count(&url, status, &object, "errors")?,
-        message: object
-            .get("message")
-            .and_then(Value::as_str)
-            .map(|m| for_log(m, MAX_SERVER_TEXT)),
+        message: message(&object),
     };
     let counts = format!(
         "processed {}, errors {}",
@@ -194,6 +207,14 @@ fn job_result(url: String, response: &Response, max_item_errors: u64) -> Result<
         });
     }
     Ok(report)
+}
+
+/// The server's `message`, sanitised, if it is a string.
+fn message(object: &Map<String, Value>) -> Option<String> {
+    object
+        .get("message")
+        .and_then(Value::as_str)
+        .map(|m| for_log(m, MAX_SERVER_TEXT))
 }
 
 /// A field of the contract as sent; `null` counts as absent.
@@ -436,7 +457,12 @@ mod tests {
             assert!(err.to_string().contains("\"pendingRewards\""), "{err}");
         }
         let ok = response(200, r#"{"pendingCount": 3.0}"#);
-        assert_eq!(classify_pending(URL, Job::Outcomes, &ok, None).unwrap(), 3);
+        assert_eq!(
+            classify_pending(URL, Job::Outcomes, &ok, None)
+                .unwrap()
+                .count,
+            3
+        );
         let null = response(200, r#"{"pendingCount": null}"#);
         let err = classify_pending(URL, Job::Outcomes, &null, None).unwrap_err();
         assert!(
@@ -610,13 +636,17 @@ mod tests {
             200,
             r#"{"pendingRewards": 42, "message": "42 decisions are ready"}"#,
         );
+        let reported = PendingReport {
+            count: 42,
+            message: Some("42 decisions are ready".into()),
+        };
         assert_eq!(
             classify_pending(URL, Job::Rewards, &rewards, None).unwrap(),
-            42
+            reported
         );
         assert_eq!(
             classify_pending(URL, Job::Rewards, &rewards, Some(42)).unwrap(),
-            42
+            reported
         );
         let over = classify_pending(URL, Job::Rewards, &rewards, Some(10)).unwrap_err();
         assert_eq!(over.exit_code(), 1);
@@ -624,10 +654,20 @@ mod tests {
             over.to_string(),
             "backlog check: 42 decisions pending, more than --max-pending 10"
         );
-        let outcomes = response(200, r#"{"pendingCount": 3}"#);
+        // Over the limit, the count and the message are still what the
+        // server said: `n=$(ocd-cron --pending --max-pending 5)` needs them.
+        assert!(
+            matches!(&over, Error::Backlog { pending: 42, max: 10, message }
+                if *message == reported.message),
+            "{over:?}"
+        );
+        let outcomes = response(200, r#"{"pendingCount": 3, "message": 7}"#);
         assert_eq!(
             classify_pending(URL, Job::Outcomes, &outcomes, None).unwrap(),
-            3
+            PendingReport {
+                count: 3,
+                message: None
+            }
         );
         let wrong_field = classify_pending(URL, Job::Outcomes, &rewards, None).unwrap_err();
         assert_eq!(wrong_field.exit_code(), 76);

@@ -56,7 +56,9 @@ pub fn summary(record: &JobRecord) -> String {
                 how()
             )
         }
-        Ok(Success::Pending(count)) => format!("{job}: {count} pending ({})", how()),
+        Ok(Success::Pending(report)) => {
+            format!("{job}: {} pending ({})", report.count, how())
+        }
         Ok(Success::DryRun) => format!("{job}: dry run, nothing sent"),
         Err(error) => format!("{job}: {error}"),
     }
@@ -68,15 +70,15 @@ pub fn emit(record: &JobRecord, config: &Config) {
         Ok(_) => log::info!("{}", summary(record)),
         Err(_) => log::error!("{}", summary(record)),
     }
-    match (config.output, &record.result) {
+    // The count is printed over `--max-pending` too: the exit status is
+    // the alarm, and `n=$(ocd-cron --pending --max-pending 5)` still needs n.
+    match (config.output, record.pending()) {
         (Output::Json, _) => print_line(&json(record, config_mode(config), None).to_string()),
-        (Output::Text, Ok(Success::Pending(count))) if config.jobs.len() == 1 => {
+        (Output::Text, Some((count, _))) if config.jobs.len() == 1 => {
             print_line(&count.to_string())
         }
-        (Output::Text, Ok(Success::Pending(count))) => {
-            print_line(&format!("{} {count}", record.job))
-        }
-        _ => {}
+        (Output::Text, Some((count, _))) => print_line(&format!("{} {count}", record.job)),
+        (Output::Text, None) => {}
     }
 }
 
@@ -247,16 +249,12 @@ pub fn config_mode(config: &Config) -> &'static str {
 /// The JSON object for a record. The fields are documented in the README
 /// ("Operating it"); tests assert the schema.
 fn json(record: &JobRecord, mode: &str, request: Option<Value>) -> Value {
-    let (processed, errors, message, pending) = match &record.result {
-        Ok(Success::Triggered(r)) => (r.processed, r.errors, r.message.clone(), None),
-        Ok(Success::Pending(n)) => (None, None, None, Some(*n)),
-        Err(Error::JobFailed {
-            processed,
-            errors,
-            message,
-            ..
-        }) => (*processed, *errors, message.clone(), None),
-        _ => (None, None, None, None),
+    let (processed, errors) = record.counts();
+    let (pending, message) = match (&record.result, record.pending()) {
+        (_, Some((count, message))) => (Some(count), message.map(str::to_owned)),
+        (Ok(Success::Triggered(r)), None) => (None, r.message.clone()),
+        (Err(Error::JobFailed { message, .. }), None) => (None, message.clone()),
+        _ => (None, None),
     };
     let mut object = json!({
         "job": record.job.name(),

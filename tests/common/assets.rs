@@ -138,7 +138,10 @@ standard output is the count of pending decisions: just the number for one
 job, and a line
 .RI \(dq job\ count \(dq
 per job for
-.BR \-\-job\ all .
+.BR \-\-job\ all ,
+also when
+.B \-\-max\-pending
+is exceeded (exit 1).
 "#;
 
 /// ENVIRONMENT, from `cli::ENVIRONMENT`.
