@@ -18,7 +18,7 @@ complete -c ocd-cron -l ping-url -d 'Report the run to a monitor: healthchecks.i
 complete -c ocd-cron -l metrics-file -d 'Write Prometheus metrics (textfile-collector format) to this file after the run, atomically, mode 0644. Its directory must exist. Overrides OCD_CRON_METRICS_FILE' -r -F
 complete -c ocd-cron -l dry-run -d 'Resolve and check the configuration (the --lock-file is opened, not locked), print the requests and monitor pings a run would send (the key shown as (redacted), monitor secrets as ***), send nothing, exit 0 or 78'
 complete -c ocd-cron -l pending -d 'Ask how many decisions are pending (GET on the job\'s endpoint) instead of running the job, and print the count. The OCD deployment\'s GET route must accept the key'
-complete -c ocd-cron -s q -l quiet -d 'Only warnings and errors: a successful run prints nothing, so cron mails only failures'
+complete -c ocd-cron -s q -l quiet -d 'Only warnings and errors: a run that succeeds prints nothing, retries included, unless a warning asks for a fix (a key file others can read, a base URL that looks wrong, a failed ping), so cron mails only failures. RUST_LOG=error silences the warnings too'
 complete -c ocd-cron -s v -l verbose -d 'Debug detail: URL, timings, headers sent (never the key)'
 complete -c ocd-cron -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ocd-cron -s V -l version -d 'Print version'

@@ -35,6 +35,14 @@ pub fn execute(cli: &Cli) -> u8 {
             log::debug!("{}: {origin}", config.selection.name());
         }
     }
+    let level = if config.dry_run {
+        log::Level::Warn
+    } else {
+        log::Level::Debug
+    };
+    for warning in &config.dry_run_warnings {
+        log::log!(level, "{}: {warning}", config.selection.name());
+    }
     let invocation_id = random::uuid_v4();
     if config.dry_run {
         // The lock file is opened (created if need be) as a real run would,

@@ -119,8 +119,10 @@ pub struct Cli {
     #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
 
-    /// Only warnings and errors: a successful run prints nothing, so cron
-    /// mails only failures.
+    /// Only warnings and errors: a run that succeeds prints nothing,
+    /// retries included, unless a warning asks for a fix (a key file others
+    /// can read, a base URL that looks wrong, a failed ping), so cron mails
+    /// only failures. RUST_LOG=error silences the warnings too.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 

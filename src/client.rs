@@ -10,7 +10,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 
-use log::{debug, warn};
+use log::{debug, info, warn};
 use ureq::Agent;
 use ureq::http::Uri;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
@@ -209,7 +209,10 @@ pub fn send_reporting_progress<T>(
             );
             break Err(error);
         }
-        warn!(
+        // Not a warning: a run that then succeeds must leave `-q` silent
+        // (cron mails any output). A run that fails ends with an error
+        // line of its own.
+        info!(
             "{}: attempt {attempt}/{max} failed: {}; retrying in {}",
             request.label,
             (request.describe)(&error),

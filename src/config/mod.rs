@@ -62,13 +62,19 @@ pub struct Config {
     /// `--pending`.
     pub monitors: Vec<Monitor>,
     pub metrics_file: Option<PathBuf>,
-    /// Things worth an operator's attention that do not stop the invocation.
+    /// Things worth an operator's attention that do not stop the invocation
+    /// and can be fixed on the spot (a `chmod`, a URL): logged on every run.
     pub warnings: Vec<String>,
     /// Where each setting came from (`API_BASE_URL from ./.env.local line
     /// 3`), for `--dry-run` and `-v`.
     pub origins: Vec<String>,
     /// The env files read, in Next's order.
     pub env_files: Vec<PathBuf>,
+    /// Facts of the deployment that recur on every run and change only
+    /// with the deployment (the key over plain http to a compose service):
+    /// warnings in `--dry-run`, debug lines otherwise, so that `-q` keeps
+    /// cron's mail for failures.
+    pub dry_run_warnings: Vec<String>,
 }
 
 impl Config {
@@ -344,9 +350,7 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
     for (entry, what) in ping_entries(cli, settings) {
         refuse_key_in(&entry, &key, &what)?;
     }
-    if let Some(warning) = cleartext_warning(&api) {
-        warnings.push(warning);
-    }
+    let dry_run_warnings = cleartext_warning(&api).into_iter().collect();
 
     let ca_certs = match &cli.ca_cert {
         Some(path) => Some(ca::read_bundle(path)?),
@@ -393,6 +397,7 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
         warnings,
         origins: origins(cli, settings),
         env_files: Vec::new(),
+        dry_run_warnings,
     })
 }
 
@@ -875,10 +880,9 @@ pub(crate) mod tests {
     #[test]
     fn plain_http_warns_only_off_the_machine() {
         let warned = |url: &str| {
-            !resolve_with(&["--base-url", url], &[KEY], &[])
-                .unwrap()
-                .warnings
-                .is_empty()
+            let config = resolve_with(&["--base-url", url], &[KEY], &[]).unwrap();
+            assert!(config.warnings.is_empty(), "not in every run");
+            !config.dry_run_warnings.is_empty()
         };
         assert!(!warned("http://localhost:3000"));
         assert!(!warned("http://127.0.0.1:3000"));
@@ -897,7 +901,7 @@ pub(crate) mod tests {
                 &[],
             )
             .unwrap()
-            .warnings
+            .dry_run_warnings
             .join("\n")
         };
         let remote = warning("http://localhost:3000", "http://10.0.0.9:3128");
