@@ -143,6 +143,14 @@ pub enum Error {
         reason: String,
     },
 
+    /// An `https://` URL whose port answered the TLS handshake in plain
+    /// HTTP (what Node's and most HTTP servers send to bytes they cannot
+    /// parse). Not retried: the scheme is wrong, and no retry changes it.
+    #[error(
+        "{url} answered the TLS handshake in plain HTTP: this port speaks http, not https; use http:// in --base-url / API_BASE_URL, or the port that serves https"
+    )]
+    PlainHttp { url: String },
+
     /// The deadline (`setting` names the flag or limit that set it) passed
     /// while waiting for the server.
     #[error("no complete answer from {url} within the {} deadline ({setting}); the server may be overloaded or stalled", format_duration(*timeout))]
@@ -325,7 +333,8 @@ impl Error {
             Error::Connect { .. }
             | Error::ProxyUnreachable { .. }
             | Error::ProxyRefused { .. }
-            | Error::Tls { .. } => code::UNAVAILABLE,
+            | Error::Tls { .. }
+            | Error::PlainHttp { .. } => code::UNAVAILABLE,
             Error::Deadline { .. } => code::TEMPORARY,
             Error::Redirect { .. } | Error::BadResponse { .. } | Error::Contract { .. } => {
                 code::PROTOCOL
@@ -557,6 +566,7 @@ mod tests {
                 hint: "h",
             },
             Error::Locked { path: "p".into() },
+            Error::PlainHttp { url: "u".into() },
             Error::Interrupted {
                 signal: Signal::Int,
                 during: "d".into(),

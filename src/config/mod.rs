@@ -351,6 +351,8 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
         refuse_key_in(&entry, &key, &what)?;
     }
     let dry_run_warnings = cleartext_warning(&api).into_iter().collect();
+    let first_route = cli.job.jobs()[0].path();
+    warnings.extend(url::route_in_prefix(&api, first_route, &what));
 
     let ca_certs = match &cli.ca_cert {
         Some(path) => Some(ca::read_bundle(path)?),

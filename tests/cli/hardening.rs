@@ -26,6 +26,56 @@ fn https_with_an_unknown_ca_fails_as_a_certificate_problem() {
     server.assert_connections(1); // a certificate problem is not retried
 }
 
+/// An `https://` URL on a plain-http port: the server answers the TLS hello
+/// with `400` in plain HTTP, as Node does. That can never work, so it is
+/// said at once, without retries, and no request (nor the key) was sent.
+#[test]
+fn https_to_a_plain_http_port_says_the_port_speaks_http() {
+    let server = Server::start(vec![respond(200, REWARDS_OK)]);
+    let url = format!("https://127.0.0.1:{}", server.port());
+    run(
+        &["--job", "rewards"],
+        &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)],
+    )
+    .assert_code(69)
+    .assert_stderr_contains(&format!(
+        "{url}/api/training/calculate-pending answered the TLS handshake in plain HTTP: this port speaks http, not https; use http://"
+    ))
+    .assert_stderr_lacks("certificate");
+    server.assert_requests(0);
+    server.assert_connections(1);
+}
+
+/// A server that closes the connection on the TLS hello without a word
+/// (some http-only servers do): retried, as a closed connection may be a
+/// restart, and the error says what to check.
+#[test]
+fn https_to_a_port_that_closes_on_the_hello_hints_at_http() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            // The whole hello record (a 5-byte header with its length), so
+            // that closing sends FIN, not the RST that unread data causes.
+            let mut header = [0; 5];
+            if stream.read_exact(&mut header).is_ok() {
+                let length = u16::from_be_bytes([header[3], header[4]]);
+                let _ = stream.read_exact(&mut vec![0; usize::from(length)]);
+            }
+        }
+    });
+    let url = format!("https://127.0.0.1:{port}");
+    run(
+        &["--job", "rewards", "--retries", "0"],
+        &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)],
+    )
+    .assert_code(69)
+    .assert_stderr_contains(
+        "the server closed the connection before the answer was complete (if this port speaks http, not https, use http://)",
+    );
+}
+
 #[test]
 fn https_with_the_test_ca_succeeds() {
     let server = Server::start_tls(vec![respond(200, REWARDS_OK)]);
