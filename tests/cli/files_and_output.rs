@@ -772,8 +772,9 @@ fn a_dry_run_checks_the_lock_file_without_taking_it() {
     run.assert_code(78);
     assert!(
         run.stderr.contains(&format!(
-            "--lock-file {} cannot be opened",
-            unusable.display()
+            "--lock-file {} cannot be created: its directory {} does not exist; use one lock file per job in a directory only the job's user can write, e.g. --lock-file=/var/lib/ocd-cron/rewards.lock",
+            unusable.display(),
+            unusable.parent().unwrap().display()
         )),
         "{}",
         run.stderr
