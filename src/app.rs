@@ -65,28 +65,14 @@ pub fn execute(cli: &Cli) -> u8 {
     let watch = interrupt::Watch::start();
     let config = Arc::new(config);
     if let Err(error) = start_ping(&watch, &monitors, &invocation_id) {
-        report::cut_short(
-            config.selection,
-            None,
-            &config.jobs,
-            config.output,
-            report::config_mode(&config),
-            &error,
-        );
+        report::cut_short(&config, None, &config.jobs, &error);
         return account_for_stdout(config.selection, error.exit_code());
     }
 
     let (records, in_flight, stopped) = run_jobs_until_signal(&watch, &config, &invocation_id);
     if let Some(error) = &stopped {
         let ended = records.len() + usize::from(in_flight.is_some());
-        report::cut_short(
-            config.selection,
-            in_flight.as_ref(),
-            &config.jobs[ended..],
-            config.output,
-            report::config_mode(&config),
-            error,
-        );
+        report::cut_short(&config, in_flight.as_ref(), &config.jobs[ended..], error);
         // Interrupted: leave at once. The dead-man switch notices the
         // missing finish ping, and the metrics stay as they were.
         if matches!(error, Error::Interrupted { .. }) {

@@ -117,7 +117,7 @@ impl Watch {
                 } else {
                     Signal::Term
                 },
-                during: phase(),
+                during: format!("while {}", phase()),
             }),
             Ok(Event::Done) => {
                 let value = result.lock().ok().and_then(|mut slot| slot.take());

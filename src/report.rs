@@ -92,27 +92,41 @@ pub fn not_started(
     mode: &'static str,
     error: &Error,
 ) {
-    cut_short(selection, None, jobs, output, mode, error);
-}
-
-/// Reports an invocation that `error` cut short: one log line, and in JSON
-/// one object per job that had not ended: `in_flight` (the job that was
-/// running, as far as it got), then the `jobs` that did not start.
-pub fn cut_short(
-    selection: Selection,
-    in_flight: Option<&JobRecord>,
-    jobs: &[Job],
-    output: Output,
-    mode: &'static str,
-    error: &Error,
-) {
     log::error!("{}: {error}", selection.name());
     if output == Output::Json {
-        if let Some(record) = in_flight {
-            print_line(&json(record, mode, None).to_string());
-        }
         for &job in jobs {
             let record = JobRecord::not_started(job, error.clone());
+            print_line(&json(&record, mode, None).to_string());
+        }
+    }
+}
+
+/// Reports an invocation of `config` that `error` cut short, and in JSON
+/// one object per job that had not ended: `in_flight` (the job that was
+/// running, as far as it got), then the `jobs` that did not start. A held
+/// lock is one log line for the invocation; a signal is one line per job
+/// that had not ended, each naming its own job and URL.
+pub fn cut_short(config: &Config, in_flight: Option<&JobRecord>, jobs: &[Job], error: &Error) {
+    let mode = config_mode(config);
+    let per_job = matches!(error, Error::Interrupted { .. });
+    if !per_job {
+        log::error!("{}: {error}", config.selection.name());
+    }
+    if let Some(record) = in_flight {
+        if per_job {
+            log::error!("{}", summary(record));
+        }
+        if config.output == Output::Json {
+            print_line(&json(record, mode, None).to_string());
+        }
+    }
+    for &job in jobs {
+        let record =
+            JobRecord::not_started(job, error.before_job(&config.url(job), in_flight.is_some()));
+        if per_job {
+            log::error!("{}", summary(&record));
+        }
+        if config.output == Output::Json {
             print_line(&json(&record, mode, None).to_string());
         }
     }

@@ -289,7 +289,7 @@ mod tests {
     fn interrupted() -> Error {
         Error::Interrupted {
             signal: Signal::Term,
-            during: "waiting".into(),
+            during: "while waiting".into(),
         }
     }
 
