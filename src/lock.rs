@@ -196,6 +196,9 @@ mod tests {
         std::fs::write(&file, "").unwrap();
         let not_dir = acquire(&file.join("x.lock")).unwrap_err().to_string();
         assert!(not_dir.contains("cannot be opened ("), "{not_dir}");
+        // Nor is a parent missing under a file: the failure is ENOTDIR.
+        let under_file = acquire(&file.join("sub/x.lock")).unwrap_err().to_string();
+        assert!(under_file.contains("cannot be opened ("), "{under_file}");
     }
 
     #[test]

@@ -52,10 +52,14 @@ fn https_to_a_plain_http_port_says_the_port_speaks_http() {
 #[test]
 fn https_to_a_port_that_closes_on_the_hello_hints_at_http() {
     use std::io::Read;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let connections = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
     std::thread::spawn(move || {
         for mut stream in listener.incoming().flatten() {
+            counted.fetch_add(1, Ordering::SeqCst);
             // The whole hello record (a 5-byte header with its length), so
             // that closing sends FIN, not the RST that unread data causes.
             let mut header = [0; 5];
@@ -67,13 +71,14 @@ fn https_to_a_port_that_closes_on_the_hello_hints_at_http() {
     });
     let url = format!("https://127.0.0.1:{port}");
     run(
-        &["--job", "rewards", "--retries", "0"],
+        &["--job", "rewards", "--retries", "1"],
         &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)],
     )
     .assert_code(69)
     .assert_stderr_contains(
         "the server closed the connection before the answer was complete (if this port speaks http, not https, use http://)",
     );
+    assert_eq!(connections.load(Ordering::SeqCst), 2, "retried once");
 }
 
 #[test]

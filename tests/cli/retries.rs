@@ -111,7 +111,8 @@ fn a_body_cut_short_is_retried_then_unavailable() {
     let run = run_against(&server, &["--job", "rewards", "--retries", "1"]);
     run.assert_code(69);
     server.assert_requests(2);
-    run.assert_stderr_contains("closed the connection before the answer was complete");
+    run.assert_stderr_contains("closed the connection before the answer was complete")
+        .assert_stderr_lacks("speaks http"); // the https hint is for https only
 }
 
 #[test]
