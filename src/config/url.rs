@@ -257,6 +257,7 @@ mod tests {
             "https://h/api/v2",
             "https://h/x/api/y",
             "https://api.example.com",
+            "http://api",
             "https://h/training",
         ] {
             assert_eq!(warning(fine), None, "{fine}");
