@@ -13,7 +13,7 @@ complete -c ocd-cron -l lock-file -d 'Take an exclusive lock on this file (creat
 complete -c ocd-cron -l ca-cert -d 'Trust exactly the CA certificates in this PEM bundle for https, instead of the system trust store (for internal CAs). Overrides OCD_CRON_CA_CERT' -r -F
 complete -c ocd-cron -l output -d 'Print the result on stdout as one JSON object per job (also for failures and configuration errors); logs stay on stderr' -r -f -a "text\t'Nothing on stdout for a job run (the log line on stderr says it all); the count for --pending; the requests and pings for --dry-run'
 json\t'One JSON object per job, on one line'"
-complete -c ocd-cron -l max-pending -d 'With --pending: exit 1 when more than N decisions are pending' -r
+complete -c ocd-cron -l max-pending -d 'With --pending: exit 1 when more than N decisions are pending (the count is printed all the same)' -r
 complete -c ocd-cron -l ping-url -d 'Report the run to a monitor: healthchecks.io, Cronitor, Sentry Crons, Uptime Kuma, Better Stack or Dead Man\'s Snitch, recognised from the URL the monitor\'s page shows (or named, as in cronitor+https://host/p/KEY/rewards). Repeat it for several monitors; all are pinged at once, each ping within 10 s. A failed ping is only a warning. Overrides OCD_CRON_PING_URL (a list separated by spaces, commas or newlines)' -r
 complete -c ocd-cron -l metrics-file -d 'Write Prometheus metrics (textfile-collector format) to this file after the run, atomically, mode 0644. Its directory must exist. Overrides OCD_CRON_METRICS_FILE' -r -F
 complete -c ocd-cron -l jitter -d 'Wait a random delay of up to DURATION before the run (after the checks, before the lock, the pings and the requests), so that hosts on one schedule do not hit the app in the same second. Not counted in --timeout; not for --pending. Overrides OCD_CRON_JITTER' -r
@@ -23,7 +23,7 @@ complete -c ocd-cron -l log-format -d 'Log lines on stderr as text, or as one JS
 json\t'One JSON object per line, for log shippers'"
 complete -c ocd-cron -l dry-run -d 'Resolve and check the configuration (the --lock-file is opened, not locked), print the requests and monitor pings a run would send (the key shown as (redacted), monitor secrets as ***), send nothing, exit 0 or 78'
 complete -c ocd-cron -l pending -d 'Ask how many decisions are pending (GET on the job\'s endpoint) instead of running the job, and print the count. The OCD deployment\'s GET route must accept the key'
-complete -c ocd-cron -s q -l quiet -d 'Only warnings and errors: a successful run prints nothing, so cron mails only failures'
+complete -c ocd-cron -s q -l quiet -d 'Only warnings and errors: a run that succeeds prints nothing, retries included, unless a warning asks for a fix (a key file others can read, a base URL that looks wrong, a failed ping), so cron mails only failures. RUST_LOG=error silences the warnings too'
 complete -c ocd-cron -s v -l verbose -d 'Debug detail: URL, timings, headers sent (never the key)'
 complete -c ocd-cron -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ocd-cron -s V -l version -d 'Print version'

@@ -43,18 +43,20 @@ usage: cargo run --example mock_api -- [OPTIONS] [--run [--] COMMAND [ARGS...]]
   --port N        listen on 127.0.0.1:N [default: 3000, ocd-cron's default
                   base URL; with --run, any free port]
   --key KEY       the key to accept [default: $INTERNAL_API_KEY, else local-dev-key]
-  --fail MODE     answer job requests (POST) this way:
+  --fail MODE     answer job requests (POST) this way, each connection on
+                  its own (a slow answer holds up no other run):
                     500            HTTP 500 with the app's JSON error (the job threw);
                                    ocd-cron retries, then exits 70
                     502            nginx's HTML 502 page (app down behind the proxy);
                                    retried, then exit 69
                     503            503 with Retry-After: 2 (a deploy); retried, then 69
                     429            429 with Retry-After: 1 (rate limited); retried, then 75
-                    401            refuse every key; exit 77 at once
+                    401            refuse every key, on GET too (--pending,
+                                   healthcheck.sh); exit 77 at once
                     slow           answer after 30 s; exits 75 with --timeout below 30s
                     item-errors    200 with errors: 2; exit 1 (0 with --max-item-errors 2)
                     success-false  200 with success: false; exit 1
-  --fail-times N  fail only the first N job requests, then behave [default: always];
+  --fail-times N  fail only the first N requests, then behave [default: always];
                   --fail 503 --fail-times 1 shows a retry that succeeds
   --tls           serve https with the test certificate (trust it with
                   --ca-cert tests/fixtures/ca.pem and API_BASE_URL=https://localhost:PORT)
@@ -63,7 +65,8 @@ usage: cargo run --example mock_api -- [OPTIONS] [--run [--] COMMAND [ARGS...]]
                     cargo run --example mock_api -- --run cargo run -- --job=rewards
   -h, --help      this text
 
-Unknown paths get Next.js's HTML 404 page; other methods get 405.
+Unknown paths get Next.js's HTML 404 page; other methods get 405; a TLS hello
+(an https:// URL on this http port) gets 400, as from the app's Node server.
 ";
 
 struct Options {
@@ -270,6 +273,12 @@ fn json(status: u16, body: String) -> Response {
 
 fn handle(stream: impl Read + Write, options: &Options, state: &Mutex<State>) {
     let mut reader = BufReader::new(stream);
+    // An https:// URL pointed at this http port: answered as the app's
+    // Node server answers it.
+    if http::refuse_tls_hello(&mut reader) {
+        eprintln!("mock_api: a TLS hello on this http port -> 400");
+        return;
+    }
     let Ok(request) = http::read_request(&mut reader) else {
         return;
     };
@@ -278,9 +287,27 @@ fn handle(stream: impl Read + Write, options: &Options, state: &Mutex<State>) {
         "mock_api: {} {} -> {status} {}",
         request.method,
         request.path,
-        body.chars().take(100).collect::<String>()
+        one_line(&body)
     );
     let _ = http::write_response(reader.get_mut(), status, &headers, body.as_bytes());
+}
+
+/// A body for the stand-in's own log line: an HTML page by its `<title>`,
+/// anything else on one line, cut at 100 characters.
+fn one_line(body: &str) -> String {
+    let title = body
+        .split_once("<title>")
+        .and_then(|(_, rest)| rest.split_once("</title>"))
+        .map(|(title, _)| title);
+    let text = title
+        .unwrap_or(body)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    match text.char_indices().nth(100) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
 }
 
 fn respond(request: &http::Request, options: &Options, state: &Mutex<State>) -> Response {
@@ -300,6 +327,32 @@ fn respond(request: &http::Request, options: &Options, state: &Mutex<State>) -> 
     if request.header("x-internal-api-key") != Some(options.key.as_str()) {
         return json(401, r#"{"error":"Unauthorized"}"#.into());
     }
+    // `--fail 401` refuses the key on every route, the GET of --pending
+    // and healthcheck.sh included; the other modes fail the jobs (POST).
+    let failing = match options.fail.as_deref() {
+        Some("401") => true,
+        Some(_) => request.method == "POST",
+        None => false,
+    };
+    // Decided under the lock, acted on outside it: a slow answer must not
+    // hold up the other connections.
+    let fail_now = failing && {
+        let mut state = state.lock().expect("state lock");
+        match &mut state.failures_left {
+            None => true,
+            Some(0) => false,
+            Some(n) => {
+                *n -= 1;
+                true
+            }
+        }
+    };
+    if fail_now
+        && let Some(mode) = &options.fail
+        && let Some(response) = failure(mode, job)
+    {
+        return response;
+    }
     let mut state = state.lock().expect("state lock");
     match request.method.as_str() {
         "GET" => json(
@@ -312,22 +365,7 @@ fn respond(request: &http::Request, options: &Options, state: &Mutex<State>) -> 
                 _ => format!(r#"{{"pendingCount":{}}}"#, state.pending_outcomes),
             },
         ),
-        "POST" => {
-            if let Some(mode) = &options.fail {
-                let fail_now = match &mut state.failures_left {
-                    None => true,
-                    Some(0) => false,
-                    Some(n) => {
-                        *n -= 1;
-                        true
-                    }
-                };
-                if fail_now && let Some(response) = failure(mode, job) {
-                    return response;
-                }
-            }
-            run_job(job, &request.body, &mut state, options.fail.as_deref())
-        }
+        "POST" => run_job(job, &request.body, &mut state, options.fail.as_deref()),
         _ => (405, Vec::new(), String::new()),
     }
 }

@@ -36,6 +36,14 @@ pub fn execute(cli: &Cli) -> u8 {
             log::debug!("{}: {origin}", config.selection.name());
         }
     }
+    let level = if config.dry_run {
+        log::Level::Warn
+    } else {
+        log::Level::Debug
+    };
+    for warning in &config.dry_run_warnings {
+        log::log!(level, "{}: {warning}", config.selection.name());
+    }
     let invocation_id = random::uuid_v4();
     if config.dry_run {
         // The lock file is opened (created if need be) as a real run would,
@@ -60,28 +68,14 @@ pub fn execute(cli: &Cli) -> u8 {
     if let Err(error) =
         wait_jitter(&watch, &config).and_then(|()| start_ping(&watch, &monitors, &invocation_id))
     {
-        report::cut_short(
-            config.selection,
-            None,
-            &config.jobs,
-            config.output,
-            report::config_mode(&config),
-            &error,
-        );
+        report::cut_short(&config, None, &config.jobs, &error);
         return account_for_stdout(config.selection, error.exit_code());
     }
 
     let (records, in_flight, stopped) = run_jobs_until_signal(&watch, &config, &invocation_id);
     if let Some(error) = &stopped {
         let ended = records.len() + usize::from(in_flight.is_some());
-        report::cut_short(
-            config.selection,
-            in_flight.as_ref(),
-            &config.jobs[ended..],
-            config.output,
-            report::config_mode(&config),
-            error,
-        );
+        report::cut_short(&config, in_flight.as_ref(), &config.jobs[ended..], error);
         // Interrupted: leave at once. The dead-man switch notices the
         // missing finish ping, and the metrics stay as they were.
         if matches!(error, Error::Interrupted { .. }) {

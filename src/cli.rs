@@ -98,7 +98,8 @@ pub struct Cli {
     #[arg(long)]
     pub pending: bool,
 
-    /// With --pending: exit 1 when more than N decisions are pending.
+    /// With --pending: exit 1 when more than N decisions are pending (the
+    /// count is printed all the same).
     #[arg(long, value_name = "N", requires = "pending")]
     pub max_pending: Option<u64>,
 
@@ -146,8 +147,10 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub log_format: Option<crate::logging::Format>,
 
-    /// Only warnings and errors: a successful run prints nothing, so cron
-    /// mails only failures.
+    /// Only warnings and errors: a run that succeeds prints nothing,
+    /// retries included, unless a warning asks for a fix (a key file others
+    /// can read, a base URL that looks wrong, a failed ping), so cron mails
+    /// only failures. RUST_LOG=error silences the warnings too.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 

@@ -10,7 +10,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 
-use log::{debug, warn};
+use log::{debug, info, warn};
 use ureq::Agent;
 use ureq::http::Uri;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
@@ -219,7 +219,10 @@ pub fn send_reporting_progress<T>(
             );
             break Err(error);
         }
-        warn!(
+        // Not a warning: a run that then succeeds must leave `-q` silent
+        // (cron mails any output). A run that fails ends with an error
+        // line of its own.
+        info!(
             attempt = attempt, max_attempts = max;
             "{}: attempt {attempt}/{max} failed: {}; retrying in {}",
             request.label,
@@ -642,7 +645,22 @@ fn transport_error(
         ureq::Error::Io(e)
             if e.kind() == std::io::ErrorKind::InvalidData && url.starts_with("https:") =>
         {
-            tls(e.to_string())
+            if is_plain_http_answer(&e.to_string()) {
+                Error::PlainHttp { url }
+            } else {
+                tls(e.to_string())
+            }
+        }
+        // Some http-only servers close the connection on a TLS hello
+        // instead of answering it; a closed connection can also be a
+        // restart, so it stays retryable, with the hint.
+        ureq::Error::Io(e)
+            if e.kind() == std::io::ErrorKind::UnexpectedEof && url.starts_with("https:") =>
+        {
+            connect(format!(
+                "{} (if this port speaks http, not https, use http://)",
+                io_reason(&e)
+            ))
         }
         ureq::Error::Io(e) => connect(io_reason(&e)),
         ureq::Error::Tls(reason) => tls(reason.into()),
@@ -687,6 +705,14 @@ fn transport_error(
         },
         other => connect(for_log(&other.to_string(), 200)),
     }
+}
+
+/// Whether rustls's account of a failed handshake means the server
+/// answered in plain HTTP. A TLS record starts with its content type, a
+/// byte from 20 to 24; an HTTP answer starts with `H` (72), which rustls
+/// names `InvalidContentType` and never mistakes for anything else.
+fn is_plain_http_answer(reason: &str) -> bool {
+    reason.contains("InvalidContentType")
 }
 
 /// `host:port` of `url`, the port filled in from the scheme, as a CONNECT

@@ -143,6 +143,14 @@ pub enum Error {
         reason: String,
     },
 
+    /// An `https://` URL whose port answered the TLS handshake in plain
+    /// HTTP (what Node's and most HTTP servers send to bytes they cannot
+    /// parse). Not retried: the scheme is wrong, and no retry changes it.
+    #[error(
+        "{url} answered the TLS handshake in plain HTTP: this port speaks http, not https; use http:// in --base-url / API_BASE_URL, or the port that serves https"
+    )]
+    PlainHttp { url: String },
+
     /// The deadline (`setting` names the flag or limit that set it) passed
     /// while waiting for the server.
     #[error("no complete answer from {url} within the {} deadline ({setting}); the server may be overloaded or stalled", format_duration(*timeout))]
@@ -225,16 +233,23 @@ pub enum Error {
 
     /// `--pending --max-pending`: more decisions wait than allowed. Nothing
     /// failed (no job ran); the backlog is the alarm, with the same exit
-    /// status as a failed job so a health check needs one rule.
+    /// status as a failed job so a health check needs one rule. The count
+    /// and the server's message are kept for stdout and the JSON output.
     #[error("backlog check: {pending} decisions pending, more than --max-pending {max}")]
-    Backlog { pending: u64, max: u64 },
+    Backlog {
+        pending: u64,
+        max: u64,
+        message: Option<String>,
+    },
 
     /// Another run holds the `--lock-file`; nothing was sent.
     #[error("another ocd-cron run holds the lock file {path}; not starting a second one")]
     Locked { path: String },
 
-    /// SIGINT or SIGTERM arrived; `during` says what the run was doing.
-    #[error("interrupted by {signal} while {during}")]
+    /// SIGINT or SIGTERM arrived; `during` says what the run was doing
+    /// (`while waiting for …`), or, for a job that had not started, that it
+    /// had not ([`Error::before_job`]).
+    #[error("interrupted by {signal} {during}")]
     Interrupted { signal: Signal, during: String },
 }
 
@@ -313,6 +328,25 @@ fn tls_hint(reason: &str) -> &'static str {
 }
 
 impl Error {
+    /// An interruption as it concerns a job of the invocation that had not
+    /// started, whose endpoint is `url`: its own record must name its own
+    /// URL, not that of the job in flight. `another_job_ran` says whether
+    /// the interruption came during another job (whose phase names that
+    /// job's URL) or before any (a start ping). Other errors stay as they are.
+    pub fn before_job(&self, url: &str, another_job_ran: bool) -> Error {
+        match self {
+            Error::Interrupted { signal, during } => Error::Interrupted {
+                signal: *signal,
+                during: if another_job_ran {
+                    format!("before this job started (nothing was sent to {url})")
+                } else {
+                    format!("{during}, before this job started (nothing was sent to {url})")
+                },
+            },
+            other => other.clone(),
+        }
+    }
+
     /// The process exit status for this failure: the one place codes are assigned.
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -320,7 +354,8 @@ impl Error {
             Error::Connect { .. }
             | Error::ProxyUnreachable { .. }
             | Error::ProxyRefused { .. }
-            | Error::Tls { .. } => code::UNAVAILABLE,
+            | Error::Tls { .. }
+            | Error::PlainHttp { .. } => code::UNAVAILABLE,
             Error::Deadline { .. } => code::TEMPORARY,
             Error::Redirect { .. } | Error::BadResponse { .. } | Error::Contract { .. } => {
                 code::PROTOCOL
@@ -484,7 +519,7 @@ mod tests {
         let stopped = |signal| {
             Error::Interrupted {
                 signal,
-                during: "waiting".into(),
+                during: "while waiting".into(),
             }
             .to_string()
         };
@@ -492,6 +527,29 @@ mod tests {
         assert_eq!(
             stopped(Signal::Term),
             "interrupted by SIGTERM while waiting"
+        );
+    }
+
+    #[test]
+    fn a_job_that_had_not_started_names_its_own_url() {
+        let interrupted = Error::Interrupted {
+            signal: Signal::Term,
+            during: "while waiting for http://h/a (attempt 1/3)".into(),
+        };
+        let after = interrupted.before_job("http://h/b", true);
+        assert_eq!(
+            after.to_string(),
+            "interrupted by SIGTERM before this job started (nothing was sent to http://h/b)"
+        );
+        assert_eq!(after.exit_code(), 143);
+        assert_eq!(
+            interrupted.before_job("http://h/b", false).to_string(),
+            "interrupted by SIGTERM while waiting for http://h/a (attempt 1/3), before this job started (nothing was sent to http://h/b)"
+        );
+        let locked = Error::Locked { path: "p".into() };
+        assert_eq!(
+            locked.before_job("http://h/b", true).to_string(),
+            locked.to_string()
         );
     }
 
@@ -540,7 +598,11 @@ mod tests {
                 errors: None,
                 message: None,
             },
-            Error::Backlog { pending: 2, max: 1 },
+            Error::Backlog {
+                pending: 2,
+                max: 1,
+                message: None,
+            },
             Error::SignIn {
                 url: "u".into(),
                 status: 307,
@@ -548,6 +610,7 @@ mod tests {
                 hint: "h",
             },
             Error::Locked { path: "p".into() },
+            Error::PlainHttp { url: "u".into() },
             Error::Interrupted {
                 signal: Signal::Int,
                 during: "d".into(),

@@ -233,6 +233,6 @@ fn interrupted(number: i32) -> Error {
         } else {
             Signal::Term
         },
-        during: phase(),
+        during: format!("while {}", phase()),
     }
 }

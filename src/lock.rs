@@ -41,11 +41,31 @@ pub fn check(path: &Path) -> Result<(), Error> {
     open_checked(path).map(drop)
 }
 
+/// What to do instead, as crontab.example and docs/operations.md advise:
+/// a lock per job (so the two jobs never turn each other away), in a
+/// directory only the job's user can write (in a world-writable one such
+/// as /tmp or /run/lock, another user could take the name first).
+const ADVICE: &str = "use one lock file per job in a directory only the job's user can write, \
+     e.g. --lock-file=/var/lib/ocd-cron/rewards.lock after \
+     `install -d -m 700 -o USER /var/lib/ocd-cron` (not /tmp or /run/lock, which any user can write)";
+
 fn config_error(path: &Path, why: String) -> Error {
-    Error::Config(format!(
-        "--lock-file {} {why}; point it at a writable path such as /run/lock/ocd-cron.lock",
-        path.display()
-    ))
+    Error::Config(format!("--lock-file {} {why}; {ADVICE}", path.display()))
+}
+
+/// Why the lock file could not be opened: a missing directory by name,
+/// anything else as the system says it.
+fn open_failure(path: &Path, error: &std::io::Error) -> String {
+    let directory = path.parent().filter(|d| !d.as_os_str().is_empty());
+    match directory {
+        Some(directory) if error.kind() == std::io::ErrorKind::NotFound && !directory.exists() => {
+            format!(
+                "cannot be created: its directory {} does not exist",
+                directory.display()
+            )
+        }
+        _ => format!("cannot be opened ({error})"),
+    }
 }
 
 fn open_checked(path: &Path) -> Result<File, Error> {
@@ -72,7 +92,7 @@ fn open_checked(path: &Path) -> Result<File, Error> {
                 path.display()
             ))
         } else {
-            config_error(path, format!("cannot be opened ({e})"))
+            config_error(path, open_failure(path, &e))
         }
     })?;
     // Checked again on what was opened: the path may have changed since.
@@ -168,8 +188,33 @@ mod tests {
         let err = check(Path::new("/dev/null")).unwrap_err();
         assert!(err.to_string().contains("is a character device"), "{err}");
         // Only ELOOP means a symlink: any other failure to open says what it is.
-        let err = acquire(&dir.path().join("no/such/dir.lock")).unwrap_err();
-        assert!(err.to_string().contains("cannot be opened ("), "{err}");
-        assert!(!err.to_string().contains("symlink"), "{err}");
+        let missing = dir.path().join("no/such");
+        let err = acquire(&missing.join("dir.lock")).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!(
+                "cannot be created: its directory {} does not exist",
+                missing.display()
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("symlink"), "{err}");
+        // A "directory" that is a file exists: not the missing-directory case.
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let not_dir = acquire(&file.join("x.lock")).unwrap_err().to_string();
+        assert!(not_dir.contains("cannot be opened ("), "{not_dir}");
+        // Nor is a parent missing under a file: the failure is ENOTDIR.
+        let under_file = acquire(&file.join("sub/x.lock")).unwrap_err().to_string();
+        assert!(under_file.contains("cannot be opened ("), "{under_file}");
+    }
+
+    #[test]
+    fn the_advice_is_what_the_docs_recommend() {
+        let err = acquire(Path::new("/nonexistent-dir/x.lock")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.ends_with(&format!("; {ADVICE}")), "{text}");
+        assert!(ADVICE.contains("one lock file per job"));
+        assert!(ADVICE.contains("/var/lib/ocd-cron/rewards.lock"));
+        assert!(!ADVICE.contains("such as /run/lock"));
     }
 }

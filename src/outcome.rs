@@ -42,6 +42,14 @@ pub struct JobReport {
     pub message: Option<String>,
 }
 
+/// What the status request (`--pending`) reported: the count, and the
+/// server's `message` if it sent one, sanitised.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PendingReport {
+    pub count: u64,
+    pub message: Option<String>,
+}
+
 /// What to check when the job (POST) route refuses the key.
 const JOB_AUTH_HINT: &str = "check that INTERNAL_API_KEY matches the server's";
 
@@ -59,13 +67,13 @@ pub fn classify(url: &str, response: &Response, max_item_errors: u64) -> Result<
 
 /// Classifies a response to the status request (`--pending`): the count of
 /// decisions still pending, or an error; more than `max_pending` is a
-/// backlog alarm.
+/// backlog alarm, which still carries the count and the message.
 pub fn classify_pending(
     url: &str,
     job: Job,
     response: &Response,
     max_pending: Option<u64>,
-) -> Result<u64, Error> {
+) -> Result<PendingReport, Error> {
     if !(200..=299).contains(&response.status) {
         return Err(not_success(url, response, Route::Status, PENDING_AUTH_HINT));
     }
@@ -81,9 +89,17 @@ pub fn classify_pending(
             what: format!("HTTP {} without a \"{field}\" count", response.status),
         });
     };
+    let report = PendingReport {
+        count: pending,
+        message: object.as_ref().and_then(message),
+    };
     match max_pending {
-        Some(max) if pending > max => Err(Error::Backlog { pending, max }),
-        _ => Ok(pending),
+        Some(max) if pending > max => Err(Error::Backlog {
+            pending,
+            max,
+            message: report.message,
+        }),
+        _ => Ok(report),
     }
 }
 
@@ -172,7 +188,7 @@ fn job_result(url: String, response: &Response, max_item_errors: u64) -> Result<
     let report = JobReport {
         processed: count(&url, status, &object, "processed")?,
         errors: count(&url, status, &object, "errors")?,
-        message: object.text("message").map(|m| for_log(&m, MAX_SERVER_TEXT)),
+        message: message(&object),
     };
     let counts = format!(
         "processed {}, errors {}",
@@ -231,6 +247,11 @@ impl Fields {
     fn text(&self, name: &str) -> Option<String> {
         serde_json::from_str(self.known(name)?).ok()
     }
+}
+
+/// The server's `message`, sanitised, if it is a string.
+fn message(object: &Fields) -> Option<String> {
+    object.text("message").map(|m| for_log(&m, MAX_SERVER_TEXT))
 }
 
 /// The count `name`, if present: a whole number from 0 to 2^64 - 1,
@@ -576,7 +597,12 @@ mod tests {
             assert_eq!(report.processed, Some(3), "depth {depth}");
             let pending = format!(r#"{{"meta": {{"a": {}}}, "pendingCount": 4}}"#, deep(depth));
             let ok = response(200, &pending);
-            assert_eq!(classify_pending(URL, Job::Outcomes, &ok, None).unwrap(), 4);
+            assert_eq!(
+                classify_pending(URL, Job::Outcomes, &ok, None)
+                    .unwrap()
+                    .count,
+                4
+            );
         }
         // A contract field nested that deep is named, like any wrong type.
         let body = format!(r#"{{"processed": {}}}"#, deep(300));
@@ -610,7 +636,12 @@ mod tests {
             assert!(err.to_string().contains("\"pendingRewards\""), "{err}");
         }
         let ok = response(200, r#"{"pendingCount": 3.0}"#);
-        assert_eq!(classify_pending(URL, Job::Outcomes, &ok, None).unwrap(), 3);
+        assert_eq!(
+            classify_pending(URL, Job::Outcomes, &ok, None)
+                .unwrap()
+                .count,
+            3
+        );
         let null = response(200, r#"{"pendingCount": null}"#);
         let err = classify_pending(URL, Job::Outcomes, &null, None).unwrap_err();
         assert!(
@@ -784,13 +815,17 @@ mod tests {
             200,
             r#"{"pendingRewards": 42, "message": "42 decisions are ready"}"#,
         );
+        let reported = PendingReport {
+            count: 42,
+            message: Some("42 decisions are ready".into()),
+        };
         assert_eq!(
             classify_pending(URL, Job::Rewards, &rewards, None).unwrap(),
-            42
+            reported
         );
         assert_eq!(
             classify_pending(URL, Job::Rewards, &rewards, Some(42)).unwrap(),
-            42
+            reported
         );
         let over = classify_pending(URL, Job::Rewards, &rewards, Some(10)).unwrap_err();
         assert_eq!(over.exit_code(), 1);
@@ -798,10 +833,20 @@ mod tests {
             over.to_string(),
             "backlog check: 42 decisions pending, more than --max-pending 10"
         );
-        let outcomes = response(200, r#"{"pendingCount": 3}"#);
+        // Over the limit, the count and the message are still what the
+        // server said: `n=$(ocd-cron --pending --max-pending 5)` needs them.
+        assert!(
+            matches!(&over, Error::Backlog { pending: 42, max: 10, message }
+                if *message == reported.message),
+            "{over:?}"
+        );
+        let outcomes = response(200, r#"{"pendingCount": 3, "message": 7}"#);
         assert_eq!(
             classify_pending(URL, Job::Outcomes, &outcomes, None).unwrap(),
-            3
+            PendingReport {
+                count: 3,
+                message: None
+            }
         );
         let wrong_field = classify_pending(URL, Job::Outcomes, &rewards, None).unwrap_err();
         assert_eq!(wrong_field.exit_code(), 76);

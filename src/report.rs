@@ -62,7 +62,9 @@ pub fn summary(record: &JobRecord) -> String {
                 how()
             )
         }
-        Ok(Success::Pending(count)) => format!("{job}: {count} pending ({})", how()),
+        Ok(Success::Pending(report)) => {
+            format!("{job}: {} pending ({})", report.count, how())
+        }
         Ok(Success::DryRun) => format!("{job}: dry run, nothing sent"),
         Err(error) => match &record.trace_id {
             Some(id) => format!("{job}: {error} (trace {id})"),
@@ -78,15 +80,15 @@ pub fn emit(record: &JobRecord, config: &Config) {
         Err(_) => Level::Error,
     };
     log_with_fields(level, &record_fields(record), &summary(record));
-    match (config.output, &record.result) {
+    // The count is printed over `--max-pending` too: the exit status is
+    // the alarm, and `n=$(ocd-cron --pending --max-pending 5)` still needs n.
+    match (config.output, record.pending()) {
         (Output::Json, _) => print_json(json(record, config_mode(config), None)),
-        (Output::Text, Ok(Success::Pending(count))) if config.jobs.len() == 1 => {
+        (Output::Text, Some((count, _))) if config.jobs.len() == 1 => {
             print_line(&count.to_string())
         }
-        (Output::Text, Ok(Success::Pending(count))) => {
-            print_line(&format!("{} {count}", record.job))
-        }
-        _ => {}
+        (Output::Text, Some((count, _))) => print_line(&format!("{} {count}", record.job)),
+        (Output::Text, None) => {}
     }
 }
 
@@ -136,31 +138,49 @@ pub fn not_started(
     mode: &'static str,
     error: &Error,
 ) {
-    cut_short(selection, None, jobs, output, mode, error);
-}
-
-/// Reports an invocation that `error` cut short: one log line, and in JSON
-/// one object per job that had not ended: `in_flight` (the job that was
-/// running, as far as it got), then the `jobs` that did not start.
-pub fn cut_short(
-    selection: Selection,
-    in_flight: Option<&JobRecord>,
-    jobs: &[Job],
-    output: Output,
-    mode: &'static str,
-    error: &Error,
-) {
     log_with_fields(
         Level::Error,
         &[("exit_status", kv::Value::from(error.exit_code()))],
         &format!("{}: {error}", selection.name()),
     );
     if output == Output::Json {
-        if let Some(record) = in_flight {
-            print_json(json(record, mode, None));
-        }
         for &job in jobs {
             let record = JobRecord::not_started(job, error.clone());
+            print_json(json(&record, mode, None));
+        }
+    }
+}
+
+/// Reports an invocation of `config` that `error` cut short, and in JSON
+/// one object per job that had not ended: `in_flight` (the job that was
+/// running, as far as it got), then the `jobs` that did not start. A held
+/// lock is one log line for the invocation; a signal is one line per job
+/// that had not ended, each naming its own job and URL.
+pub fn cut_short(config: &Config, in_flight: Option<&JobRecord>, jobs: &[Job], error: &Error) {
+    let mode = config_mode(config);
+    let per_job = matches!(error, Error::Interrupted { .. });
+    if !per_job {
+        log_with_fields(
+            Level::Error,
+            &[("exit_status", kv::Value::from(error.exit_code()))],
+            &format!("{}: {error}", config.selection.name()),
+        );
+    }
+    if let Some(record) = in_flight {
+        if per_job {
+            log_with_fields(Level::Error, &record_fields(record), &summary(record));
+        }
+        if config.output == Output::Json {
+            print_json(json(record, mode, None));
+        }
+    }
+    for &job in jobs {
+        let record =
+            JobRecord::not_started(job, error.before_job(&config.url(job), in_flight.is_some()));
+        if per_job {
+            log_with_fields(Level::Error, &record_fields(&record), &summary(&record));
+        }
+        if config.output == Output::Json {
             print_json(json(&record, mode, None));
         }
     }
@@ -325,16 +345,12 @@ pub fn config_mode(config: &Config) -> &'static str {
 /// The JSON object for a record. The fields are documented in the README
 /// ("Operating it"); tests assert the schema.
 fn json(record: &JobRecord, mode: &str, request: Option<Value>) -> Value {
-    let (processed, errors, message, pending) = match &record.result {
-        Ok(Success::Triggered(r)) => (r.processed, r.errors, r.message.clone(), None),
-        Ok(Success::Pending(n)) => (None, None, None, Some(*n)),
-        Err(Error::JobFailed {
-            processed,
-            errors,
-            message,
-            ..
-        }) => (*processed, *errors, message.clone(), None),
-        _ => (None, None, None, None),
+    let (processed, errors) = record.counts();
+    let (pending, message) = match (&record.result, record.pending()) {
+        (_, Some((count, message))) => (Some(count), message.map(str::to_owned)),
+        (Ok(Success::Triggered(r)), None) => (None, r.message.clone()),
+        (Err(Error::JobFailed { message, .. }), None) => (None, message.clone()),
+        _ => (None, None),
     };
     let mut object = json!({
         "job": record.job.name(),

@@ -12,7 +12,7 @@ use crate::error::{self, Error};
 use crate::fleet;
 use crate::job::Job;
 use crate::lock;
-use crate::outcome::{self, JobReport};
+use crate::outcome::{self, JobReport, PendingReport};
 use crate::random;
 use crate::time;
 
@@ -38,8 +38,8 @@ pub struct JobRecord {
 pub enum Success {
     /// The job was triggered and ran; what the server reported.
     Triggered(JobReport),
-    /// `--pending`: this many decisions wait.
-    Pending(u64),
+    /// `--pending`: how many decisions wait.
+    Pending(PendingReport),
     /// `--dry-run`: nothing was sent.
     DryRun,
 }
@@ -56,6 +56,18 @@ impl JobRecord {
             max_attempts: 0,
             elapsed: Duration::ZERO,
             result: Err(error),
+        }
+    }
+
+    /// `--pending`: the count and the server's message, whether or not the
+    /// count is over `--max-pending`.
+    pub fn pending(&self) -> Option<(u64, Option<&str>)> {
+        match &self.result {
+            Ok(Success::Pending(report)) => Some((report.count, report.message.as_deref())),
+            Err(Error::Backlog {
+                pending, message, ..
+            }) => Some((*pending, message.as_deref())),
+            _ => None,
         }
     }
 
@@ -304,13 +316,13 @@ mod tests {
     fn interrupted() -> Error {
         Error::Interrupted {
             signal: Signal::Term,
-            during: "waiting".into(),
+            during: "while waiting".into(),
         }
     }
 
     fn ended(job: Job) -> JobRecord {
         JobRecord {
-            result: Ok(Success::Pending(1)),
+            result: Ok(Success::Pending(PendingReport::default())),
             ..JobRecord::not_started(job, interrupted())
         }
     }
@@ -337,7 +349,11 @@ mod tests {
             message: None,
         };
         assert_eq!(with(Err(failed)).counts(), (Some(5), Some(2)));
-        assert_eq!(with(Ok(Success::Pending(9))).counts(), (None, None));
+        let pending = PendingReport {
+            count: 9,
+            message: None,
+        };
+        assert_eq!(with(Ok(Success::Pending(pending))).counts(), (None, None));
         assert_eq!(with(Err(interrupted())).counts(), (None, None));
     }
 

@@ -66,7 +66,8 @@ pub struct Config {
     /// `--pending`.
     pub monitors: Vec<Monitor>,
     pub metrics_file: Option<PathBuf>,
-    /// Things worth an operator's attention that do not stop the invocation.
+    /// Things worth an operator's attention that do not stop the invocation
+    /// and can be fixed on the spot (a `chmod`, a URL): logged on every run.
     pub warnings: Vec<String>,
     /// Where each setting came from (`API_BASE_URL from ./.env.local line
     /// 3`), for `--dry-run` and `-v`.
@@ -80,6 +81,11 @@ pub struct Config {
     pub slot: Option<u64>,
     /// The trace the requests to the app belong to (`TRACEPARENT`).
     pub trace: Trace,
+    /// Facts of the deployment that recur on every run and change only
+    /// with the deployment (the key over plain http to a compose service):
+    /// warnings in `--dry-run`, debug lines otherwise, so that `-q` keeps
+    /// cron's mail for failures.
+    pub dry_run_warnings: Vec<String>,
 }
 
 impl Config {
@@ -414,9 +420,9 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
     for (entry, what) in ping_entries(cli, settings) {
         refuse_key_in(&entry, &key, &what)?;
     }
-    if let Some(warning) = cleartext_warning(&api) {
-        warnings.push(warning);
-    }
+    let dry_run_warnings = cleartext_warning(&api).into_iter().collect();
+    let first_route = cli.job.jobs()[0].path();
+    warnings.extend(url::route_in_prefix(&api, first_route, &what));
 
     let ca_certs = match ca_path(cli, settings) {
         Some(path) => Some(ca::read_bundle(&path)?),
@@ -471,6 +477,7 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
         jitter: if cli.pending { None } else { jitter },
         slot,
         trace,
+        dry_run_warnings,
     })
 }
 
@@ -1084,10 +1091,9 @@ pub(crate) mod tests {
     #[test]
     fn plain_http_warns_only_off_the_machine() {
         let warned = |url: &str| {
-            !resolve_with(&["--base-url", url], &[KEY], &[])
-                .unwrap()
-                .warnings
-                .is_empty()
+            let config = resolve_with(&["--base-url", url], &[KEY], &[]).unwrap();
+            assert!(config.warnings.is_empty(), "not in every run");
+            !config.dry_run_warnings.is_empty()
         };
         assert!(!warned("http://localhost:3000"));
         assert!(!warned("http://127.0.0.1:3000"));
@@ -1106,7 +1112,7 @@ pub(crate) mod tests {
                 &[],
             )
             .unwrap()
-            .warnings
+            .dry_run_warnings
             .join("\n")
         };
         let remote = warning("http://localhost:3000", "http://10.0.0.9:3128");

@@ -82,6 +82,30 @@ pub(super) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Err
     })
 }
 
+/// A warning when the base URL's path prefix holds what ocd-cron appends
+/// itself: it ends in `/api` (`http://host:3000/api`), or holds `/api/training`
+/// (a job's endpoint pasted whole). Both pass every check and `--dry-run`,
+/// then fail as a 404 on `/api/api/training/…`. `route` is the first job's
+/// path, for the URL the request would go to.
+pub(super) fn route_in_prefix(api: &Target, route: &str, what: &str) -> Option<String> {
+    let after_scheme = api.base.find("://")? + 3;
+    let prefix_at = after_scheme + api.base[after_scheme..].find('/')?;
+    let segments: Vec<&str> = api.base[prefix_at + 1..].split('/').collect();
+    let is_api = |s: &&str| s.eq_ignore_ascii_case("api");
+    let api_at = segments.iter().enumerate().position(|(i, s)| {
+        is_api(s) && (i + 1 == segments.len() || segments[i + 1].eq_ignore_ascii_case("training"))
+    })?;
+    let kept: String = segments[..api_at].iter().map(|s| format!("/{s}")).collect();
+    Some(format!(
+        "{what} is {}, whose path already holds {}, which ocd-cron appends itself: \
+         requests go to {}, a 404; set it to {}{kept}",
+        api.base,
+        &api.base[prefix_at..][kept.len()..],
+        api.url(route),
+        &api.base[..prefix_at],
+    ))
+}
+
 /// Loopback hosts, where plain http never leaves the machine.
 pub(super) fn is_loopback(host: &str) -> bool {
     host == "localhost"
@@ -306,6 +330,48 @@ mod tests {
         }
         let kept = with("http_proxy", "http://127.0.0.1:3128").unwrap();
         assert_eq!(kept.proxy.unwrap().port(), 3128);
+    }
+
+    #[test]
+    fn a_prefix_holding_what_is_appended_is_warned_about() {
+        let warning = |base: &str| {
+            route_in_prefix(
+                &parsed(base).unwrap(),
+                "/api/training/outcomes",
+                "--base-url",
+            )
+        };
+        assert_eq!(
+            warning("http://host:3000/api").unwrap(),
+            "--base-url is http://host:3000/api, whose path already holds /api, which \
+             ocd-cron appends itself: requests go to \
+             http://host:3000/api/api/training/outcomes, a 404; set it to http://host:3000"
+        );
+        let pasted = warning("https://h/ocd/api/training/calculate-pending/").unwrap();
+        assert!(
+            pasted.contains("already holds /api/training/calculate-pending,"),
+            "{pasted}"
+        );
+        assert!(pasted.ends_with("set it to https://h/ocd"), "{pasted}");
+        assert!(
+            warning("https://h/API/Training")
+                .unwrap()
+                .ends_with("set it to https://h")
+        );
+        for fine in [
+            "http://host:3000",
+            "http://host:3000/",
+            "https://h/ocd",
+            "https://h/api-gateway",
+            "https://h/apis",
+            "https://h/api/v2",
+            "https://h/x/api/y",
+            "https://api.example.com",
+            "http://api",
+            "https://h/training",
+        ] {
+            assert_eq!(warning(fine), None, "{fine}");
+        }
     }
 
     #[test]

@@ -690,6 +690,39 @@ fn an_interrupted_job_all_reports_each_job_once() {
     );
 }
 
+/// A signal while the first job of `--job all` waits: each job's line and
+/// record names that job and its own URL, never `all:` or the other's URL.
+#[test]
+fn an_interrupted_job_all_names_each_job_and_its_own_url() {
+    let server = Server::start(vec![Step::Hang]);
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.url();
+    let running = spawn_in(
+        dir.path(),
+        &["--job", "all", "--timeout", "60s", "--output", "json"],
+        &env_with(&url),
+    );
+    server.wait_for_requests(1, WAIT);
+    running.signal("TERM");
+    let run = running.finish();
+    run.assert_code(143)
+        .assert_stderr_contains(&format!(
+            "ERROR] rewards: interrupted by SIGTERM while waiting for {url}/api/training/calculate-pending (attempt 1/3)"
+        ))
+        .assert_stderr_contains(&format!(
+            "ERROR] outcomes: interrupted by SIGTERM before this job started (nothing was sent to {url}/api/training/outcomes)"
+        ))
+        .assert_stderr_lacks("all: ");
+    let objects = objects(&run.stdout);
+    assert_eq!(objects.len(), 2, "{}", run.stdout);
+    assert_eq!(objects[1]["job"], "outcomes");
+    assert_eq!(objects[1]["exit_code"], 143);
+    let error = objects[1]["error"].as_str().unwrap();
+    assert!(error.contains("/api/training/outcomes"), "{error}");
+    assert!(!error.contains("calculate-pending"), "{error}");
+    server.assert_requests(1);
+}
+
 /// Runs the binary with stdout on `/dev/full`.
 fn run_into_dev_full(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let full = File::options().write(true).open("/dev/full").unwrap();
@@ -772,8 +805,9 @@ fn a_dry_run_checks_the_lock_file_without_taking_it() {
     run.assert_code(78);
     assert!(
         run.stderr.contains(&format!(
-            "--lock-file {} cannot be opened",
-            unusable.display()
+            "--lock-file {} cannot be created: its directory {} does not exist; use one lock file per job in a directory only the job's user can write, e.g. --lock-file=/var/lib/ocd-cron/rewards.lock",
+            unusable.display(),
+            unusable.parent().unwrap().display()
         )),
         "{}",
         run.stderr

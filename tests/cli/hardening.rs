@@ -26,6 +26,61 @@ fn https_with_an_unknown_ca_fails_as_a_certificate_problem() {
     server.assert_connections(1); // a certificate problem is not retried
 }
 
+/// An `https://` URL on a plain-http port: the server answers the TLS hello
+/// with `400` in plain HTTP, as Node does. That can never work, so it is
+/// said at once, without retries, and no request (nor the key) was sent.
+#[test]
+fn https_to_a_plain_http_port_says_the_port_speaks_http() {
+    let server = Server::start(vec![respond(200, REWARDS_OK)]);
+    let url = format!("https://127.0.0.1:{}", server.port());
+    run(
+        &["--job", "rewards"],
+        &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)],
+    )
+    .assert_code(69)
+    .assert_stderr_contains(&format!(
+        "{url}/api/training/calculate-pending answered the TLS handshake in plain HTTP: this port speaks http, not https; use http://"
+    ))
+    .assert_stderr_lacks("certificate");
+    server.assert_requests(0);
+    server.assert_connections(1);
+}
+
+/// A server that closes the connection on the TLS hello without a word
+/// (some http-only servers do): retried, as a closed connection may be a
+/// restart, and the error says what to check.
+#[test]
+fn https_to_a_port_that_closes_on_the_hello_hints_at_http() {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            // The whole hello record (a 5-byte header with its length), so
+            // that closing sends FIN, not the RST that unread data causes.
+            let mut header = [0; 5];
+            if stream.read_exact(&mut header).is_ok() {
+                let length = u16::from_be_bytes([header[3], header[4]]);
+                let _ = stream.read_exact(&mut vec![0; usize::from(length)]);
+            }
+        }
+    });
+    let url = format!("https://127.0.0.1:{port}");
+    run(
+        &["--job", "rewards", "--retries", "1"],
+        &[("INTERNAL_API_KEY", KEY), ("API_BASE_URL", &url)],
+    )
+    .assert_code(69)
+    .assert_stderr_contains(
+        "the server closed the connection before the answer was complete (if this port speaks http, not https, use http://)",
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 2, "retried once");
+}
+
 #[test]
 fn https_with_the_test_ca_succeeds() {
     let server = Server::start_tls(vec![respond(200, REWARDS_OK)]);
@@ -264,20 +319,33 @@ fn loose_permissions_and_plain_http_to_a_remote_host_are_warned_about() {
         .assert_code(0)
         .assert_stderr_lacks("WARN"); // our own group may read it
 
-    // A remote http host gets a warning, even though the run then fails here.
-    run(
-        &[
-            "--job",
-            "rewards",
-            "--base-url",
-            "http://ocd.invalid",
-            "--retries",
-            "0",
-        ],
-        &[("INTERNAL_API_KEY", KEY)],
-    )
-    .assert_stderr_contains("the key travels unencrypted over http to ocd.invalid")
-    .assert_code(69);
+    // A remote http host (a compose service, say) is a fact of the
+    // deployment: the dry run warns, a run says it only at -v, so that -q
+    // leaves cron's mail to failures.
+    let remote = |extra: &'static str| {
+        run(
+            &[
+                "--job",
+                "rewards",
+                "--base-url",
+                "http://ocd.invalid",
+                "--retries",
+                "0",
+                extra,
+            ],
+            &[("INTERNAL_API_KEY", KEY)],
+        )
+    };
+    let warning = "the key travels unencrypted over http to ocd.invalid";
+    remote("--dry-run")
+        .assert_code(0)
+        .assert_stderr_contains(&format!("WARN ] rewards: {warning}"));
+    remote("--timeout=1m")
+        .assert_code(69)
+        .assert_stderr_lacks("unencrypted");
+    remote("-v")
+        .assert_code(69)
+        .assert_stderr_contains(&format!("DEBUG] rewards: {warning}"));
 }
 
 #[test]
@@ -336,7 +404,7 @@ fn a_64_mib_body_is_refused_with_little_memory() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     assert!(libc::WIFEXITED(status), "ended by a signal: {status}");
-    assert_eq!(libc::WEXITSTATUS(status), 76);
+    assert_eq!(libc::WEXITSTATUS(status), 76, "exit status");
     let peak_kib = usage.ru_maxrss;
     assert!(
         peak_kib < 32 * 1024,

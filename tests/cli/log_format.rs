@@ -133,7 +133,7 @@ fn every_line_is_json_when_nothing_answers_or_the_configuration_is_wrong() {
     let closed = closed_port();
     let run69 = json_run(&format!("http://127.0.0.1:{closed}"), &["--retries", "1"]);
     let lines = assert_ends_with(&run69, 69);
-    assert_eq!(lines[0]["level"], "warn", "the retry: {run69}");
+    assert_eq!(lines[0]["level"], "info", "the retry: {run69}");
     assert_eq!(
         (&lines[0]["attempt"], &lines[0]["max_attempts"]),
         (&1.into(), &2.into())

@@ -8,6 +8,7 @@
 mod common;
 
 mod assets;
+mod crontab;
 mod dry_run;
 mod env_file;
 mod exit_status;

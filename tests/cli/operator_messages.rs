@@ -228,3 +228,30 @@ fn a_dry_run_of_both_jobs_shows_one_idempotency_key_per_job() {
     }
     assert_ne!(objects[0]["request_id"], objects[1]["request_id"]);
 }
+
+/// `API_BASE_URL=http://host:3000/api` (or a whole endpoint pasted) passes
+/// every check and becomes `/api/api/training/…`: the dry run says so, and
+/// so does a run, even under -q, before its 404.
+#[test]
+fn a_base_url_holding_the_route_is_warned_about_in_the_dry_run_and_the_run() {
+    let server = Server::start(vec![respond(404, "")]);
+    let base = format!("{}/api", server.url());
+    let env = [("INTERNAL_API_KEY", KEY), ("API_BASE_URL", base.as_str())];
+    let warning = format!(
+        "WARN ] rewards: --base-url / API_BASE_URL (from the environment) is {base}, whose path already holds /api, which ocd-cron appends itself: requests go to {base}/api/training/calculate-pending, a 404; set it to {}",
+        server.url()
+    );
+    ocd(&["--job", "rewards", "--dry-run"], &env)
+        .assert_code(0)
+        .assert_stderr_contains(&warning);
+    ocd(&["--job", "rewards", "-q"], &env)
+        .assert_code(76)
+        .assert_stderr_contains(&warning);
+    let pasted = format!("{}/api/training/outcomes", server.url());
+    ocd(
+        &["--job", "outcomes", "--dry-run", "--base-url", &pasted],
+        &[("INTERNAL_API_KEY", KEY)],
+    )
+    .assert_code(0)
+    .assert_stderr_contains("whose path already holds /api/training/outcomes,");
+}

@@ -180,11 +180,11 @@ fn cargo_deb_assets_exist() {
         .collect();
     assert!(assets.len() >= 15, "{assets:?}");
     for (source, dest, mode) in &assets {
-        if let Some(dir) = source.strip_suffix("/*.md") {
+        if let Some((dir, pattern)) = source.split_once("/*") {
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
             let docs = std::fs::read_dir(&dir).unwrap().flatten();
             assert!(
-                docs.filter(|e| e.path().extension().is_some_and(|x| x == "md"))
+                docs.filter(|e| e.file_name().to_string_lossy().ends_with(pattern))
                     .count()
                     > 0,
                 "cargo-deb asset {source} matches nothing"
@@ -193,9 +193,11 @@ fn cargo_deb_assets_exist() {
             let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(source);
             assert!(path.is_file(), "cargo-deb asset {source} is missing");
         }
+        // Scripts are shipped executable, wherever they go.
         let expected_mode = match *dest {
             "usr/bin/" => "755",
             "etc/ocd-cron/" => "600",
+            _ if source.ends_with(".sh") => "755",
             _ => "644",
         };
         assert_eq!(*mode, expected_mode, "{source} -> {dest}");

@@ -86,6 +86,95 @@ fn the_stand_in_exits_with_the_commands_status() {
     assert_eq!(failed.code, 1, "{}", failed.stderr);
 }
 
+/// `mock_api MOCK_ARGS --run /bin/sh -c SCRIPT`, with `$OCD` the binary.
+fn demo_script(mock_args: &[&str], script: &str) -> Demo {
+    let output = Command::new(mock_api())
+        .args(mock_args)
+        .args(["--run", "/bin/sh", "-c", script])
+        .env_clear()
+        .env("OCD", env!("CARGO_BIN_EXE_ocd-cron"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("start mock_api");
+    Demo {
+        code: output.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        port: 0,
+    }
+}
+
+#[test]
+fn the_stand_ins_401_refuses_the_pending_get_too() {
+    let refused = demo(&["--fail", "401"], &["--job=all", "--pending"]);
+    assert_eq!(refused.code, 77, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("mock_api: GET /api/training/calculate-pending -> 401"),
+        "{}",
+        refused.stderr
+    );
+    // --fail-times counts the GET as well.
+    let once = demo(
+        &["--fail", "401", "--fail-times", "1"],
+        &["--job=all", "--pending"],
+    );
+    assert_eq!(once.code, 77, "{}", once.stderr);
+    assert!(
+        once.stderr.contains("outcomes: 7 pending"),
+        "{}",
+        once.stderr
+    );
+}
+
+/// A slow answer holds up only its own connection: the GET of a second
+/// run is answered while the first run's POST is still being slept on.
+#[test]
+fn the_stand_ins_slow_mode_serves_other_connections_meanwhile() {
+    let run = demo_script(
+        &["--fail", "slow"],
+        r#""$OCD" --job=rewards --timeout=1s; echo "first: $?" >&2; "$OCD" --job=rewards --pending --timeout=5s"#,
+    );
+    assert!(run.stderr.contains("first: 75"), "{}", run.stderr);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("rewards: 42 pending"), "{}", run.stderr);
+}
+
+#[test]
+fn the_stand_ins_log_line_for_an_html_page_is_one_line() {
+    let run = demo(&["--fail", "502"], &["--job=rewards", "--retries=0"]);
+    assert_eq!(run.code, 69, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("mock_api: POST /api/training/calculate-pending -> 502 502 Bad Gateway\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("<html>"), "{}", run.stderr);
+}
+
+/// The app's Node server answers a TLS hello with 400 in plain HTTP, and so
+/// does the stand-in: ocd-cron says the port speaks http, at once.
+#[test]
+fn https_to_the_stand_ins_http_port_says_so_and_is_not_retried() {
+    let run = demo_script(
+        &[],
+        r#"exec "$OCD" --job=rewards --base-url="https${API_BASE_URL#http}""#,
+    );
+    assert_eq!(run.code, 69, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("this port speaks http, not https"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("a TLS hello on this http port").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn the_stand_in_lists_its_failure_modes() {
     let output = Command::new(mock_api()).arg("--help").output().unwrap();

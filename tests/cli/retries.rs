@@ -27,6 +27,25 @@ fn retry_after_then_success_reuses_the_idempotency_key() {
         .assert_lasted_at_least(Duration::from_secs(1)); // waited Retry-After
 }
 
+/// Cron mails any output: a run that succeeds after a retry says nothing
+/// under -q, and one that fails says why.
+#[test]
+fn quiet_is_silent_after_a_retry_that_succeeds() {
+    let server = Server::start(vec![
+        respond_with(503, &[("retry-after", "0")], "deploying"),
+        respond(200, REWARDS_OK),
+        respond_with(503, &[("retry-after", "0")], "deploying"),
+    ]);
+    let run = run_against(&server, &["--job", "rewards", "-q"]);
+    run.assert_code(0);
+    assert_eq!(run.stderr, "", "-q after a retry");
+    server.assert_requests(2);
+    run_against(&server, &["--job", "rewards", "-q", "--retries", "0"])
+        .assert_code(69)
+        .assert_stderr_contains("ERROR] rewards: ")
+        .assert_stderr_contains("HTTP 503: deploying");
+}
+
 #[test]
 fn retries_count_is_respected() {
     let server = Server::start(vec![respond_with(503, &[("retry-after", "0")], "")]);
@@ -92,7 +111,8 @@ fn a_body_cut_short_is_retried_then_unavailable() {
     let run = run_against(&server, &["--job", "rewards", "--retries", "1"]);
     run.assert_code(69);
     server.assert_requests(2);
-    run.assert_stderr_contains("closed the connection before the answer was complete");
+    run.assert_stderr_contains("closed the connection before the answer was complete")
+        .assert_stderr_lacks("speaks http"); // the https hint is for https only
 }
 
 #[test]

@@ -138,7 +138,10 @@ standard output is the count of pending decisions: just the number for one
 job, and a line
 .RI \(dq job\ count \(dq
 per job for
-.BR \-\-job\ all .
+.BR \-\-job\ all ,
+also when
+.B \-\-max\-pending
+is exceeded (exit 1).
 "#;
 
 /// ENVIRONMENT, from `cli::ENVIRONMENT`.
@@ -248,13 +251,14 @@ ocd\-cron \-\-job=rewards \-\-env\-file=/srv/ocd/.env \-\-dry\-run
 .RE
 .PP
 Run reward calculation from crontab at minute 0, skipping a run while the
-last one still holds the lock, and mailing only failures:
+last one still holds the lock, and mailing only failures.
+A crontab line cannot be continued with a backslash (crontab would take
+the next line for a variable assignment and run the job without its
+options), so it stays one line, however long:
 .PP
 .RS 4
 .EX
-0 * * * * /usr/local/bin/ocd\-cron \-\-job=rewards \e
-    \-\-env\-file=/srv/ocd/.env \e
-    \-\-lock\-file=/var/lib/ocd\-cron/rewards.lock \-\-timeout=5m \-q
+0 * * * * /usr/local/bin/ocd\-cron \-\-job=rewards \-\-app\-dir=/srv/ocd \-\-lock\-file=/var/lib/ocd\-cron/rewards.lock \-\-timeout=5m \-q
 .EE
 .RE
 .PP
@@ -281,9 +285,7 @@ log lines:
 .PP
 .RS 4
 .EX
-0 * * * * /usr/local/bin/ocd\-cron \-\-job=rewards \e
-    \-\-env\-file=/srv/ocd/.env \-\-jitter=30s \e
-    \-\-jitter\-seed=\(dq$(hostname)\(dq \-\-slot\-period=1h \-\-log\-format=json
+0 * * * * /usr/local/bin/ocd\-cron \-\-job=rewards \-\-app\-dir=/srv/ocd \-\-jitter=30s \-\-jitter\-seed=\(dq$(hostname)\(dq \-\-slot\-period=1h \-\-log\-format=json
 .EE
 .RE
 "#;
@@ -325,12 +327,20 @@ fn escape(text: &str) -> String {
 /// Makes the roff lint-clean without changing what it renders: no trailing
 /// spaces, no `.br` around a blank line (clap_mangen's way of starting a
 /// paragraph), and no text line over 80 bytes (roff joins text lines, so
-/// breaking one between words changes nothing).
+/// breaking one between words changes nothing), except between `.EX` and
+/// `.EE`: there roff does not fill, a line break is one in the output, and
+/// a crontab line broken in two is two lines in a crontab.
 fn tidy(page: &str) -> String {
     let page = page.replace("\n.br\n\n.br\n", "\n.sp\n");
     let mut out = String::new();
+    let mut example = false;
     for line in page.lines().map(str::trim_end) {
-        if line.starts_with('.') || line.starts_with('\'') || line.len() <= 80 {
+        match line {
+            ".EX" => example = true,
+            ".EE" => example = false,
+            _ => {}
+        }
+        if example || line.starts_with('.') || line.starts_with('\'') || line.len() <= 80 {
             out.push_str(line);
             out.push('\n');
             continue;

@@ -31,6 +31,22 @@ impl Request {
     }
 }
 
+/// Answers a TLS hello the way Node's HTTP server (and so a Next.js app)
+/// answers bytes it cannot parse, `400 Bad Request`, and says whether it did:
+/// what an `https://` URL pointed at a plain-http port gets back. Looks only
+/// at the first byte (22, a TLS handshake record), so a hello without a
+/// newline in it cannot leave `read_request` waiting for one.
+pub fn refuse_tls_hello<S: io::Read + Write>(reader: &mut io::BufReader<S>) -> bool {
+    const TLS_HANDSHAKE: u8 = 22;
+    if reader.fill_buf().ok().and_then(|b| b.first().copied()) != Some(TLS_HANDSHAKE) {
+        return false;
+    }
+    let out = reader.get_mut();
+    let _ = out.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    let _ = out.flush();
+    true
+}
+
 /// Reads one request: request line, headers, and a `Content-Length` body.
 pub fn read_request(reader: &mut impl BufRead) -> io::Result<Request> {
     let mut line = String::new();

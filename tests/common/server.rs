@@ -242,6 +242,9 @@ fn reset(stream: TcpStream, seen: &Seen) {
 }
 
 fn serve<S: Read + Write>(mut reader: BufReader<S>, step: Step, seen: &Seen) {
+    if http::refuse_tls_hello(&mut reader) {
+        return;
+    }
     let Ok(request) = http::read_request(&mut reader) else {
         return;
     };
