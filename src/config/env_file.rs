@@ -928,6 +928,10 @@ mod tests {
         let values = parsed("K='a\nb\\'\nC='c' d\n");
         assert_eq!(values["K"], "a\nb\\");
         assert_eq!(values["C"], "'c' d");
+        // Of several after a backslash, the last that ends its line, not
+        // the first.
+        let values = parsed("K='a\\' b\n\\' \nC=1\n");
+        assert_eq!(values["K"], "a\\' b\n\\");
         // One before the opening quote does not count.
         let values = parsed("X=a\\'\nK='abc\n");
         assert_eq!(values["K"], "'abc");
