@@ -217,13 +217,14 @@ fn interpolate(
     let mut text = value.to_owned();
     let mut swallowed = false;
     for _ in 0..=MAX_STEPS {
+        // Each step scans the whole value, the last one too.
+        *work = work.checked_sub(text.len()).ok_or(Why::TooLarge)?;
         let Some(dollar) = last_unescaped_dollar(&text) else {
             return Ok((text, swallowed));
         };
         let Some(reference) = reference_at(&text, dollar) else {
             return Ok((text, swallowed));
         };
-        *work = work.checked_sub(text.len()).ok_or(Why::TooLarge)?;
         let replacement = lookup(reference.name, reference.default)?;
         swallowed |= replacement.is_empty() && reference.default.is_none();
         let matched = &text[dollar..reference.end];
@@ -354,6 +355,38 @@ mod tests {
     /// What Next's loader says of a case: the values, or that it failed.
     fn next_failed(case: &Json) -> bool {
         !case["errors"].as_array().unwrap().is_empty() || case.get("crash").is_some()
+    }
+
+    fn pair(name: &str, value: &str, line: usize) -> Pair {
+        Pair {
+            name: name.into(),
+            value: value.into(),
+            line,
+        }
+    }
+
+    fn merged(pairs: Vec<Pair>) -> Result<Merged, Failure> {
+        merge(&[pairs], &|_| None)
+    }
+
+    #[test]
+    fn a_value_may_grow_to_a_mebibyte_and_all_of_them_take_64_mib_of_work() {
+        let big = "x".repeat(MAX_VALUE);
+        let at_cap = merged(vec![pair("A", &big, 1), pair("B", "$A", 2)]).unwrap();
+        assert_eq!(at_cap.get("B").unwrap().text.len(), MAX_VALUE);
+        let over = merged(vec![pair("A", &format!("{big}x"), 1), pair("B", "$A", 2)]);
+        let failure = over.err().unwrap();
+        assert_eq!((failure.line, failure.why), (2, Why::TooLarge));
+        // Twenty references to 300 KB: 6 MB of work, well within the bound.
+        let mut pairs = vec![pair("A", &"x".repeat(300_000), 1)];
+        pairs.extend((0..20).map(|i| pair(&format!("B{i}"), "$A", i + 2)));
+        assert!(merged(pairs).is_ok());
+        // Two hundred and fifty: over the bound.
+        let mut pairs = vec![pair("A", &"x".repeat(300_000), 1)];
+        pairs.extend((0..250).map(|i| pair(&format!("B{i}"), "$A", i + 2)));
+        let failure = merged(pairs).err().unwrap();
+        assert_eq!(failure.why, Why::TooLarge);
+        assert!(failure.line > 200, "{failure:?}");
     }
 
     #[test]
