@@ -390,6 +390,19 @@ mod tests {
     }
 
     #[test]
+    fn a_reference_to_an_inherited_name_is_refused_even_with_a_default() {
+        for value in ["$toString", "${constructor:-d}", "x${valueOf}"] {
+            let failure = merged(vec![pair("K", value, 3)]).err().unwrap();
+            assert!(matches!(failure.why, Why::Builtin(_)), "{value}");
+            assert_eq!(failure.line, 3);
+        }
+        // Set in the environment, it is an ordinary name.
+        let env = |name: &str| (name == "toString").then(|| "t".to_owned());
+        let values = merge(&[vec![pair("K", "${toString:-d}", 1)]], &env).unwrap();
+        assert_eq!(values.get("K").unwrap().text, "t");
+    }
+
+    #[test]
     fn every_case_agrees_with_nexts_own_loader() {
         let (mut compared, mut refused_builtins) = (0, 0);
         for case in corpus() {
