@@ -262,8 +262,9 @@ fn reference_at(text: &str, dollar: usize) -> Option<Reference<'_>> {
             .map_or(text.len(), |i| at + i)
     };
     let mut at = dollar + 1;
-    // `{?` gives the brace back when no name follows it.
-    if text[at..].starts_with('{') && word(at + 1) > at + 1 {
+    // `{?` would give the brace back when no name follows it, but then no
+    // name follows the `$` either: no match, whichever way.
+    if text[at..].starts_with('{') {
         at += 1;
     }
     let name_end = word(at);
