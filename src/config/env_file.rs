@@ -306,8 +306,13 @@ pub struct Pair {
 /// notes the part of the expression it stands for.
 pub fn parse(text: &str) -> Vec<Pair> {
     // `replace(/\r\n?/gm, "\n")`.
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    let text = text.as_str();
+    let normalized;
+    let text = if text.contains('\r') {
+        normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+        normalized.as_str()
+    } else {
+        text
+    };
     let mut closers = Closers::default();
     let mut pairs: Vec<Pair> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();

@@ -119,9 +119,19 @@ pub type Environment<'a> = &'a dyn Fn(&str) -> Option<String>;
 pub fn merge(files: &[Vec<Pair>], env: Environment) -> Result<Merged, Failure> {
     // Node's `process.env` does not show a variable whose name is an array
     // index (`2`) until one is written: to Next such names start unset.
-    let env = |name: &str| match array_index(name) {
-        Some(_) => None,
-        None => env(name),
+    // Each name is looked up once: the real environment is a linear scan
+    // under a lock, and a name is asked for several times.
+    let seen: std::cell::RefCell<HashMap<String, Option<String>>> = Default::default();
+    let env = |name: &str| -> Option<String> {
+        if array_index(name).is_some() {
+            return None;
+        }
+        if let Some(value) = seen.borrow().get(name) {
+            return value.clone();
+        }
+        let value = env(name);
+        seen.borrow_mut().insert(name.to_owned(), value.clone());
+        value
     };
     // What the loader writes into the process environment, over `env`.
     let mut process_env: HashMap<String, Value> = HashMap::new();

@@ -472,7 +472,12 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
         monitors: if cli.pending { Vec::new() } else { monitors },
         metrics_file,
         warnings,
-        origins: origins(cli, settings),
+        // Shown only by a dry run and at debug level.
+        origins: if cli.dry_run || log::log_enabled!(log::Level::Debug) {
+            origins(cli, settings)
+        } else {
+            Vec::new()
+        },
         env_files: Vec::new(),
         jitter: if cli.pending { None } else { jitter },
         slot,
@@ -856,7 +861,7 @@ pub(crate) mod tests {
     #[test]
     fn origins_name_the_file_and_line_or_the_environment_and_say_what_expansion_did() {
         let config = resolve_with(
-            &["--ping-url", "https://hc-ping.com/x"],
+            &["--dry-run", "--ping-url", "https://hc-ping.com/x"],
             &[("INTERNAL_API_KEY", "k3y$x"), ("x", "-y")],
             &[
                 ("API_BASE_URL", "http://h:1"),
@@ -875,13 +880,21 @@ pub(crate) mod tests {
                  file sets it too",
             ]
         );
-        let config = resolve_with(&[], &[("B", "b")], &[("INTERNAL_API_KEY", "k3y-$B")]).unwrap();
+        let config = resolve_with(
+            &["--dry-run"],
+            &[("B", "b")],
+            &[("INTERNAL_API_KEY", "k3y-$B")],
+        )
+        .unwrap();
         assert_eq!(
             config.origins,
             ["INTERNAL_API_KEY from app.env line 1, $ expanded as Next does"]
         );
-        let config = resolve_with(&[], &[("INTERNAL_API_KEY", "k3y")], &[]).unwrap();
+        let config = resolve_with(&["--dry-run"], &[("INTERNAL_API_KEY", "k3y")], &[]).unwrap();
         assert_eq!(config.origins, ["INTERNAL_API_KEY from the environment"]);
+        // Not worth building for a run that shows none.
+        let config = resolve_with(&[], &[("INTERNAL_API_KEY", "k3y")], &[]).unwrap();
+        assert!(config.origins.is_empty());
     }
 
     #[test]
