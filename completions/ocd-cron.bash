@@ -23,7 +23,7 @@ _ocd__cron() {
 
     case "${cmd}" in
         ocd__cron)
-            opts="-j -q -v -h -V --job --limit --base-url --env-file --app-dir --timeout --connect-timeout --retries --max-item-errors --lock-file --ca-cert --output --dry-run --pending --max-pending --ping-url --metrics-file --jitter --jitter-seed --slot-period --log-format --quiet --verbose --help --version"
+            opts="-j -q -v -h -V --job --limit --base-url --env-file --app-dir --timeout --connect-timeout --retries --max-item-errors --lock-file --ca-cert --output --dry-run --pending --max-pending --ping-url --ping-timeout --metrics-file --jitter --jitter-seed --slot-period --log-format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -86,6 +86,10 @@ _ocd__cron() {
                     return 0
                     ;;
                 --ping-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -20,10 +20,7 @@ pub fn execute(cli: &Cli) -> u8 {
     let config = match config::load(cli) {
         Ok(config) => config,
         Err(refusal) => {
-            return account_for_stdout(
-                cli.job,
-                refuse_configuration(cli, &refusal.error, refusal.monitors, started),
-            );
+            return account_for_stdout(cli.job, refuse_configuration(cli, *refusal, started));
         }
     };
     for warning in &config.warnings {
@@ -51,10 +48,12 @@ pub fn execute(cli: &Cli) -> u8 {
         if let Some(path) = &config.lock_file
             && let Err(error) = lock::check(path)
         {
-            return account_for_stdout(
-                cli.job,
-                refuse_configuration(cli, &error, Vec::new(), started),
-            );
+            let refusal = config::Refusal {
+                error,
+                monitors: Vec::new(),
+                ping_timeout: config.ping_timeout,
+            };
+            return account_for_stdout(cli.job, refuse_configuration(cli, refusal, started));
         }
         report::dry_run(&config, &invocation_id);
         return account_for_stdout(config.selection, code::OK);
@@ -65,8 +64,8 @@ pub fn execute(cli: &Cli) -> u8 {
     let monitors = config.monitors.clone();
     let watch = interrupt::Watch::start();
     let config = Arc::new(config);
-    if let Err(error) =
-        wait_jitter(&watch, &config).and_then(|()| start_ping(&watch, &monitors, &invocation_id))
+    if let Err(error) = wait_jitter(&watch, &config)
+        .and_then(|()| start_ping(&watch, &monitors, &invocation_id, config.ping_timeout))
     {
         report::cut_short(&config, None, &config.jobs, &error);
         return account_for_stdout(config.selection, error.exit_code());
@@ -112,6 +111,7 @@ pub fn execute(cli: &Cli) -> u8 {
             monitors,
             invocation_id,
             ending,
+            config.ping_timeout,
         );
     }
     exit
@@ -146,19 +146,20 @@ fn wait_jitter(watch: &interrupt::Watch, config: &Config) -> Result<(), Error> {
     watch.run(move || std::thread::sleep(delay))
 }
 
-/// Tells each monitor the invocation has started; a signal meanwhile stops
-/// the invocation before any job.
+/// Tells each monitor the invocation has started, within `limit`; a signal
+/// meanwhile stops the invocation before any job.
 fn start_ping(
     watch: &interrupt::Watch,
     monitors: &[ping::Monitor],
     invocation_id: &str,
+    limit: Duration,
 ) -> Result<(), Error> {
     if monitors.is_empty() {
         return Ok(());
     }
     interrupt::set_phase("sending the start ping");
     let (monitors, id) = (monitors.to_vec(), invocation_id.to_owned());
-    watch.run(move || ping::start(&monitors, &id))
+    watch.run(move || ping::start(&monitors, &id, limit))
 }
 
 /// How the invocation ended, as the finish ping tells it.
@@ -171,16 +172,17 @@ struct Ending {
     counts: (Option<u64>, Option<u64>),
 }
 
-/// Tells each monitor how the invocation ended. The jobs are over and
-/// reported (log, JSON, metrics), so a signal meanwhile only cuts the ping
-/// short, with a warning: the exit status stays the jobs', so that nothing
-/// disagrees with it.
+/// Tells each monitor how the invocation ended, within `limit`. The jobs
+/// are over and reported (log, JSON, metrics), so a signal meanwhile only
+/// cuts the ping short, with a warning: the exit status stays the jobs',
+/// so that nothing disagrees with it.
 fn finish_ping(
     watch: &interrupt::Watch,
     name: &str,
     monitors: Vec<ping::Monitor>,
     invocation_id: String,
     ending: Ending,
+    limit: Duration,
 ) {
     interrupt::set_phase("sending the finish ping");
     let sent = watch.run(move || {
@@ -192,7 +194,7 @@ fn finish_ping(
             errors: ending.counts.1,
             hostname: None,
         };
-        ping::finish(&monitors, &invocation_id, &event);
+        ping::finish(&monitors, &invocation_id, &event, limit);
     });
     if let Err(error) = sent {
         log::warn!("{name}: {error}; the finish ping was cut short, the exit status stands");
@@ -212,19 +214,20 @@ fn counts(records: &[JobRecord]) -> (Option<u64>, Option<u64>) {
 }
 
 /// A configuration that cannot be used: reported like any job that did not
-/// start, and to `monitors` (each monitor whose own URL is usable).
-fn refuse_configuration(
-    cli: &Cli,
-    error: &Error,
-    monitors: Vec<ping::Monitor>,
-    started: Instant,
-) -> u8 {
+/// start, and to the refusal's monitors (each one whose own URL is usable),
+/// within its ping time limit.
+fn refuse_configuration(cli: &Cli, refusal: config::Refusal, started: Instant) -> u8 {
+    let config::Refusal {
+        error,
+        monitors,
+        ping_timeout,
+    } = refusal;
     report::not_started(
         cli.job,
         &cli.job.jobs(),
         cli.output,
         report::mode_name(cli.dry_run, cli.pending),
-        error,
+        &error,
     );
     if !monitors.is_empty() {
         let ending = Ending {
@@ -239,6 +242,7 @@ fn refuse_configuration(
             monitors,
             random::uuid_v4(),
             ending,
+            ping_timeout,
         );
     }
     error.exit_code()

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches, Parser};
 
-use crate::duration::parse_duration;
+use crate::duration::{parse_duration, parse_duration_at_most};
 use crate::error::EXIT_STATUS_TABLE;
 use crate::job::Selection;
 
@@ -107,11 +107,18 @@ pub struct Cli {
     /// Crons, Uptime Kuma, Better Stack or Dead Man's Snitch, recognised
     /// from the URL the monitor's page shows (or named, as in
     /// cronitor+https://host/p/KEY/rewards). Repeat it for several
-    /// monitors; all are pinged at once, each ping within 10 s. A failed
-    /// ping is only a warning. Overrides OCD_CRON_PING_URL (a list
-    /// separated by spaces, commas or newlines).
+    /// monitors; all are pinged at once, each ping within --ping-timeout.
+    /// A failed ping is only a warning. Overrides OCD_CRON_PING_URL (a
+    /// list separated by spaces, commas or newlines).
     #[arg(long, value_name = "URL", value_parser = Text)]
     pub ping_url: Vec<String>,
+
+    /// Time limit for the pings before the jobs, and again for those after
+    /// them (all monitors at once, 3 attempts each); a ping not accepted
+    /// within it is only a warning [default: 10s; at most 1m]. Overrides
+    /// OCD_CRON_PING_TIMEOUT.
+    #[arg(long, value_name = "DURATION", value_parser = parse_ping_timeout)]
+    pub ping_timeout: Option<Duration>,
 
     /// Write Prometheus metrics (textfile-collector format) to this file
     /// after the run, atomically, mode 0644. Its directory must exist.
@@ -157,6 +164,20 @@ pub struct Cli {
     /// Debug detail: URL, timings, headers sent (never the key).
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// How long the pings before the jobs, and those after them, may take
+/// when neither `--ping-timeout` nor `OCD_CRON_PING_TIMEOUT` says.
+pub const DEFAULT_PING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest ping time limit: the start pings delay the jobs, and a
+/// monitor that needs more than a minute to take a ping is down.
+pub const MAX_PING_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `--ping-timeout` / `OCD_CRON_PING_TIMEOUT`: a duration of at most
+/// [`MAX_PING_TIMEOUT`].
+pub fn parse_ping_timeout(text: &str) -> Result<Duration, String> {
+    parse_duration_at_most(text, MAX_PING_TIMEOUT, "1m")
 }
 
 /// A flag whose value is text (a URL): one that is not UTF-8 is refused
@@ -237,6 +258,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "OCD_CRON_PING_URL",
         "As --ping-url, which overrides it: one URL, or several separated by spaces, commas or newlines.",
+    ),
+    (
+        "OCD_CRON_PING_TIMEOUT",
+        "As --ping-timeout, which overrides it.",
     ),
     (
         "OCD_CRON_METRICS_FILE",
@@ -389,6 +414,23 @@ mod tests {
         assert_eq!(wrap("aa bb", 0, 5), "aa bb\n");
         assert_eq!(wrap("toolongword x", 0, 5), "toolongword\nx\n");
         assert_eq!(wrap("", 4, 80), "");
+    }
+
+    #[test]
+    fn the_ping_timeout_is_a_positive_duration_of_at_most_a_minute() {
+        assert_eq!(parse_ping_timeout("1m"), Ok(MAX_PING_TIMEOUT));
+        assert_eq!(parse_ping_timeout("60000ms"), Ok(MAX_PING_TIMEOUT));
+        assert_eq!(parse_ping_timeout("1ms"), Ok(Duration::from_millis(1)));
+        assert_eq!(
+            parse_ping_timeout(" 60001ms"),
+            Err("'60001ms' is longer than the maximum of 1m".into())
+        );
+        assert!(parse_ping_timeout("0").unwrap_err().contains("zero"));
+        assert_eq!(
+            parse_ping_timeout("99999999999999999999999"),
+            Err("'99999999999999999999999' is longer than the maximum of 1m".into())
+        );
+        assert_eq!(DEFAULT_PING_TIMEOUT, Duration::from_secs(10));
     }
 
     #[test]

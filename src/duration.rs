@@ -16,6 +16,16 @@ pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 /// Zero is rejected: a zero deadline could never let a request through;
 /// so is anything over [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    parse_duration_at_most(text, MAX_DURATION, "24h")
+}
+
+/// [`parse_duration`] with a maximum of its own, `max`, which messages
+/// show as `written`.
+pub fn parse_duration_at_most(
+    text: &str,
+    max: Duration,
+    written: &str,
+) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -25,7 +35,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if digits.is_empty() {
         return Err(format!("'{text}' is not a duration; {expected}"));
     }
-    let too_long = || format!("'{text}' is longer than the maximum of 24h");
+    let too_long = || format!("'{text}' is longer than the maximum of {written}");
     let number: u64 = digits.parse().map_err(|_| too_long())?;
     let duration = match unit {
         "ms" => Duration::from_millis(number),
@@ -42,7 +52,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if duration.is_zero() {
         return Err(format!("'{text}' is zero; the duration must be positive"));
     }
-    if duration > MAX_DURATION {
+    if duration > max {
         return Err(too_long());
     }
     Ok(duration)

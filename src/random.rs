@@ -2,19 +2,20 @@
 //! `Idempotency-Key`), the jitter of retry waits and of `--jitter`, and
 //! the ids of trace context.
 //!
-//! Sixteen bytes from the OS are all this needs, so it reads them from
-//! `/dev/urandom` instead of pulling in a UUID or RNG crate. Where that file is
-//! missing (not Unix), std's randomly keyed SipHash stands in: it is seeded
-//! from the OS too, and uniqueness, not secrecy, is what matters here.
+//! Sixteen bytes from the OS are all this needs, so they come from
+//! `getrandom`, which ring (the TLS crypto) links already, rather than from
+//! a UUID or RNG crate. It asks the kernel directly (the `getrandom` system
+//! call on Linux; `/dev/urandom` only on kernels without it), so no file
+//! descriptor is needed. Should the OS refuse even so (a sandbox that
+//! forbids both), std's randomly keyed SipHash stands in: it is seeded from
+//! the OS too, and uniqueness, not secrecy, is what matters here.
 
 use std::hash::{BuildHasher, RandomState};
-use std::io::Read;
 
 /// Sixteen random bytes.
 pub fn random_bytes() -> [u8; 16] {
     let mut bytes = [0u8; 16];
-    let from_os = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
-    if from_os.is_err() {
+    if getrandom::getrandom(&mut bytes).is_err() {
         let state = RandomState::new();
         let hi = state.hash_one(std::process::id()).to_le_bytes();
         let lo = state.hash_one(std::time::SystemTime::now()).to_le_bytes();

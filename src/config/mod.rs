@@ -28,7 +28,7 @@ use ureq::tls::Certificate;
 pub use secret::Secret;
 pub use url::Target;
 
-use crate::cli::{Cli, Output};
+use crate::cli::{Cli, DEFAULT_PING_TIMEOUT, Output, parse_ping_timeout};
 use crate::error::Error;
 use crate::fleet::{self, Jitter};
 use crate::job::{self, Job, Selection};
@@ -65,6 +65,8 @@ pub struct Config {
     /// The monitors to ping (`--ping-url`), in the order given; none for
     /// `--pending`.
     pub monitors: Vec<Monitor>,
+    /// How long the start pings, and then the finish pings, may take.
+    pub ping_timeout: Duration,
     pub metrics_file: Option<PathBuf>,
     /// Things worth an operator's attention that do not stop the invocation
     /// and can be fixed on the spot (a `chmod`, a URL): logged on every run.
@@ -190,12 +192,16 @@ fn without_empty_optional(lookup: Lookup<'_>) -> impl Fn(&str) -> Option<String>
 pub struct Refusal {
     pub error: Error,
     pub monitors: Vec<Monitor>,
+    /// Their time limit: the one configured, or the default if that
+    /// setting is what was refused.
+    pub ping_timeout: Duration,
 }
 
 /// Reads the real environment and the env files, then resolves. A
 /// refused configuration comes with the monitors to report it to (none for
-/// a dry run or a `--pending` check, which ping nobody).
-pub fn load(cli: &Cli) -> Result<Config, Refusal> {
+/// a dry run or a `--pending` check, which ping nobody) and their time
+/// limit.
+pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
     let env = without_empty_optional(&real_env);
     let refuse = |error: Error, settings: Option<&Settings>| {
         // The key, if there is one, is scrubbed from whatever is shown.
@@ -208,7 +214,13 @@ pub fn load(cli: &Cli) -> Result<Config, Refusal> {
             Some(settings) => usable_monitors(cli, &env, settings),
             None => usable_monitors(cli, &env, &environment_only(&env)),
         };
-        Refusal { error, monitors }
+        let ping_timeout = resolve_ping_timeout(cli, settings.unwrap_or(&from_env))
+            .unwrap_or(DEFAULT_PING_TIMEOUT);
+        Box::new(Refusal {
+            error,
+            monitors,
+            ping_timeout,
+        })
     };
     let files = env_file::read(
         &env_place(cli),
@@ -434,6 +446,7 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
         check_metrics_dir(path)?;
     }
     let monitors = resolve_ping(cli, env, settings)?;
+    let ping_timeout = resolve_ping_timeout(cli, settings)?;
     let jitter = resolve_jitter(cli, settings)?;
     let slot = resolve_slot(cli, env, settings, std::time::SystemTime::now())?;
     let nonempty = |name| env(name).filter(|v| !v.is_empty());
@@ -470,6 +483,7 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
         // Checked either way, but a --pending run is a check, not a run of
         // the job: it pings nobody.
         monitors: if cli.pending { Vec::new() } else { monitors },
+        ping_timeout,
         metrics_file,
         warnings,
         // Shown only by a dry run and at debug level.
@@ -630,6 +644,21 @@ fn resolve_ping(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Vec<Monit
         .iter()
         .map(|(entry, what)| monitor(entry, what, env))
         .collect()
+}
+
+/// `--ping-timeout` > `OCD_CRON_PING_TIMEOUT` > the default.
+fn resolve_ping_timeout(cli: &Cli, settings: &Settings) -> Result<Duration, Error> {
+    if let Some(limit) = cli.ping_timeout {
+        return Ok(limit);
+    }
+    match setting("OCD_CRON_PING_TIMEOUT", settings) {
+        Some((text, source)) => parse_ping_timeout(&text).map_err(|why| {
+            Error::Config(format!(
+                "--ping-timeout / OCD_CRON_PING_TIMEOUT ({source}): {why}"
+            ))
+        }),
+        None => Ok(DEFAULT_PING_TIMEOUT),
+    }
 }
 
 /// The ping URLs, each with the name of its setting for messages. Every
@@ -814,6 +843,37 @@ pub(crate) mod tests {
         assert_eq!(config(&[], &[KEY], &only_file).slot, None);
         // A health check answers now.
         assert_eq!(config(&["--pending"], &env, &[]).jitter, None);
+    }
+
+    #[test]
+    fn the_ping_timeout_follows_the_precedence_and_its_bounds() {
+        let limit = |args: &[&str], env: &[(&str, &str)], file: &[(&str, &str)]| {
+            resolve_with(args, env, file)
+                .map(|c| c.ping_timeout)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(limit(&[], &[KEY], &[]), Ok(Duration::from_secs(10)));
+        let file = [("OCD_CRON_PING_TIMEOUT", "30s")];
+        assert_eq!(limit(&[], &[KEY], &file), Ok(Duration::from_secs(30)));
+        let env = [KEY, ("OCD_CRON_PING_TIMEOUT", "1500ms")];
+        assert_eq!(limit(&[], &env, &file), Ok(Duration::from_millis(1500)));
+        let flag = ["--ping-timeout", "1m"];
+        assert_eq!(limit(&flag, &env, &file), Ok(Duration::from_secs(60)));
+        // Empty is unset, as for every optional setting.
+        let empty = [KEY, ("OCD_CRON_PING_TIMEOUT", "")];
+        assert_eq!(limit(&[], &empty, &[]), Ok(Duration::from_secs(10)));
+        let error =
+            |env: &[(&str, &str)], file: &[(&str, &str)]| limit(&[], env, file).unwrap_err();
+        assert_eq!(
+            error(&[KEY], &[("OCD_CRON_PING_TIMEOUT", "2m")]),
+            "configuration: --ping-timeout / OCD_CRON_PING_TIMEOUT (from app.env line 1): \
+             '2m' is longer than the maximum of 1m"
+        );
+        assert_eq!(
+            error(&[KEY, ("OCD_CRON_PING_TIMEOUT", "0s")], &[]),
+            "configuration: --ping-timeout / OCD_CRON_PING_TIMEOUT (from the environment): \
+             '0s' is zero; the duration must be positive"
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! short attempts within its own time limit, a failure is a warning, and the
 //! exit status stays the job's. All monitors are pinged at once, one thread
 //! each, so however many there are and however dead they are, a start or a
-//! finish costs at most [`TIME_LIMIT`]. A ping carries no API key (it is a
+//! finish costs at most the time limit the configuration gives
+//! (`--ping-timeout`, 10 s by default). A ping carries no API key (it is a
 //! separate request to a separate host), and the secret parts of its URL
 //! (check id, API key, token, public key) are masked wherever it is shown.
 
@@ -31,13 +32,11 @@ use protocol::Shape;
 
 /// Attempts per ping.
 const ATTEMPTS: u32 = 3;
-/// All attempts of one ping, waits included; with several monitors, of
-/// all of them together, since they are pinged at once.
-pub const TIME_LIMIT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// The longest `Retry-After` a monitor gets: the start ping delays the job,
-/// and a monitor asking for more is retried sooner or given up on.
-const MAX_SERVER_WAIT: Duration = Duration::from_secs(2);
+/// The longest `Retry-After` a monitor gets is this share of the time
+/// limit (2 s of the default 10 s): the start ping delays the job, and a
+/// monitor asking for more is retried sooner or given up on.
+const SERVER_WAIT_SHARE: u32 = 5;
 
 /// Query parameters of a pasted URL whose values the dry run may show; the
 /// values of any others are masked, as they might be credentials.
@@ -232,8 +231,9 @@ impl Monitor {
             .fold(text.to_owned(), |text, secret| text.replace(secret, MASK))
     }
 
-    /// Sends one ping, reporting how it went; never fails.
-    fn send(&self, event: &str, shape: &Shape) {
+    /// Sends one ping within `limit`, all attempts and waits included,
+    /// reporting how it went; never fails.
+    fn send(&self, event: &str, shape: &Shape, limit: Duration) {
         let ping = self.ping(shape);
         let label = self.label();
         let mut headers = vec![("user-agent", HeaderValue::Plain(USER_AGENT.into()))];
@@ -256,10 +256,10 @@ impl Monitor {
         };
         let budget = Budget {
             max_attempts: ATTEMPTS,
-            deadline: time::deadline(Instant::now(), TIME_LIMIT),
-            timeout: TIME_LIMIT,
+            deadline: time::deadline(Instant::now(), limit),
+            timeout: limit,
             setting: "ping time limit",
-            max_server_wait: MAX_SERVER_WAIT,
+            max_server_wait: limit / SERVER_WAIT_SHARE,
         };
         let agent = client::agent(&self.target, CONNECT_TIMEOUT, None);
         let result = client::send_with_retries(&agent, &request, &budget, |response| {
@@ -288,30 +288,36 @@ fn split_origin(url: &str) -> (&str, &str) {
     url.split_at(path)
 }
 
-/// Signals to every monitor that has a start ping that the invocation began.
-pub fn start(monitors: &[Monitor], invocation_id: &str) {
-    send_all(monitors, "start", |monitor| {
+/// Signals to every monitor that has a start ping that the invocation
+/// began, all within `limit`.
+pub fn start(monitors: &[Monitor], invocation_id: &str, limit: Duration) {
+    send_all(monitors, "start", limit, |monitor| {
         protocol::start(monitor.kind, invocation_id)
     });
 }
 
-/// Signals to every monitor how the invocation ended. This machine's name
-/// is filled in for the monitors that show it.
-pub fn finish(monitors: &[Monitor], invocation_id: &str, event: &Finish<'_>) {
+/// Signals to every monitor how the invocation ended, all within `limit`.
+/// This machine's name is filled in for the monitors that show it.
+pub fn finish(monitors: &[Monitor], invocation_id: &str, event: &Finish<'_>, limit: Duration) {
     let hostname = hostname();
     let event = Finish {
         hostname: hostname.as_deref(),
         ..event.clone()
     };
-    send_all(monitors, "finish", |monitor| {
+    send_all(monitors, "finish", limit, |monitor| {
         Some(protocol::finish(monitor.kind, invocation_id, &event))
     });
 }
 
-/// Pings all `monitors` at once and returns when every ping has ended. A
-/// ping that cannot have a thread of its own (a limit on tasks) is sent
-/// on this one, before the next is started.
-fn send_all(monitors: &[Monitor], event: &str, shape: impl Fn(&Monitor) -> Option<Shape>) {
+/// Pings all `monitors` at once, each within `limit`, and returns when
+/// every ping has ended. A ping that cannot have a thread of its own (a
+/// limit on tasks) is sent on this one, before the next is started.
+fn send_all(
+    monitors: &[Monitor],
+    event: &str,
+    limit: Duration,
+    shape: impl Fn(&Monitor) -> Option<Shape>,
+) {
     std::thread::scope(|scope| {
         let sending: Vec<_> = monitors
             .iter()
@@ -321,7 +327,7 @@ fn send_all(monitors: &[Monitor], event: &str, shape: impl Fn(&Monitor) -> Optio
                 let on_thread = shape.clone();
                 let spawned = if crate::interrupt::threads_allowed() {
                     std::thread::Builder::new()
-                        .spawn_scoped(scope, move || monitor.send(event, &on_thread))
+                        .spawn_scoped(scope, move || monitor.send(event, &on_thread, limit))
                 } else {
                     Err(std::io::Error::other(
                         "threads are off under the address-space limit",
@@ -334,7 +340,7 @@ fn send_all(monitors: &[Monitor], event: &str, shape: impl Fn(&Monitor) -> Optio
                             "{}: no thread for the {event} ping ({e}); sending it here",
                             monitor.label()
                         );
-                        monitor.send(event, &shape);
+                        monitor.send(event, &shape, limit);
                         None
                     }
                 }

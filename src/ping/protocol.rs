@@ -7,8 +7,12 @@
 //! `docs/monitors.md`). Text for a monitor is made safe here: each summary
 //! line passes through [`sanitize::for_log`](crate::sanitize::for_log), and
 //! the whole is cut to the protocol's limit on a character boundary.
+//! Query values are percent-encoded by `percent-encoding`, which ureq
+//! links already; only the set of bytes to encode is defined here.
 
 use std::time::Duration;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::kind::Kind;
 use crate::client::Method;
@@ -204,18 +208,19 @@ fn fit(text: &str, limit: Limit) -> String {
     format!("{}{MARK}", &text[..end])
 }
 
+/// What [`encode`] encodes: every byte but RFC 3986's unreserved
+/// characters (ASCII letters and digits, `-`, `.`, `_`, `~`); bytes beyond
+/// ASCII always are.
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes a query value (or name): everything but RFC 3986's
-/// unreserved characters, byte by byte of the UTF-8.
+/// unreserved characters, byte by byte of the UTF-8, in upper-case hex.
 pub fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(value, NOT_UNRESERVED).to_string()
 }
 
 #[cfg(test)]
@@ -391,5 +396,21 @@ mod tests {
         );
         assert_eq!(encode("é€"), "%C3%A9%E2%82%AC");
         assert_eq!(encode("duration:1.5"), "duration%3A1.5");
+    }
+
+    #[test]
+    fn every_ascii_character_is_kept_or_encoded_as_rfc_3986_says() {
+        for byte in 0u8..128 {
+            let unreserved = byte.is_ascii_alphanumeric() || b"-._~".contains(&byte);
+            let expected = if unreserved {
+                char::from(byte).to_string()
+            } else {
+                format!("%{byte:02X}")
+            };
+            assert_eq!(encode(&char::from(byte).to_string()), expected, "{byte}");
+        }
+        // Beyond ASCII, every byte of the UTF-8: two, three and four of them.
+        assert_eq!(encode("\u{80}\u{7ff}"), "%C2%80%DF%BF");
+        assert_eq!(encode("\u{ffff}\u{10ffff}"), "%EF%BF%BF%F4%8F%BF%BF");
     }
 }

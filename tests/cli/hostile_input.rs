@@ -54,6 +54,7 @@ fn a_monitor_asking_for_a_huge_wait_is_retried_soon_and_the_run_completes() {
             respond(200, "OK"),
         ]);
         let ping_url = format!("{}/check-id", pings.url());
+        // Cut to a fifth of the ping time limit: 400 ms of 2 s.
         let run = run_against(
             &api,
             &[
@@ -61,6 +62,8 @@ fn a_monitor_asking_for_a_huge_wait_is_retried_soon_and_the_run_completes() {
                 "rewards",
                 "--ping-url",
                 &ping_url,
+                "--ping-timeout",
+                "2s",
                 "--output",
                 "json",
             ],

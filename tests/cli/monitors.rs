@@ -474,15 +474,18 @@ fn dead_monitors_are_warnings_and_cost_one_ping_time_not_six() {
         &origins[4],
         &origins[5],
     ]);
-    let mut args = vec!["--job", "rewards"];
+    // A short limit, so that the test does not wait the default 10 s.
+    let mut args = vec!["--job", "rewards", "--ping-timeout", "2s"];
     args.extend(flags(&urls));
     let run = run_against(&api, &args);
     run.assert_code(0);
     api.assert_requests(1); // the job ran all the same
-    // Each dead ping takes about 3 s (3 attempts, 1 s and 2 s apart): one
-    // after another, 9 of them would take over 20 s.
+    // Each dead ping takes at least 0.75 s (a second attempt 1 s ± 25 %
+    // later; the third would come 2 s ± 25 % after that, past the 2 s
+    // limit): one after another, the 9 of them would take over 6.75 s. At
+    // once, the start and the finish pings take at most 2 s each.
     assert!(
-        run.elapsed < Duration::from_secs(15),
+        run.elapsed < Duration::from_millis(6500),
         "pings run at once: {:?}",
         run.elapsed
     );
@@ -528,17 +531,19 @@ fn a_monitor_that_never_answers_is_cut_off_at_the_ping_time_limit() {
             &slow_url,
             "--ping-url",
             &fine_url,
+            "--ping-timeout",
+            "2s",
         ],
     );
     run.assert_code(0);
     api.assert_requests(1); // the job ran all the same
     assert!(
-        run.elapsed >= Duration::from_secs(9) && run.elapsed < Duration::from_secs(15),
-        "bounded by the 10 s ping time limit: {:?}",
+        run.elapsed >= Duration::from_millis(1900) && run.elapsed < Duration::from_secs(7),
+        "bounded by the 2 s ping time limit: {:?}",
         run.elapsed
     );
     let line = format!(
-        "WARN ] ping (uptime-kuma, 127.0.0.1:{port}): finish: no answer from http://127.0.0.1:{port}/api/push/*** within the ping time limit (10 s); the exit status is not affected",
+        "WARN ] ping (uptime-kuma, 127.0.0.1:{port}): finish: no answer from http://127.0.0.1:{port}/api/push/*** within the ping time limit (2 s); the exit status is not affected",
         port = slow.port()
     );
     assert!(run.stderr.contains(&line), "{line}\n{}", run.stderr);

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::common::{
-    REWARDS_OK, Request, Server, closed_port, respond, respond_with, run, run_against,
+    KEY, REWARDS_OK, Request, Server, Step, closed_port, respond, respond_with, run, run_against,
 };
 
 fn query_rid(request: &Request) -> String {
@@ -95,6 +95,86 @@ fn a_configuration_error_is_pinged_when_the_ping_url_works() {
     assert!(seen[0].body_text().contains("INTERNAL_API_KEY is not set"));
 }
 
+/// The ping of a refused configuration keeps to the configured time limit,
+/// and to the default when the limit is the setting refused.
+#[test]
+fn a_configuration_error_is_pinged_within_the_ping_timeout() {
+    let hanging = Server::start(vec![Step::Hang]);
+    let ping_url = hanging.url();
+    run(
+        &["--job", "rewards"],
+        &[
+            ("OCD_CRON_PING_URL", &ping_url),
+            ("OCD_CRON_PING_TIMEOUT", "1s"),
+        ],
+    )
+    .assert_code(78)
+    .assert_stderr_contains(&format!(
+        "finish: no answer from {ping_url}/78 within the ping time limit (1 s); the exit status is not affected"
+    ))
+    .assert_lasted_at_least(Duration::from_millis(900))
+    .assert_ended_within(Duration::from_secs(6));
+    hanging.assert_requests(1);
+
+    let pings = Server::start(vec![respond(200, "OK")]);
+    let ping_url = pings.url();
+    run(
+        &["--job", "rewards"],
+        &[
+            ("INTERNAL_API_KEY", KEY),
+            ("OCD_CRON_PING_URL", &ping_url),
+            ("OCD_CRON_PING_TIMEOUT", "2m"),
+        ],
+    )
+    .assert_code(78)
+    .assert_stderr_contains(
+        "--ping-timeout / OCD_CRON_PING_TIMEOUT (from the environment): '2m' is longer than the maximum of 1m",
+    );
+    let seen = pings.assert_requests(1);
+    assert!(seen[0].path.starts_with("/78?rid="), "{}", seen[0].path);
+}
+
+/// A flag over the maximum is a usage error naming it, before anything
+/// is sent; the maximum itself is accepted.
+#[test]
+fn a_ping_timeout_over_a_minute_is_a_usage_error() {
+    let api = Server::start(vec![respond(200, REWARDS_OK)]);
+    let pings = Server::start(vec![respond(200, "OK"), respond(200, "OK")]);
+    let ping_url = pings.url();
+    for value in ["61s", "60001ms", "0"] {
+        run_against(
+            &api,
+            &[
+                "--job",
+                "rewards",
+                "--ping-url",
+                &ping_url,
+                "--ping-timeout",
+                value,
+            ],
+        )
+        .assert_code(64)
+        .assert_stderr_contains(&format!(
+            "invalid value '{value}' for '--ping-timeout <DURATION>'"
+        ));
+    }
+    api.assert_connections(0);
+    pings.assert_connections(0);
+    run_against(
+        &api,
+        &[
+            "--job",
+            "rewards",
+            "--ping-url",
+            &ping_url,
+            "--ping-timeout",
+            "1m",
+        ],
+    )
+    .assert_code(0);
+    pings.assert_requests(2);
+}
+
 #[test]
 fn a_configuration_error_in_a_dry_run_or_check_is_not_pinged() {
     // Neither is a run of the job, so the monitor hears of neither.
@@ -116,13 +196,25 @@ fn a_ping_that_fails_is_a_warning_and_changes_nothing() {
     let api = Server::start(vec![respond(200, REWARDS_OK)]);
     let port = closed_port();
     let ping_url = format!("http://127.0.0.1:{port}");
-    run_against(&api, &["--job", "rewards", "--ping-url", &ping_url])
-        .assert_code(0)
-        .assert_stderr_contains(&format!(
-            "WARN ] ping (healthchecks, 127.0.0.1:{port}): start: cannot reach"
-        ))
-        .assert_stderr_contains("the exit status is not affected")
-        .assert_ended_within(Duration::from_secs(25)); // pings are bounded
+    // A short limit: the dead monitor's retries stop at 2 s instead of
+    // taking 3 s, for the start and again for the finish.
+    run_against(
+        &api,
+        &[
+            "--job",
+            "rewards",
+            "--ping-url",
+            &ping_url,
+            "--ping-timeout",
+            "2s",
+        ],
+    )
+    .assert_code(0)
+    .assert_stderr_contains(&format!(
+        "WARN ] ping (healthchecks, 127.0.0.1:{port}): start: cannot reach"
+    ))
+    .assert_stderr_contains("the exit status is not affected")
+    .assert_ended_within(Duration::from_secs(9)); // pings are bounded: 2 s each
     api.assert_requests(1);
 
     let failing = Server::start(vec![respond(404, "no such check")]);
