@@ -611,6 +611,11 @@ fn unquote(raw: &str) -> String {
 /// multiline sense) that holds a quote, up to the last same quote that ends
 /// a line, the quotes are dropped; the search goes on after each match.
 fn strip_quotes(value: &str) -> String {
+    // Only a quote at the start or after a line terminator can begin a match.
+    let starts_with_quote = value.starts_with(['\'', '"', '`']);
+    if !starts_with_quote && !value.contains(is_line_terminator) {
+        return value.to_owned();
+    }
     // For each quote, the last one that ends a line: where the greedy
     // `[\s\S]*` stops, whichever line start the match begins at.
     let last_closing = |quote: char| {
