@@ -58,9 +58,9 @@ pub struct EnvFile {
 #[derive(Debug)]
 pub struct EnvFiles {
     pub read: Vec<EnvFile>,
-    /// Where they were looked for, for the message when the key is found
-    /// nowhere.
-    pub searched: String,
+    /// Where they were looked for.
+    place: Place,
+    test: bool,
     /// Why a file present was not read (not a regular file, or not
     /// trusted), for that message too.
     pub ignored: Vec<String>,
@@ -68,12 +68,59 @@ pub struct EnvFiles {
     pub warnings: Vec<String>,
 }
 
+impl EnvFiles {
+    /// Where the files were looked for, which were read and which left
+    /// out, for the message when the key is found nowhere (built only
+    /// then: it asks for the working directory).
+    pub fn searched(&self) -> String {
+        let (dir, named) = match &self.place {
+            Place::File(path) => {
+                return format!("the env file {} (--env-file)", path.display());
+            }
+            Place::AppDir { dir, named } => (dir, *named),
+        };
+        let shown_dir = if named {
+            format!("{} (--app-dir / OCD_CRON_APP_DIR)", dir.display())
+        } else {
+            let cwd = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|_| ".".into());
+            format!("{cwd} (the working directory; cron starts jobs in $HOME)")
+        };
+        let list = chain(self.test).join(", ");
+        let mut searched = if self.read.is_empty() {
+            format!("the app's env files in {shown_dir}: none of {list} is there")
+        } else {
+            let read: Vec<String> = self
+                .read
+                .iter()
+                .map(|f| {
+                    f.path
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect();
+            format!(
+                "the app's env files in {shown_dir}: {} read (of {list})",
+                read.join(", ")
+            )
+        };
+        if !self.ignored.is_empty() {
+            searched.push_str(&format!(" ({})", self.ignored.join("; ")));
+        }
+        searched
+    }
+}
+
 /// Reads the env files of `place`; `test` when `NODE_ENV=test`.
 pub fn read(place: &Place, test: bool) -> Result<EnvFiles, Error> {
     match place {
         Place::File(path) => {
             let mut files = EnvFiles {
-                searched: format!("the env file {} (--env-file)", path.display()),
+                place: place.clone(),
+                test,
                 read: Vec::new(),
                 ignored: Vec::new(),
                 warnings: Vec::new(),
@@ -106,17 +153,13 @@ fn read_chain(dir: &Path, named: bool, test: bool) -> Result<EnvFiles, Error> {
         }
     }
     let names = chain(test);
-    let shown_dir = if named {
-        format!("{} (--app-dir / OCD_CRON_APP_DIR)", dir.display())
-    } else {
-        let cwd = std::env::current_dir()
-            .map(|d| d.display().to_string())
-            .unwrap_or_else(|_| ".".into());
-        format!("{cwd} (the working directory; cron starts jobs in $HOME)")
-    };
     let mut files = EnvFiles {
+        place: Place::AppDir {
+            dir: dir.to_path_buf(),
+            named,
+        },
+        test,
         read: Vec::new(),
-        searched: String::new(),
         ignored: Vec::new(),
         warnings: Vec::new(),
     };
@@ -138,26 +181,6 @@ fn read_chain(dir: &Path, named: bool, test: bool) -> Result<EnvFiles, Error> {
             Err(Skip::Refused(error)) => return Err(error),
         }
     }
-    let list = names.join(", ");
-    files.searched = if files.read.is_empty() {
-        format!("the app's env files in {shown_dir}: none of {list} is there")
-    } else {
-        let read: Vec<String> = files
-            .read
-            .iter()
-            .map(|f| {
-                f.path
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        format!(
-            "the app's env files in {shown_dir}: {} read (of {list})",
-            read.join(", ")
-        )
-    };
     Ok(files)
 }
 
@@ -768,11 +791,11 @@ mod tests {
         let none = read(&place(true), false).unwrap();
         assert!(none.read.is_empty());
         assert!(
-            none.searched.contains(
+            none.searched().contains(
                 "none of .env.production.local, .env.local, .env.production, .env is there"
             ),
             "{}",
-            none.searched
+            none.searched()
         );
         for name in [".env", ".env.local", ".env.test", ".env.production.local"] {
             std::fs::write(dir.path().join(name), format!("A={name}\n")).unwrap();
@@ -794,10 +817,10 @@ mod tests {
         assert_eq!(files.ignored.len(), 1, "{:?}", files.ignored);
         assert!(
             files
-                .searched
+                .searched()
                 .contains(".env.production.local, .env.local, .env read"),
             "{}",
-            files.searched
+            files.searched()
         );
         let files = read(&place(true), true).unwrap();
         assert_eq!(names(&files), [".env.test", ".env"]);

@@ -116,22 +116,12 @@ impl Merged {
 pub type Environment<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Merges and expands the pairs of `files`, first file first, over `env`.
-pub fn merge(files: &[Vec<Pair>], env: Environment) -> Result<Merged, Failure> {
+pub fn merge(files: &[&[Pair]], env: Environment) -> Result<Merged, Failure> {
     // Node's `process.env` does not show a variable whose name is an array
     // index (`2`) until one is written: to Next such names start unset.
-    // Each name is looked up once: the real environment is a linear scan
-    // under a lock, and a name is asked for several times.
-    let seen: std::cell::RefCell<HashMap<String, Option<String>>> = Default::default();
-    let env = |name: &str| -> Option<String> {
-        if array_index(name).is_some() {
-            return None;
-        }
-        if let Some(value) = seen.borrow().get(name) {
-            return value.clone();
-        }
-        let value = env(name);
-        seen.borrow_mut().insert(name.to_owned(), value.clone());
-        value
+    let env = |name: &str| match array_index(name) {
+        Some(_) => None,
+        None => env(name),
     };
     // What the loader writes into the process environment, over `env`.
     let mut process_env: HashMap<String, Value> = HashMap::new();
@@ -377,7 +367,7 @@ mod tests {
     }
 
     fn merged(pairs: Vec<Pair>) -> Result<Merged, Failure> {
-        merge(&[pairs], &|_| None)
+        merge(&[&pairs], &|_| None)
     }
 
     #[test]
@@ -409,7 +399,7 @@ mod tests {
         }
         // Set in the environment, it is an ordinary name.
         let env = |name: &str| (name == "toString").then(|| "t".to_owned());
-        let values = merge(&[vec![pair("K", "${toString:-d}", 1)]], &env).unwrap();
+        let values = merge(&[&[pair("K", "${toString:-d}", 1)]], &env).unwrap();
         assert_eq!(values.get("K").unwrap().text, "t");
     }
 
@@ -434,7 +424,8 @@ mod tests {
                 .iter()
                 .map(|(_, bytes)| parse(&String::from_utf8_lossy(bytes)))
                 .collect();
-            let merged = merge(&pairs, &|n| env.get(n).cloned());
+            let files: Vec<&[Pair]> = pairs.iter().map(Vec::as_slice).collect();
+            let merged = merge(&files, &|n| env.get(n).cloned());
             if next_failed(&case) {
                 assert!(merged.is_err(), "{name}: Next failed, ocd-cron did not");
                 continue;

@@ -83,10 +83,10 @@ pub(super) fn resolve(settings: &Settings, warnings: &mut Vec<String>) -> Result
             check(text.trim_end_matches(['\n', '\r']).to_owned(), &label)
         }
         (None, None) => {
-            let searched = match settings.searched.as_str() {
-                "" => String::new(),
-                searched => format!(", nor in {searched}"),
-            };
+            let searched = settings
+                .files
+                .map(|files| format!(", nor in {}", files.searched()))
+                .unwrap_or_default();
             Err(Error::Config(format!(
                 "INTERNAL_API_KEY is not set: not in the environment{searched}; put it in one of \
                  the app's env files, name the app's directory with --app-dir (or \

@@ -152,9 +152,8 @@ pub(crate) struct Settings<'a> {
     merged: expand::Merged,
     /// The files read, in Next's order, as messages show them.
     paths: Vec<String>,
-    /// Where the files were looked for, and which were left out, for the
-    /// message when the key is found nowhere.
-    searched: String,
+    /// The files, for the message when the key is found nowhere.
+    files: Option<&'a env_file::EnvFiles>,
 }
 
 impl Settings<'_> {
@@ -230,7 +229,7 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
     for warning in &files.warnings {
         log::warn!("{}: {warning}", cli.job.name());
     }
-    let pairs: Vec<Vec<env_file::Pair>> = files.read.iter().map(|f| f.pairs.clone()).collect();
+    let pairs: Vec<&[env_file::Pair]> = files.read.iter().map(|f| f.pairs.as_slice()).collect();
     let paths: Vec<String> = files
         .read
         .iter()
@@ -238,15 +237,11 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
         .collect();
     let merged = expand::merge(&pairs, &env)
         .map_err(|failure| refuse(expansion_error(&failure, &paths), None))?;
-    let mut searched = files.searched.clone();
-    if !files.ignored.is_empty() {
-        searched.push_str(&format!(" ({})", files.ignored.join("; ")));
-    }
     let settings = Settings {
         env: &env,
         merged,
         paths,
-        searched,
+        files: Some(&files),
     };
     // Before any of them is opened for its role: no two settings may name
     // one file.
@@ -349,7 +344,7 @@ fn environment_only<'a>(env: Lookup<'a>) -> Settings<'a> {
         env,
         merged: expand::Merged::default(),
         paths: Vec::new(),
-        searched: String::new(),
+        files: None,
     }
 }
 
@@ -762,9 +757,9 @@ pub(crate) mod tests {
             .collect();
         Settings {
             env,
-            merged: expand::merge(&[pairs], env).unwrap(),
+            merged: expand::merge(&[&pairs], env).unwrap(),
             paths: vec!["app.env".into()],
-            searched: "app.env".into(),
+            files: None,
         }
     }
 
@@ -1284,7 +1279,7 @@ pub(crate) mod tests {
                 for content in [bytes, lines.into_bytes()] {
                     std::fs::write(&path, &content).unwrap();
                     let files = env_file::read(&env_file::Place::File(path.clone()), false).unwrap();
-                    let pairs: Vec<_> = files.read.iter().map(|f| f.pairs.clone()).collect();
+                    let pairs: Vec<_> = files.read.iter().map(|f| f.pairs.as_slice()).collect();
                     if let Err(failure) = expand::merge(&pairs, &|_| None) {
                         let lines = 1 + content.iter().filter(|&&b| b == b'\n' || b == b'\r').count();
                         prop_assert!(failure.line >= 1 && failure.line <= lines);

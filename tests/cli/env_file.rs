@@ -176,6 +176,37 @@ fn the_app_dir_is_read_from_anywhere_and_its_local_file_wins() {
     run(&["--job", "rewards", "--app-dir", "/nonexistent/app"], &[])
         .assert_code(78)
         .assert_stderr_contains("--app-dir / OCD_CRON_APP_DIR /nonexistent/app cannot be used");
+    // A file, an empty flag (a usage error), and a path that spells the key (the run helper
+    // fails any run whose output shows it).
+    let file = app.path().join(".env");
+    run(
+        &["--job", "rewards", "--app-dir", file.to_str().unwrap()],
+        &[],
+    )
+    .assert_code(78)
+    .assert_stderr_contains(".env is not a directory; name the directory the OCD app runs in");
+    run(&["--job", "rewards", "--app-dir", ""], &[])
+        .assert_code(64)
+        .assert_stderr_contains("a value is required for '--app-dir <DIR>'");
+    let spelled = format!("/nonexistent/{KEY}");
+    for (args, env) in [
+        (
+            vec!["--job", "rewards", "--app-dir", spelled.as_str()],
+            vec![("INTERNAL_API_KEY", KEY)],
+        ),
+        (
+            vec!["--job", "rewards"],
+            vec![
+                ("INTERNAL_API_KEY", KEY),
+                ("OCD_CRON_APP_DIR", spelled.as_str()),
+            ],
+        ),
+    ] {
+        run(&args, &env).assert_code(78).assert_stderr_contains(
+            "--app-dir / OCD_CRON_APP_DIR /nonexistent/(redacted) cannot be used",
+        );
+    }
+    server.assert_requests(2);
 }
 
 #[test]
