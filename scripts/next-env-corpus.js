@@ -76,6 +76,17 @@ const cases = [
   { name: "a space in the key", files: { ".env": `${K}="k3y with space"\n` } },
   { name: "a non-ASCII key", files: { ".env": `${K}=k3y-clé\n` } },
   { name: "a key that expands to nothing", files: { ".env": `${K}=$NOTHING\n` } },
+  // The classes of dotenv-expand's own test file, in lines of our own.
+  { name: "nested defaults, defaults with colons and slashes, dotted names, a lone $", env: { HOSTNAME_ENV: "h-env" }, files: { ".env": [
+    "BASE=base", "NESTED_SET=${BASE:-${NOPE:-d}}", "NESTED_UNSET=${NOPE:-${BASE:-d}}",
+    "NESTED_TWICE=${NOPE:-${BASE}${NOPE2:-d}}", "DEEP=${NOPE:-${NOPE2:-${NOPE3:-deep}}}",
+    "PATHY=${NOPE:-/a/b:c/d}", "PATHY_NESTED=${NOPE:-${NOPE2:-/x:y/z}}", "PLAIN_PATHY=$NOPE:-/a/b:c",
+    "U=user", "P=pass", "H=db.internal", "PORT=5432", "DB=ocd",
+    "DB_URI=postgres://${U}:${P}@${H}:${PORT}/${DB}", "PLAIN_URI=postgres://$U:$P@$H:$PORT/$DB",
+    "USERPASS=${U}:${P}", "RECURSIVE=postgres://${USERPASS}@$H", "FROM_ENV=$HOSTNAME_ENV",
+    "DOTTED.NAME=dotted", "DOTTED_REF=${DOTTED.NAME}", "DOLLAR=$", "ONE=1", "TWO=2", "ONETWO=${ONE}$TWO$ONE",
+    `${K}=k3y-\${DB_URI}-$DEEP`,
+  ].join("\n") + "\n" } },
   // Syntax.
   { name: "comments", files: { ".env": `# c\n${K}=k3y#tail\nA=a # c\nB="b#c" # d\n` } },
   { name: "export and colons", files: { ".env": `export ${K}=k3y-x\nA: a\nexport B: b\nexport=e\n` } },

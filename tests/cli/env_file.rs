@@ -276,9 +276,12 @@ fn the_key_sent_is_the_one_nexts_loader_gives_the_app() {
         );
         let failed = !case["errors"].as_array().unwrap().is_empty() || case.get("crash").is_some();
         let expected = case["expected"]["INTERNAL_API_KEY"].as_str();
+        // What ocd-cron refuses on purpose is 78 too: a key that is not
+        // visible ASCII, and one the base URL spells (a key of `:` here).
         let sendable = expected.filter(|key| {
             !key.is_empty()
                 && key.bytes().all(|b| b.is_ascii_graphic())
+                && !server.url().contains(key)
                 && !serde_json::to_string(&case["files"])
                     .unwrap()
                     .contains("toString")
