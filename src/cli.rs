@@ -12,6 +12,7 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 use crate::duration::{parse_duration, parse_duration_at_most};
 use crate::error::EXIT_STATUS_TABLE;
 use crate::job::Selection;
+use crate::setting::{self, Setting};
 
 /// Trigger an OCD background job with one authenticated POST, and exit with a
 /// status that says exactly what happened.
@@ -236,73 +237,124 @@ pub fn parse() -> Result<Cli, clap::Error> {
     Cli::from_arg_matches_mut(&mut matches)
 }
 
+/// One entry of the environment list: the settings it is about (their
+/// names from [`setting`]), or the variables of the libraries and the
+/// system ocd-cron honours, and what it does.
+pub struct EnvEntry {
+    pub settings: &'static [&'static Setting],
+    /// Variables that are not settings of the table.
+    pub others: &'static str,
+    pub meaning: &'static str,
+}
+
+impl EnvEntry {
+    /// The variables, as the list shows them.
+    pub fn names(&self) -> String {
+        let mut names: Vec<&str> = self.settings.iter().map(|s| s.variable).collect();
+        names.extend(Some(self.others).filter(|o| !o.is_empty()));
+        names.join(", ")
+    }
+}
+
+const fn entry(settings: &'static [&'static Setting], meaning: &'static str) -> EnvEntry {
+    EnvEntry {
+        settings,
+        others: "",
+        meaning,
+    }
+}
+
 /// The environment variables and what each does: shown by `--help` and in
 /// the man page's ENVIRONMENT section, from this one list.
-pub const ENVIRONMENT: &[(&str, &str)] = &[
-    (
-        "INTERNAL_API_KEY",
+pub const ENVIRONMENT: &[EnvEntry] = &[
+    entry(
+        &[&setting::KEY],
         "Required (or INTERNAL_API_KEY_FILE). Sent as the x-internal-api-key header; never printed, never accepted as a flag.",
     ),
-    (
-        "INTERNAL_API_KEY_FILE",
+    entry(
+        &[&setting::KEY_FILE],
         "A file holding the key instead (a Docker or Kubernetes secret, a systemd credential); a trailing newline is ignored.",
     ),
-    (
-        "API_BASE_URL",
+    entry(
+        &[&setting::BASE_URL],
         "Where the OCD app listens, path prefix included [default: http://localhost:3000]. --base-url overrides it.",
     ),
-    (
-        "OCD_CRON_CA_CERT",
+    entry(
+        &[&setting::CA_CERT],
         "PEM bundle of CA certificates to trust for https instead of the system store. --ca-cert overrides it.",
     ),
-    (
-        "OCD_CRON_PING_URL",
+    entry(
+        &[&setting::PING_URL],
         "As --ping-url, which overrides it: one URL, or several separated by spaces, commas or newlines.",
     ),
-    (
-        "OCD_CRON_PING_TIMEOUT",
+    entry(
+        &[&setting::PING_TIMEOUT],
         "As --ping-timeout, which overrides it.",
     ),
-    (
-        "OCD_CRON_METRICS_FILE",
+    entry(
+        &[&setting::METRICS_FILE],
         "As --metrics-file, which overrides it.",
     ),
-    (
-        "OCD_CRON_APP_DIR",
+    entry(
+        &[&setting::APP_DIR],
         "As --app-dir, which overrides it: the directory whose env files are read; read from the real environment only.",
     ),
-    (
-        "NODE_ENV",
+    entry(
+        &[&setting::NODE_ENV],
         "test: read the app's test env files (.env.test.local, .env.test, .env), as Next does; any other value changes nothing.",
     ),
-    (
-        "OCD_CRON_JITTER, OCD_CRON_JITTER_SEED, OCD_CRON_SLOT_PERIOD",
+    entry(
+        &[
+            &setting::JITTER,
+            &setting::JITTER_SEED,
+            &setting::SLOT_PERIOD,
+        ],
         "As --jitter, --jitter-seed and --slot-period, which override them.",
     ),
-    (
-        "OCD_CRON_SCHEDULED_TIME",
+    entry(
+        &[&setting::SCHEDULED_TIME],
         "The scheduled time of this run (RFC 3339, as a Kubernetes CronJob's batch.kubernetes.io/cronjob-scheduled-timestamp): turns on the slot key and names its slot. Real environment only.",
     ),
-    (
-        "OCD_CRON_LOG_FORMAT",
+    entry(
+        &[&setting::LOG_FORMAT],
         "As --log-format (text or json), which overrides it. Real environment only.",
     ),
-    (
-        "TRACEPARENT, TRACESTATE",
+    entry(
+        &[&setting::TRACEPARENT, &setting::TRACESTATE],
         "W3C trace context of the caller: each request to the app is sent as a child span of it; without it, as a new trace. Real environment only.",
     ),
-    (
-        "RUST_LOG",
-        "Log filter; overrides -q and -v (debug, warn, ...). The HTTP and TLS libraries show only their warnings unless named (ureq=debug, rustls=debug).",
-    ),
-    (
-        "http_proxy, https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, no_proxy, NO_PROXY",
-        "Proxies, by curl's rules; read from the real environment only.",
-    ),
+    EnvEntry {
+        settings: &[],
+        others: "RUST_LOG",
+        meaning: "Log filter; overrides -q and -v (debug, warn, ...). The HTTP and TLS libraries show only their warnings unless named (ureq=debug, rustls=debug).",
+    },
+    EnvEntry {
+        settings: &[],
+        others: "http_proxy, https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, no_proxy, NO_PROXY",
+        meaning: "Proxies, by curl's rules; read from the real environment only.",
+    },
 ];
 
 /// What the environment section adds after the list.
-pub const ENVIRONMENT_NOTE: &str = "All but RUST_LOG, the proxies and those read from the real environment only (NODE_ENV, OCD_CRON_APP_DIR and the others marked so) may also come from the app's env files, read as next start reads them: .env.production.local, .env.local, .env.production, .env (with NODE_ENV=test: .env.test.local, .env.test, .env) in the working directory or --app-dir, the first that sets a name winning, $VAR and ${VAR:-default} expanded, \\$ for a literal dollar; or from the one file --env-file names. The real environment beats the files, and flags beat both. An empty API_BASE_URL, OCD_CRON_CA_CERT, OCD_CRON_PING_URL or OCD_CRON_METRICS_FILE counts as unset; an empty key is an error. DATABASE_URL is not needed.";
+pub fn environment_note() -> String {
+    let empty: Vec<&str> = setting::ALL
+        .iter()
+        .filter(|s| s.empty_is_unset && s.in_env_files)
+        .map(|s| s.variable)
+        .collect();
+    let (last, rest) = empty.split_last().expect("settings where empty is unset");
+    format!(
+        "All but RUST_LOG, the proxies and those read from the real environment only \
+         (NODE_ENV, OCD_CRON_APP_DIR and the others marked so) may also come from the app's \
+         env files, read as next start reads them: .env.production.local, .env.local, \
+         .env.production, .env (with NODE_ENV=test: .env.test.local, .env.test, .env) in the \
+         working directory or --app-dir, the first that sets a name winning, $VAR and \
+         ${{VAR:-default}} expanded, \\$ for a literal dollar; or from the one file --env-file \
+         names. The real environment beats the files, and flags beat both. An empty {} or {last} \
+         counts as unset; an empty key is an error. DATABASE_URL is not needed.",
+        rest.join(", ")
+    )
+}
 
 /// The monitors `--ping-url` speaks, for the man page and the README (a
 /// test checks the README's table against it): the kind (the `<kind>+`
@@ -351,12 +403,12 @@ pub const MONITORS: &[(&str, &str, &str, &str)] = &[
 /// The environment variables and the exit-status table, for `--help`.
 fn epilogue() -> String {
     let mut text = String::from("ENVIRONMENT:\n");
-    for (name, meaning) in ENVIRONMENT {
-        text.push_str(&format!("  {name}\n"));
-        text.push_str(&wrap(meaning, 10, 80));
+    for entry in ENVIRONMENT {
+        text.push_str(&format!("  {}\n", entry.names()));
+        text.push_str(&wrap(entry.meaning, 10, 80));
     }
     text.push('\n');
-    text.push_str(&wrap(ENVIRONMENT_NOTE, 0, 80));
+    text.push_str(&wrap(&environment_note(), 0, 80));
     text.push_str("\nEXIT STATUS:\n");
     for (code, meaning) in EXIT_STATUS_TABLE {
         text.push_str(&format!("  {code:>3}  {meaning}\n"));
@@ -397,13 +449,41 @@ mod tests {
     #[test]
     fn help_lists_every_variable_within_80_columns() {
         let help = epilogue();
-        for (name, _) in ENVIRONMENT {
+        for entry in ENVIRONMENT {
+            let name = entry.names();
             assert!(help.contains(&format!("\n  {name}\n")), "{name}");
         }
         let environment = help.split("EXIT STATUS").next().unwrap();
         for line in environment.lines() {
             assert!(line.len() <= 80 || !line.contains(' '), "{line:?}");
         }
+    }
+
+    #[test]
+    fn every_setting_is_listed_once_and_its_flag_exists() {
+        let flags: Vec<String> = Cli::command()
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect();
+        for setting in setting::ALL {
+            let listed = ENVIRONMENT
+                .iter()
+                .filter(|e| e.settings.contains(setting))
+                .count();
+            assert_eq!(listed, 1, "{}", setting.variable);
+            if let Some(flag) = setting.flag {
+                assert!(flags.iter().any(|f| f == flag), "{flag}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_note_names_the_settings_where_empty_is_unset() {
+        assert!(environment_note().contains(
+            "An empty API_BASE_URL, OCD_CRON_CA_CERT, OCD_CRON_PING_URL or \
+             OCD_CRON_METRICS_FILE counts as unset; an empty key is an error."
+        ));
+        assert!(environment_note().contains("${VAR:-default} expanded, \\$ for"));
     }
 
     #[test]

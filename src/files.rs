@@ -177,9 +177,29 @@ fn size(bytes: u64) -> String {
     }
 }
 
+/// The directory a file at `path` is in, `.` for a bare name: where a
+/// file written next to itself and renamed (the metrics file) is created,
+/// so configuration checks it exists before the run.
+pub fn directory(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_file_name_is_in_the_working_directory() {
+        assert_eq!(directory(Path::new("ocd.prom")), Path::new("."));
+        assert_eq!(directory(Path::new("./ocd.prom")), Path::new("."));
+        assert_eq!(
+            directory(Path::new("/var/lib/t/ocd.prom")),
+            Path::new("/var/lib/t")
+        );
+    }
 
     const SMALL: Kind = Kind {
         cap: 8,

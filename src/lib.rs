@@ -34,6 +34,7 @@ mod report;
 mod retry;
 mod run;
 mod sanitize;
+pub mod setting;
 mod time;
 mod trace;
 

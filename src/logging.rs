@@ -73,7 +73,7 @@ pub enum Format {
 }
 
 /// The variable that sets the format when `--log-format` does not.
-pub const FORMAT_VARIABLE: &str = "OCD_CRON_LOG_FORMAT";
+pub const FORMAT_VARIABLE: &str = crate::setting::LOG_FORMAT.variable;
 
 /// The format `OCD_CRON_LOG_FORMAT` asks for: `None` when unset or empty,
 /// the bad value when it is neither `text` nor `json`.

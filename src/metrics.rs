@@ -70,17 +70,9 @@ type Series = BTreeMap<(String, String), String>;
 /// an update takes milliseconds, so this only ends a wait on a stuck holder.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
-/// The directory the metrics file at `path` goes into: `.` for a bare name.
-pub(crate) fn directory(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
-}
-
 /// Records `records` in the file at `path`, keeping other jobs' series.
 pub fn update(path: &Path, records: &[JobRecord], now: SystemTime) -> io::Result<()> {
-    let dir = directory(path);
+    let dir = files::directory(path);
     // Held until the new file is in place.
     let _lock = lock_directory(dir, LOCK_WAIT)?;
     let mut series = match files::read(path, files::METRICS_FILE) {
@@ -263,16 +255,6 @@ mod tests {
     use super::*;
     use crate::job::Job;
     use crate::outcome::JobReport;
-
-    #[test]
-    fn a_bare_file_name_goes_into_the_working_directory() {
-        assert_eq!(directory(Path::new("ocd.prom")), Path::new("."));
-        assert_eq!(directory(Path::new("./ocd.prom")), Path::new("."));
-        assert_eq!(
-            directory(Path::new("/var/lib/t/ocd.prom")),
-            Path::new("/var/lib/t")
-        );
-    }
 
     fn record(job: Job, result: Result<Success, Error>) -> JobRecord {
         JobRecord {

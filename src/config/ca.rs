@@ -12,7 +12,8 @@ use crate::files;
 pub(super) fn read_bundle(path: &Path) -> Result<Vec<Certificate<'static>>, Error> {
     let fail = |why: String| {
         Error::Config(format!(
-            "--ca-cert / OCD_CRON_CA_CERT {} {why}; it must be a PEM file of CA certificates",
+            "{} {} {why}; it must be a PEM file of CA certificates",
+            crate::setting::CA_CERT,
             path.display()
         ))
     };

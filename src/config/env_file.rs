@@ -80,7 +80,7 @@ impl EnvFiles {
             Place::AppDir { dir, named } => (dir, *named),
         };
         let shown_dir = if named {
-            format!("{} (--app-dir / OCD_CRON_APP_DIR)", dir.display())
+            format!("{} ({})", dir.display(), crate::setting::APP_DIR)
         } else {
             let cwd = std::env::current_dir()
                 .map(|d| d.display().to_string())
@@ -146,8 +146,9 @@ fn read_chain(dir: &Path, named: bool, test: bool) -> Result<EnvFiles, Error> {
         };
         if let Some(problem) = problem {
             return Err(Error::Config(format!(
-                "--app-dir / OCD_CRON_APP_DIR {} {problem}; name the directory the OCD app \
-                 runs in (where its .env files are)",
+                "{} {} {problem}; name the directory the OCD app runs in (where its .env files \
+                 are)",
+                crate::setting::APP_DIR,
                 dir.display()
             )));
         }

@@ -10,6 +10,7 @@ use super::secret::Secret;
 use super::{Settings, Source};
 use crate::error::Error;
 use crate::files;
+use crate::setting::{APP_DIR, KEY, KEY_FILE};
 
 /// Values the OCD documentation uses as examples. A key still set to one of
 /// them is a deployment that was never finished, not a secret.
@@ -32,13 +33,13 @@ pub(super) fn resolve(settings: &Settings, warnings: &mut Vec<String>) -> Result
                 format!("{key_source} and {file_source}")
             };
             Err(Error::Config(format!(
-                "both INTERNAL_API_KEY and INTERNAL_API_KEY_FILE are set ({sources}); \
-                 drop one of them (keep INTERNAL_API_KEY_FILE for a mounted secret)"
+                "both {KEY} and {KEY_FILE} are set ({sources}); drop one of them (keep \
+                 {KEY_FILE} for a mounted secret)"
             )))
         }
         (Some((value, source)), None) => {
-            let label = format!("INTERNAL_API_KEY ({source})");
-            let expansion = settings.expansion("INTERNAL_API_KEY");
+            let label = format!("{KEY} ({source})");
+            let expansion = settings.expansion(&KEY);
             if let Some(v) = expansion.filter(|v| v.swallowed)
                 && !value.is_empty()
             {
@@ -54,22 +55,22 @@ pub(super) fn resolve(settings: &Settings, warnings: &mut Vec<String>) -> Result
                 return Err(Error::Config(format!(
                     "{label} is empty after $ expansion (a $ followed by a name that is not set \
                      is replaced by nothing, as the app's Next.js loader does); write \\$ for a \
-                     literal dollar, or set the key the OCD server has in its INTERNAL_API_KEY"
+                     literal dollar, or set the key the OCD server has in its {KEY}"
                 )));
             }
             check(value, &label)
         }
         (None, Some((path, source))) if path.is_empty() => Err(Error::Config(format!(
-            "INTERNAL_API_KEY_FILE ({source}) is empty; \
-             set it to the path of the file holding the key, or unset it"
+            "{KEY_FILE} ({source}) is empty; set it to the path of the file holding the key, or \
+             unset it"
         ))),
         (None, Some((path, source))) => {
             let path = super::environment::path(&path);
-            let label = format!("the key in INTERNAL_API_KEY_FILE {}", path.display());
+            let label = format!("the key in {KEY_FILE} {}", path.display());
             let (bytes, meta) = files::read_with_metadata(&path, files::KEY_FILE).map_err(|e| {
                 Error::Config(format!(
-                    "INTERNAL_API_KEY_FILE {} ({source}) {e}; \
-                     point it at the file holding the key, readable by this user",
+                    "{KEY_FILE} {} ({source}) {e}; point it at the file holding the key, readable \
+                     by this user",
                     path.display()
                 ))
             })?;
@@ -88,10 +89,9 @@ pub(super) fn resolve(settings: &Settings, warnings: &mut Vec<String>) -> Result
                 .map(|files| format!(", nor in {}", files.searched()))
                 .unwrap_or_default();
             Err(Error::Config(format!(
-                "INTERNAL_API_KEY is not set: not in the environment{searched}; put it in one of \
-                 the app's env files, name the app's directory with --app-dir (or \
-                 OCD_CRON_APP_DIR) or an env file with --env-file, or name a file holding the \
-                 key in INTERNAL_API_KEY_FILE"
+                "{KEY} is not set: not in the environment{searched}; put it in one of the app's \
+                 env files, name the app's directory with {APP_DIR} or an env file with \
+                 --env-file, or name a file holding the key in {KEY_FILE}"
             )))
         }
     }
@@ -113,7 +113,7 @@ fn check(value: String, label: &str) -> Result<Secret, Error> {
     };
     match problem {
         Some(problem) => Err(Error::Config(format!(
-            "{label} {problem}; set it to the key the OCD server has in its INTERNAL_API_KEY"
+            "{label} {problem}; set it to the key the OCD server has in its {KEY}"
         ))),
         None => Ok(Secret::new(value)),
     }
@@ -145,8 +145,8 @@ pub(super) fn readable_by_others(path: &Path, meta: &Metadata, what: &str) -> Op
 /// decides: the real environment if it sets either, else the env files.
 #[allow(clippy::type_complexity)]
 fn chosen(settings: &Settings) -> (Option<(String, Source)>, Option<(String, Source)>) {
-    let mut key = settings.get("INTERNAL_API_KEY");
-    let mut file = settings.get("INTERNAL_API_KEY_FILE");
+    let mut key = settings.get(&KEY);
+    let mut file = settings.get(&KEY_FILE);
     let from_env = |s: &(String, Source)| s.1 == Source::Environment;
     if key.as_ref().is_some_and(from_env) || file.as_ref().is_some_and(from_env) {
         key = key.filter(from_env);

@@ -33,6 +33,7 @@ use crate::error::Error;
 use crate::fleet::{self, Jitter};
 use crate::job::{self, Job, Selection};
 use crate::ping::Monitor;
+use crate::setting::{self, Setting};
 use crate::trace::Trace;
 use crate::{duration, random, sanitize};
 
@@ -131,18 +132,6 @@ impl fmt::Display for Source {
     }
 }
 
-/// The optional settings, for which empty means unset, in the environment
-/// as in the files: the app's `.env` ships `API_BASE_URL=` and relies on the
-/// default (its `cron.ts` did `process.env.API_BASE_URL ||
-/// "http://localhost:3000"`), and compose files turn an unset variable into
-/// an empty one. Not the key, where empty is a mistake to report.
-const OPTIONAL: &[&str] = &[
-    "API_BASE_URL",
-    "OCD_CRON_PING_URL",
-    "OCD_CRON_METRICS_FILE",
-    "OCD_CRON_CA_CERT",
-];
-
 /// The variables as the app sees them after Next's loader: the real
 /// environment, and the env files merged and expanded over it. An empty
 /// optional setting in the environment is taken as unset before the merge,
@@ -157,17 +146,17 @@ pub(crate) struct Settings<'a> {
 }
 
 impl Settings<'_> {
-    /// `name`'s value (empty included) and where it came from.
-    fn get(&self, name: &str) -> Option<(String, Source)> {
-        match self.merged.get(name) {
+    /// The setting's value (empty included) and where it came from.
+    fn get(&self, setting: &Setting) -> Option<(String, Source)> {
+        match self.merged.get(setting.variable) {
             Some(value) => Some((value.text.clone(), self.source(value.origin))),
-            None => (self.env)(name).map(|v| (v, Source::Environment)),
+            None => (self.env)(setting.variable).map(|v| (v, Source::Environment)),
         }
     }
 
-    /// What the expansion did to `name`, if a file set it.
-    fn expansion(&self, name: &str) -> Option<&expand::Value> {
-        self.merged.get(name)
+    /// What the expansion did to the setting, if a file set it.
+    fn expansion(&self, setting: &Setting) -> Option<&expand::Value> {
+        self.merged.get(setting.variable)
     }
 
     fn source(&self, origin: expand::Origin) -> Source {
@@ -183,7 +172,7 @@ impl Settings<'_> {
 
 /// `lookup`, with an empty optional setting taken as unset.
 fn without_empty_optional(lookup: Lookup<'_>) -> impl Fn(&str) -> Option<String> + '_ {
-    move |name| lookup(name).filter(|v| !(v.is_empty() && OPTIONAL.contains(&name)))
+    move |name| lookup(name).filter(|v| !(v.is_empty() && Setting::empty_is_unset(name)))
 }
 
 /// A refused configuration, with the monitors to tell: each usable entry
@@ -223,7 +212,7 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
     };
     let files = env_file::read(
         &env_place(cli),
-        real_env("NODE_ENV").as_deref() == Some("test"),
+        real_env(setting::NODE_ENV.variable).as_deref() == Some("test"),
     )
     .map_err(|error| refuse(error, None))?;
     for warning in &files.warnings {
@@ -262,7 +251,7 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
         resolve(cli, &env, &settings).map_err(|error| refuse(error, Some(&settings)))?;
     // From here on no text from outside can show the key.
     crate::sanitize::hide(config.key.expose());
-    if let Some((_, Source::EnvFile { path, .. })) = settings.get("INTERNAL_API_KEY")
+    if let Some((_, Source::EnvFile { path, .. })) = settings.get(&setting::KEY)
         && let Some(file) = files
             .read
             .iter()
@@ -289,13 +278,13 @@ fn named_files(
         named.push(("--lock-file".into(), path.clone()));
     }
     if let Some(path) = metrics_path(cli, settings) {
-        named.push(("--metrics-file / OCD_CRON_METRICS_FILE".into(), path));
+        named.push((setting::METRICS_FILE.name.into(), path));
     }
     if let Some(path) = ca_path(cli, settings) {
-        named.push(("--ca-cert / OCD_CRON_CA_CERT".into(), path));
+        named.push((setting::CA_CERT.name.into(), path));
     }
     if let Some(path) = key::file_path(settings) {
-        named.push(("INTERNAL_API_KEY_FILE".into(), path));
+        named.push((setting::KEY_FILE.name.into(), path));
     }
     named
 }
@@ -305,7 +294,7 @@ fn metrics_path(cli: &Cli, settings: &Settings) -> Option<PathBuf> {
     match &cli.metrics_file {
         Some(path) => Some(path.clone()),
         None => {
-            setting("OCD_CRON_METRICS_FILE", settings).map(|(path, _)| environment::path(&path))
+            optional(&setting::METRICS_FILE, settings).map(|(path, _)| environment::path(&path))
         }
     }
 }
@@ -314,7 +303,7 @@ fn metrics_path(cli: &Cli, settings: &Settings) -> Option<PathBuf> {
 fn ca_path(cli: &Cli, settings: &Settings) -> Option<PathBuf> {
     match &cli.ca_cert {
         Some(path) => Some(path.clone()),
-        None => setting("OCD_CRON_CA_CERT", settings).map(|(path, _)| environment::path(&path)),
+        None => optional(&setting::CA_CERT, settings).map(|(path, _)| environment::path(&path)),
     }
 }
 
@@ -325,7 +314,7 @@ fn env_place(cli: &Cli) -> env_file::Place {
         return env_file::Place::File(path.clone());
     }
     let named = cli.app_dir.clone().or_else(|| {
-        std::env::var_os("OCD_CRON_APP_DIR")
+        std::env::var_os(setting::APP_DIR.variable)
             .filter(|d| !d.is_empty())
             .map(PathBuf::from)
     });
@@ -412,16 +401,15 @@ fn real_env(name: &str) -> Option<String> {
 
 /// Applies precedence and validates: flag > `env` > `file` > default.
 pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Config, Error> {
-    let lookup = |name: &str| setting(name, settings);
-
     let mut warnings = Vec::new();
     let key = key::resolve(settings, &mut warnings)?;
 
     let (base, source) = match &cli.base_url {
         Some(url) => (url.clone(), Source::Flag),
-        None => lookup("API_BASE_URL").unwrap_or((DEFAULT_BASE_URL.into(), Source::Default)),
+        None => optional(&setting::BASE_URL, settings)
+            .unwrap_or((DEFAULT_BASE_URL.into(), Source::Default)),
     };
-    let what = format!("--base-url / API_BASE_URL ({source})");
+    let what = format!("{} ({source})", setting::BASE_URL);
     refuse_key_in(&base, &key, &what)?;
     let api = url::target(&base, &what, env)?;
     for (entry, what) in ping_entries(cli, settings) {
@@ -446,8 +434,8 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
     let slot = resolve_slot(cli, env, settings, std::time::SystemTime::now())?;
     let nonempty = |name| env(name).filter(|v| !v.is_empty());
     let (trace, ignored) = Trace::from_env(
-        nonempty("TRACEPARENT").as_deref(),
-        nonempty("TRACESTATE").as_deref(),
+        nonempty(setting::TRACEPARENT.variable).as_deref(),
+        nonempty(setting::TRACESTATE.variable).as_deref(),
         random::random_bytes(),
     );
     if let Some(why) = ignored {
@@ -499,25 +487,26 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
 /// for `--dry-run` and `-v`: never the value.
 fn origins(cli: &Cli, settings: &Settings) -> Vec<String> {
     let overridden = [
-        ("API_BASE_URL", cli.base_url.is_some()),
-        ("OCD_CRON_PING_URL", !cli.ping_url.is_empty()),
-        ("OCD_CRON_METRICS_FILE", cli.metrics_file.is_some()),
-        ("OCD_CRON_CA_CERT", cli.ca_cert.is_some()),
-        ("INTERNAL_API_KEY", false),
-        ("INTERNAL_API_KEY_FILE", false),
+        (&setting::BASE_URL, cli.base_url.is_some()),
+        (&setting::PING_URL, !cli.ping_url.is_empty()),
+        (&setting::METRICS_FILE, cli.metrics_file.is_some()),
+        (&setting::CA_CERT, cli.ca_cert.is_some()),
+        (&setting::KEY, false),
+        (&setting::KEY_FILE, false),
     ];
     let mut lines = Vec::new();
-    for (name, by_flag) in overridden {
+    for (shown, by_flag) in overridden {
         if by_flag {
             continue;
         }
-        let Some((value, source)) = settings.get(name) else {
+        let Some((value, source)) = settings.get(shown) else {
             continue;
         };
-        if value.is_empty() && OPTIONAL.contains(&name) {
+        if value.is_empty() && shown.empty_is_unset {
             continue;
         }
-        let expanded = match settings.expansion(name) {
+        let name = shown.variable;
+        let expanded = match settings.expansion(shown) {
             Some(v) if !v.changed => "",
             Some(v) if v.origin == expand::Origin::Environment => {
                 ", $ expanded as Next does because an env file sets it too"
@@ -535,16 +524,15 @@ fn origins(cli: &Cli, settings: &Settings) -> Vec<String> {
 fn resolve_jitter(cli: &Cli, settings: &Settings) -> Result<Option<Jitter>, Error> {
     let window = match cli.jitter {
         Some(window) => window,
-        None => match setting("OCD_CRON_JITTER", settings) {
-            Some((text, source)) => duration::parse_duration(&text).map_err(|why| {
-                Error::Config(format!("--jitter / OCD_CRON_JITTER ({source}): {why}"))
-            })?,
+        None => match optional(&setting::JITTER, settings) {
+            Some((text, source)) => duration::parse_duration(&text)
+                .map_err(|why| Error::Config(format!("{} ({source}): {why}", setting::JITTER)))?,
             None => return Ok(None),
         },
     };
     let seed = match &cli.jitter_seed {
         Some(seed) => Some(seed.clone()),
-        None => setting("OCD_CRON_JITTER_SEED", settings).map(|(seed, _)| seed),
+        None => optional(&setting::JITTER_SEED, settings).map(|(seed, _)| seed),
     };
     Ok(Some(Jitter { window, seed }))
 }
@@ -561,19 +549,18 @@ fn resolve_slot(
 ) -> Result<Option<u64>, Error> {
     let period = match cli.slot_period {
         Some(period) => Some(period),
-        None => match setting("OCD_CRON_SLOT_PERIOD", settings) {
+        None => match optional(&setting::SLOT_PERIOD, settings) {
             Some((text, source)) => Some(fleet::parse_period(&text).map_err(|why| {
-                Error::Config(format!(
-                    "--slot-period / OCD_CRON_SLOT_PERIOD ({source}): {why}"
-                ))
+                Error::Config(format!("{} ({source}): {why}", setting::SLOT_PERIOD))
             })?),
             None => None,
         },
     };
-    let explicit = match env("OCD_CRON_SCHEDULED_TIME").filter(|v| !v.is_empty()) {
+    let explicit = match env(setting::SCHEDULED_TIME.variable).filter(|v| !v.is_empty()) {
         Some(text) => Some(fleet::parse_rfc3339(text.trim()).map_err(|why| {
             Error::Config(format!(
-                "OCD_CRON_SCHEDULED_TIME: {}",
+                "{}: {}",
+                setting::SCHEDULED_TIME,
                 sanitize::for_log(&why, 200)
             ))
         })?),
@@ -602,25 +589,25 @@ fn cleartext_warning(api: &Target) -> Option<String> {
     match proxy {
         Some(proxy) => Some(format!(
             "the key travels unencrypted over http through the proxy {}:{} to {}; \
-             use an https URL in --base-url / API_BASE_URL, or add {} to no_proxy if it \
-             can be reached directly",
+             use an https URL in {}, or add {} to no_proxy if it can be reached directly",
             proxy.host(),
             proxy.port(),
             api.host,
+            setting::BASE_URL,
             api.host
         )),
         None if !url::is_loopback(&api.host) => Some(format!(
-            "the key travels unencrypted over http to {}; use an https URL in --base-url / API_BASE_URL",
-            api.host
+            "the key travels unencrypted over http to {}; use an https URL in {}",
+            api.host,
+            setting::BASE_URL
         )),
         None => None,
     }
 }
 
-/// An optional setting ([`OPTIONAL`]), with its source; empty counts as
-/// unset.
-fn setting(name: &str, settings: &Settings) -> Option<(String, Source)> {
-    settings.get(name).filter(|(v, _)| !v.is_empty())
+/// An optional setting, with its source; empty counts as unset.
+fn optional(setting: &Setting, settings: &Settings) -> Option<(String, Source)> {
+    settings.get(setting).filter(|(v, _)| !v.is_empty())
 }
 
 /// `--ping-url` (repeatable) > `OCD_CRON_PING_URL`, each entry checked.
@@ -630,8 +617,9 @@ fn resolve_ping(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Vec<Monit
     // this long is a mistake (a pasted file), not a set of monitors.
     if entries.len() > MAX_MONITORS {
         return Err(Error::Config(format!(
-            "--ping-url / OCD_CRON_PING_URL names {} monitors, more than the {MAX_MONITORS} \
-             ocd-cron pings at once; keep the ones you use",
+            "{} names {} monitors, more than the {MAX_MONITORS} ocd-cron pings at once; keep \
+             the ones you use",
+            setting::PING_URL,
             entries.len()
         )));
     }
@@ -646,12 +634,9 @@ fn resolve_ping_timeout(cli: &Cli, settings: &Settings) -> Result<Duration, Erro
     if let Some(limit) = cli.ping_timeout {
         return Ok(limit);
     }
-    match setting("OCD_CRON_PING_TIMEOUT", settings) {
-        Some((text, source)) => parse_ping_timeout(&text).map_err(|why| {
-            Error::Config(format!(
-                "--ping-timeout / OCD_CRON_PING_TIMEOUT ({source}): {why}"
-            ))
-        }),
+    match optional(&setting::PING_TIMEOUT, settings) {
+        Some((text, source)) => parse_ping_timeout(&text)
+            .map_err(|why| Error::Config(format!("{} ({source}): {why}", setting::PING_TIMEOUT))),
         None => Ok(DEFAULT_PING_TIMEOUT),
     }
 }
@@ -665,7 +650,7 @@ fn resolve_ping_timeout(cli: &Cli, settings: &Settings) -> Result<Duration, Erro
 /// switched off by a half-filled template would stay silent.
 fn ping_entries(cli: &Cli, settings: &Settings) -> Vec<(String, String)> {
     let values: Vec<(String, Source)> = if cli.ping_url.is_empty() {
-        setting("OCD_CRON_PING_URL", settings).into_iter().collect()
+        optional(&setting::PING_URL, settings).into_iter().collect()
     } else {
         cli.ping_url
             .iter()
@@ -679,15 +664,12 @@ fn ping_entries(cli: &Cli, settings: &Settings) -> Vec<(String, String)> {
             .filter(|e| !e.is_empty())
             .collect();
         if list.is_empty() {
-            entries.push((
-                value.clone(),
-                format!("--ping-url / OCD_CRON_PING_URL ({source})"),
-            ));
+            entries.push((value.clone(), format!("{} ({source})", setting::PING_URL)));
         }
         for entry in list {
             entries.push((
                 entry.to_owned(),
-                format!("--ping-url / OCD_CRON_PING_URL ({source})"),
+                format!("{} ({source})", setting::PING_URL),
             ));
         }
     }
@@ -719,10 +701,11 @@ pub(crate) fn test_target(url: &str) -> Result<Target, Error> {
 /// The metrics file is written next to itself (then renamed), so its
 /// directory must exist; finding out after the job ran would lose the run.
 fn check_metrics_dir(path: &Path) -> Result<(), Error> {
-    if path.file_name().is_none() || !crate::metrics::directory(path).is_dir() {
+    if path.file_name().is_none() || !crate::files::directory(path).is_dir() {
         return Err(Error::Config(format!(
-            "--metrics-file / OCD_CRON_METRICS_FILE {}: the directory does not exist; \
-             point it into the node_exporter textfile directory",
+            "{} {}: the directory does not exist; point it into the node_exporter textfile \
+             directory",
+            setting::METRICS_FILE,
             path.display()
         )));
     }

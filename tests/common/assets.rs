@@ -147,12 +147,16 @@ is exceeded (exit 1).
 /// ENVIRONMENT, from `cli::ENVIRONMENT`.
 fn environment() -> String {
     let mut text = String::from(".SH ENVIRONMENT\n");
-    for (name, meaning) in ocd_cron::cli::ENVIRONMENT {
-        text.push_str(&format!(".TP\n.B {}\n{}\n", escape(name), escape(meaning)));
+    for entry in ocd_cron::cli::ENVIRONMENT {
+        text.push_str(&format!(
+            ".TP\n.B {}\n{}\n",
+            escape(&entry.names()),
+            escape(entry.meaning)
+        ));
     }
     text.push_str(&format!(
         ".PP\n{}\n",
-        escape(ocd_cron::cli::ENVIRONMENT_NOTE)
+        escape(&ocd_cron::cli::environment_note())
     ));
     text
 }
