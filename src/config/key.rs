@@ -6,8 +6,8 @@
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 
+use super::Settings;
 use super::secret::Secret;
-use super::{Settings, Source};
 use crate::error::Error;
 use crate::files;
 use crate::setting::{APP_DIR, KEY, KEY_FILE};
@@ -25,7 +25,7 @@ const PLACEHOLDER_KEYS: &[&str] = &[
 /// the env files, so a unit's `INTERNAL_API_KEY_FILE` wins over the app's
 /// `.env`; one of the two sources setting both is ambiguous and refused.
 pub(super) fn resolve(settings: &Settings, warnings: &mut Vec<String>) -> Result<Secret, Error> {
-    match chosen(settings) {
+    match settings.either(&KEY, &KEY_FILE) {
         (Some((_, key_source)), Some((_, file_source))) => {
             let sources = if key_source == file_source {
                 key_source.to_string()
@@ -141,25 +141,11 @@ pub(super) fn readable_by_others(path: &Path, meta: &Metadata, what: &str) -> Op
     })
 }
 
-/// `INTERNAL_API_KEY` and `INTERNAL_API_KEY_FILE` from the source that
-/// decides: the real environment if it sets either, else the env files.
-#[allow(clippy::type_complexity)]
-fn chosen(settings: &Settings) -> (Option<(String, Source)>, Option<(String, Source)>) {
-    let mut key = settings.get(&KEY);
-    let mut file = settings.get(&KEY_FILE);
-    let from_env = |s: &(String, Source)| s.1 == Source::Environment;
-    if key.as_ref().is_some_and(from_env) || file.as_ref().is_some_and(from_env) {
-        key = key.filter(from_env);
-        file = file.filter(from_env);
-    }
-    (key, file)
-}
-
 /// The file [`resolve`] reads the key from, if it reads one. Known before
 /// the file is read, so that a key file that is also another setting's
 /// file is refused without touching it.
 pub(super) fn file_path(settings: &Settings) -> Option<PathBuf> {
-    match chosen(settings) {
+    match settings.either(&KEY, &KEY_FILE) {
         (None, Some((path, _))) if !path.is_empty() => Some(super::environment::path(&path)),
         _ => None,
     }

@@ -3,7 +3,8 @@
 //! Everything that can be wrong with the configuration is found here, before
 //! any socket is opened: a run with a bad key or URL must send nothing. The
 //! precedence (flag > real environment > env files > default) lives in
-//! [`resolve`] and [`Settings`] and nowhere else; each concern it draws on
+//! [`chosen`] and [`Settings`] and nowhere else, the settings' names in
+//! [`crate::setting`]; each concern it draws on
 //! has its own file: the key and its type ([`key`], [`secret`]), URLs
 //! ([`url`]) and their proxies ([`proxy`]), the env files ([`env_file`]),
 //! what Next.js makes of them ([`expand`]) and the CA bundle ([`ca`]). Error messages name both the flag and the variable, and say
@@ -154,6 +155,26 @@ impl Settings<'_> {
         }
     }
 
+    /// Two settings that give one thing two ways (the key, or the file
+    /// holding it), from the source that decides: the real environment if
+    /// it sets either, else the env files. So a unit's
+    /// `INTERNAL_API_KEY_FILE` wins over the app's `.env`, and one source
+    /// setting both is left for the caller to refuse.
+    #[allow(clippy::type_complexity)]
+    fn either(
+        &self,
+        one: &Setting,
+        other: &Setting,
+    ) -> (Option<(String, Source)>, Option<(String, Source)>) {
+        let (mut one, mut other) = (self.get(one), self.get(other));
+        let from_env = |s: &(String, Source)| s.1 == Source::Environment;
+        if one.as_ref().is_some_and(from_env) || other.as_ref().is_some_and(from_env) {
+            one = one.filter(from_env);
+            other = other.filter(from_env);
+        }
+        (one, other)
+    }
+
     /// What the expansion did to the setting, if a file set it.
     fn expansion(&self, setting: &Setting) -> Option<&expand::Value> {
         self.merged.get(setting.variable)
@@ -291,20 +312,17 @@ fn named_files(
 
 /// `--metrics-file` > `OCD_CRON_METRICS_FILE`.
 fn metrics_path(cli: &Cli, settings: &Settings) -> Option<PathBuf> {
-    match &cli.metrics_file {
-        Some(path) => Some(path.clone()),
-        None => {
-            optional(&setting::METRICS_FILE, settings).map(|(path, _)| environment::path(&path))
-        }
-    }
+    a_path(cli.metrics_file.clone(), &setting::METRICS_FILE, settings)
 }
 
 /// `--ca-cert` > `OCD_CRON_CA_CERT`.
 fn ca_path(cli: &Cli, settings: &Settings) -> Option<PathBuf> {
-    match &cli.ca_cert {
-        Some(path) => Some(path.clone()),
-        None => optional(&setting::CA_CERT, settings).map(|(path, _)| environment::path(&path)),
-    }
+    a_path(cli.ca_cert.clone(), &setting::CA_CERT, settings)
+}
+
+/// A path setting: the variable's bytes are the path, exactly as given.
+fn a_path(flag: Option<PathBuf>, setting: &Setting, settings: &Settings) -> Option<PathBuf> {
+    chosen(flag, setting, settings, environment::path).map(|(path, _)| path)
 }
 
 /// Where the env files are: `--env-file`, else `--app-dir`, else
@@ -404,11 +422,13 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
     let mut warnings = Vec::new();
     let key = key::resolve(settings, &mut warnings)?;
 
-    let (base, source) = match &cli.base_url {
-        Some(url) => (url.clone(), Source::Flag),
-        None => optional(&setting::BASE_URL, settings)
-            .unwrap_or((DEFAULT_BASE_URL.into(), Source::Default)),
-    };
+    let (base, source) = chosen(
+        cli.base_url.clone(),
+        &setting::BASE_URL,
+        settings,
+        str::to_owned,
+    )
+    .unwrap_or((DEFAULT_BASE_URL.into(), Source::Default));
     let what = format!("{} ({source})", setting::BASE_URL);
     refuse_key_in(&base, &key, &what)?;
     let api = url::target(&base, &what, env)?;
@@ -522,19 +542,25 @@ fn origins(cli: &Cli, settings: &Settings) -> Vec<String> {
 /// `--jitter` > `OCD_CRON_JITTER`, with `--jitter-seed` >
 /// `OCD_CRON_JITTER_SEED`.
 fn resolve_jitter(cli: &Cli, settings: &Settings) -> Result<Option<Jitter>, Error> {
-    let window = match cli.jitter {
-        Some(window) => window,
-        None => match optional(&setting::JITTER, settings) {
-            Some((text, source)) => duration::parse_duration(&text)
-                .map_err(|why| Error::Config(format!("{} ({source}): {why}", setting::JITTER)))?,
-            None => return Ok(None),
-        },
+    let Some((window, _)) = parsed(
+        cli.jitter,
+        &setting::JITTER,
+        settings,
+        duration::parse_duration,
+    )?
+    else {
+        return Ok(None);
     };
-    let seed = match &cli.jitter_seed {
-        Some(seed) => Some(seed.clone()),
-        None => optional(&setting::JITTER_SEED, settings).map(|(seed, _)| seed),
-    };
-    Ok(Some(Jitter { window, seed }))
+    let seed = chosen(
+        cli.jitter_seed.clone(),
+        &setting::JITTER_SEED,
+        settings,
+        str::to_owned,
+    );
+    Ok(Some(Jitter {
+        window,
+        seed: seed.map(|(seed, _)| seed),
+    }))
 }
 
 /// The slot's scheduled time: `OCD_CRON_SCHEDULED_TIME` (the real
@@ -547,15 +573,13 @@ fn resolve_slot(
     settings: &Settings,
     now: std::time::SystemTime,
 ) -> Result<Option<u64>, Error> {
-    let period = match cli.slot_period {
-        Some(period) => Some(period),
-        None => match optional(&setting::SLOT_PERIOD, settings) {
-            Some((text, source)) => Some(fleet::parse_period(&text).map_err(|why| {
-                Error::Config(format!("{} ({source}): {why}", setting::SLOT_PERIOD))
-            })?),
-            None => None,
-        },
-    };
+    let period = parsed(
+        cli.slot_period,
+        &setting::SLOT_PERIOD,
+        settings,
+        fleet::parse_period,
+    )?
+    .map(|(period, _)| period);
     let explicit = match env(setting::SCHEDULED_TIME.variable).filter(|v| !v.is_empty()) {
         Some(text) => Some(fleet::parse_rfc3339(text.trim()).map_err(|why| {
             Error::Config(format!(
@@ -610,6 +634,38 @@ fn optional(setting: &Setting, settings: &Settings) -> Option<(String, Source)> 
     settings.get(setting).filter(|(v, _)| !v.is_empty())
 }
 
+/// The precedence, in one place: the flag's value if it was given, else
+/// the setting's (the real environment before the env files, as
+/// [`Settings`] merged them; empty is unset) as `read` takes it, else
+/// `None`; with where the value came from.
+fn chosen<T>(
+    flag: Option<T>,
+    setting: &Setting,
+    settings: &Settings,
+    read: impl FnOnce(&str) -> T,
+) -> Option<(T, Source)> {
+    match flag {
+        Some(value) => Some((value, Source::Flag)),
+        None => optional(setting, settings).map(|(text, source)| (read(&text), source)),
+    }
+}
+
+/// [`chosen`], for a setting whose text `parse` may refuse: a
+/// configuration error naming the setting and where the value came from.
+/// (A flag's value was parsed by the command line already.)
+fn parsed<T, E: fmt::Display>(
+    flag: Option<T>,
+    setting: &Setting,
+    settings: &Settings,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Option<(T, Source)>, Error> {
+    match chosen(flag.map(Ok), setting, settings, parse) {
+        None => Ok(None),
+        Some((Ok(value), source)) => Ok(Some((value, source))),
+        Some((Err(why), source)) => Err(Error::Config(format!("{setting} ({source}): {why}"))),
+    }
+}
+
 /// `--ping-url` (repeatable) > `OCD_CRON_PING_URL`, each entry checked.
 fn resolve_ping(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Vec<Monitor>, Error> {
     let entries = ping_entries(cli, settings);
@@ -631,14 +687,13 @@ fn resolve_ping(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Vec<Monit
 
 /// `--ping-timeout` > `OCD_CRON_PING_TIMEOUT` > the default.
 fn resolve_ping_timeout(cli: &Cli, settings: &Settings) -> Result<Duration, Error> {
-    if let Some(limit) = cli.ping_timeout {
-        return Ok(limit);
-    }
-    match optional(&setting::PING_TIMEOUT, settings) {
-        Some((text, source)) => parse_ping_timeout(&text)
-            .map_err(|why| Error::Config(format!("{} ({source}): {why}", setting::PING_TIMEOUT))),
-        None => Ok(DEFAULT_PING_TIMEOUT),
-    }
+    let limit = parsed(
+        cli.ping_timeout,
+        &setting::PING_TIMEOUT,
+        settings,
+        parse_ping_timeout,
+    )?;
+    Ok(limit.map_or(DEFAULT_PING_TIMEOUT, |(limit, _)| limit))
 }
 
 /// The ping URLs, each with the name of its setting for messages. Every
@@ -649,16 +704,13 @@ fn resolve_ping_timeout(cli: &Cli, settings: &Settings) -> Result<Duration, Erro
 /// error, and so is a variable holding only separators: a dead-man switch
 /// switched off by a half-filled template would stay silent.
 fn ping_entries(cli: &Cli, settings: &Settings) -> Vec<(String, String)> {
-    let values: Vec<(String, Source)> = if cli.ping_url.is_empty() {
-        optional(&setting::PING_URL, settings).into_iter().collect()
-    } else {
-        cli.ping_url
-            .iter()
-            .map(|v| (v.clone(), Source::Flag))
-            .collect()
+    let flags = (!cli.ping_url.is_empty()).then(|| cli.ping_url.clone());
+    let one = |text: &str| vec![text.to_owned()];
+    let Some((values, source)) = chosen(flags, &setting::PING_URL, settings, one) else {
+        return Vec::new();
     };
     let mut entries = Vec::new();
-    for (value, source) in values {
+    for value in values {
         let list: Vec<&str> = value
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|e| !e.is_empty())
