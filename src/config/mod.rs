@@ -76,8 +76,6 @@ pub struct Config {
     /// Where each setting came from (`API_BASE_URL from ./.env.local line
     /// 3`), for `--dry-run` and `-v`.
     pub origins: Vec<String>,
-    /// The env files read, in Next's order.
-    pub env_files: Vec<PathBuf>,
     /// `--jitter`: the wait before the run; never for `--pending`.
     pub jitter: Option<Jitter>,
     /// The scheduled time of this run's slot (Unix seconds), when a slot key
@@ -268,21 +266,9 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
         .collect();
     shared_file::refuse_shared(&named_files(cli, &settings, env_files))
         .map_err(|error| refuse(error, Some(&settings)))?;
-    let mut config =
-        resolve(cli, &env, &settings).map_err(|error| refuse(error, Some(&settings)))?;
+    let config = resolve(cli, &env, &settings).map_err(|error| refuse(error, Some(&settings)))?;
     // From here on no text from outside can show the key.
     crate::sanitize::hide(config.key.expose());
-    if let Some((_, Source::EnvFile { path, .. })) = settings.get(&setting::KEY)
-        && let Some(file) = files
-            .read
-            .iter()
-            .find(|f| f.path.display().to_string() == path)
-    {
-        config
-            .warnings
-            .extend(key::readable_by_others(&file.path, &file.meta, "env file"));
-    }
-    config.env_files = files.read.iter().map(|f| f.path.clone()).collect();
     Ok(config)
 }
 
@@ -461,6 +447,7 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
     if let Some(why) = ignored {
         log::debug!("{}: {}", cli.job.name(), sanitize::for_log(&why, 200));
     }
+    warnings.extend(env_file_readable_by_others(settings));
 
     Ok(Config {
         selection: cli.job,
@@ -495,12 +482,24 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
         } else {
             Vec::new()
         },
-        env_files: Vec::new(),
         jitter: if cli.pending { None } else { jitter },
         slot,
         trace,
         dry_run_warnings,
     })
+}
+
+/// A warning if the key came from an env file other users can read.
+fn env_file_readable_by_others(settings: &Settings) -> Option<String> {
+    let (_, Source::EnvFile { path, .. }) = settings.get(&setting::KEY)? else {
+        return None;
+    };
+    let file = settings
+        .files?
+        .read
+        .iter()
+        .find(|f| f.path.display().to_string() == path)?;
+    key::readable_by_others(&file.path, &file.meta, "env file")
 }
 
 /// Where each setting that the environment or an env file gave came from,
