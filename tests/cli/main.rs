@@ -20,6 +20,7 @@ mod hostile_input;
 mod job_all;
 mod journal;
 mod json_output;
+mod layout;
 mod limits;
 mod log_format;
 mod metrics;
