@@ -29,11 +29,13 @@ pub mod logging;
 mod metrics;
 mod outcome;
 mod ping;
+mod proxy;
 mod random;
 mod report;
 mod retry;
 mod run;
 mod sanitize;
+mod target;
 mod time;
 mod trace;
 

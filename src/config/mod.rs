@@ -5,19 +5,17 @@
 //! precedence (flag > real environment > env files > default) lives in
 //! [`resolve`] and [`Settings`] and nowhere else; each concern it draws on
 //! has its own file: the key and its type ([`key`], [`secret`]), URLs
-//! ([`url`]) and their proxies ([`proxy`]), the env files ([`env_file`]),
+//! ([`crate::target`]) and their proxies ([`crate::proxy`]), the env files ([`env_file`]),
 //! what Next.js makes of them ([`expand`]) and the CA bundle ([`ca`]). Error messages name both the flag and the variable, and say
 //! where a bad value came from, but never echo the key.
 
 mod ca;
 mod env_file;
-mod environment;
+pub(crate) mod environment;
 mod expand;
 mod key;
-mod proxy;
 mod secret;
 mod shared_file;
-mod url;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -25,8 +23,8 @@ use std::time::Duration;
 
 use ureq::tls::Certificate;
 
+pub use crate::target::Target;
 pub use secret::Secret;
-pub use url::Target;
 
 use crate::cli::{Cli, DEFAULT_PING_TIMEOUT, Output, parse_ping_timeout};
 use crate::error::Error;
@@ -423,13 +421,13 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
     };
     let what = format!("--base-url / API_BASE_URL ({source})");
     refuse_key_in(&base, &key, &what)?;
-    let api = url::target(&base, &what, env)?;
+    let api = crate::target::target(&base, &what, env)?;
     for (entry, what) in ping_entries(cli, settings) {
         refuse_key_in(&entry, &key, &what)?;
     }
     let dry_run_warnings = cleartext_warning(&api).into_iter().collect();
     let first_route = cli.job.jobs()[0].path();
-    warnings.extend(url::route_in_prefix(&api, first_route, &what));
+    warnings.extend(crate::target::route_in_prefix(&api, first_route, &what));
 
     let ca_certs = match ca_path(cli, settings) {
         Some(path) => Some(ca::read_bundle(&path)?),
@@ -597,7 +595,9 @@ fn cleartext_warning(api: &Target) -> Option<String> {
     }
     let proxy = api.proxy.as_ref().filter(|proxy| {
         proxy.protocol() != ureq::ProxyProtocol::Https
-            && !url::is_loopback(proxy.host().trim_start_matches('[').trim_end_matches(']'))
+            && !crate::target::is_loopback(
+                proxy.host().trim_start_matches('[').trim_end_matches(']'),
+            )
     });
     match proxy {
         Some(proxy) => Some(format!(
@@ -609,7 +609,7 @@ fn cleartext_warning(api: &Target) -> Option<String> {
             api.host,
             api.host
         )),
-        None if !url::is_loopback(&api.host) => Some(format!(
+        None if !crate::target::is_loopback(&api.host) => Some(format!(
             "the key travels unencrypted over http to {}; use an https URL in --base-url / API_BASE_URL",
             api.host
         )),
@@ -707,13 +707,13 @@ fn monitor(entry: &str, what: &str, env: Lookup) -> Result<Monitor, Error> {
             "{what} is not text: it holds bytes that are not UTF-8 (or a NUL)"
         )));
     }
-    Monitor::parse(entry, what, |url| url::target(url, what, env))
+    Monitor::parse(entry, what, |url| crate::target::target(url, what, env))
 }
 
-/// [`url::target`] for the ping module's tests.
+/// [`crate::target::target`] for the ping module's tests.
 #[cfg(test)]
 pub(crate) fn test_target(url: &str) -> Result<Target, Error> {
-    url::target(url, "--ping-url", &|_| None)
+    crate::target::target(url, "--ping-url", &|_| None)
 }
 
 /// The metrics file is written next to itself (then renamed), so its
@@ -1263,7 +1263,7 @@ pub(crate) mod tests {
                     ]) {
                         let _ = resolve(&cli, &lookup, &file);
                     }
-                    let _ = proxy::select("http", &base, &lookup);
+                    let _ = crate::proxy::select("http", &base, &lookup);
                 }
             }
 

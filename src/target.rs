@@ -4,8 +4,9 @@
 
 use std::net::IpAddr;
 
-use super::{Lookup, environment, proxy};
+use crate::config::{Lookup, environment};
 use crate::error::Error;
+use crate::proxy;
 
 /// A checked base URL, and the proxy that reaches it.
 #[derive(Clone, Debug)]
@@ -29,7 +30,7 @@ impl Target {
 /// Checks a base URL (the OCD app's, or a monitor's without its query) and
 /// picks its proxy; `what` names the setting in errors, whose wording fits
 /// both.
-pub(super) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Error> {
+pub(crate) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Error> {
     let (base, scheme, host) = parse_base(value).map_err(|why| {
         Error::Config(format!(
             "{what} {why}; expected the form https://HOST[:PORT][/PATH] \
@@ -87,7 +88,7 @@ pub(super) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Err
 /// (a job's endpoint pasted whole). Both pass every check and `--dry-run`,
 /// then fail as a 404 on `/api/api/training/…`. `route` is the first job's
 /// path, for the URL the request would go to.
-pub(super) fn route_in_prefix(api: &Target, route: &str, what: &str) -> Option<String> {
+pub(crate) fn route_in_prefix(api: &Target, route: &str, what: &str) -> Option<String> {
     let after_scheme = api.base.find("://")? + 3;
     let prefix_at = after_scheme + api.base[after_scheme..].find('/')?;
     let segments: Vec<&str> = api.base[prefix_at + 1..].split('/').collect();
@@ -107,7 +108,7 @@ pub(super) fn route_in_prefix(api: &Target, route: &str, what: &str) -> Option<S
 }
 
 /// Loopback hosts, where plain http never leaves the machine.
-pub(super) fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host.ends_with(".localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
