@@ -1,11 +1,16 @@
 //! Base URLs (the OCD app's and a monitor's): what makes one acceptable, how
 //! a path prefix is joined, whether the host is this machine, and which
 //! proxy reaches it.
+//!
+//! A leaf: configuration, client and pings all use a [`Target`], so this
+//! module imports none of them. Refusals are the message's text, which
+//! the caller wraps as a configuration error; the environment is read
+//! through the closures it is handed, and whether a value was text is
+//! asked of the caller too (only the environment reader knows how it
+//! marks bytes that are not UTF-8).
 
 use std::net::IpAddr;
 
-use crate::config::{Lookup, environment};
-use crate::error::Error;
 use crate::proxy;
 
 /// A checked base URL, and the proxy that reaches it.
@@ -29,13 +34,20 @@ impl Target {
 
 /// Checks a base URL (the OCD app's, or a monitor's without its query) and
 /// picks its proxy; `what` names the setting in errors, whose wording fits
-/// both.
-pub(crate) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Error> {
-    let (base, scheme, host) = parse_base(value).map_err(|why| {
-        Error::Config(format!(
+/// both. `env` reads the proxy variables (the real environment in
+/// production, a table in tests); `not_text` says whether a value
+/// held bytes that are not UTF-8.
+pub fn check(
+    value: &str,
+    what: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    not_text: fn(&str) -> bool,
+) -> Result<Target, String> {
+    let (base, scheme, host) = parse_base(value, not_text).map_err(|why| {
+        format!(
             "{what} {why}; expected the form https://HOST[:PORT][/PATH] \
              (or http://)"
-        ))
+        )
     })?;
     // Proxy variables are read from the real environment only: they belong
     // to the machine, not to the app's .env, and curl reads them the same way.
@@ -43,10 +55,10 @@ pub(crate) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Err
         None => None,
         Some(choice) => {
             let invalid = |why: &str| {
-                Error::Config(format!(
+                format!(
                     "{} {why}; expected http://host:port (or https://), or add {host} to no_proxy / NO_PROXY",
                     choice.variable
-                ))
+                )
             };
             if choice.url.chars().any(char::is_control) {
                 return Err(invalid(
@@ -54,11 +66,11 @@ pub(crate) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Err
                 ));
             }
             for name in ["no_proxy", "NO_PROXY"] {
-                if env(name).is_some_and(|list| environment::not_text(&list)) {
-                    return Err(Error::Config(format!(
+                if env(name).is_some_and(|list| not_text(&list)) {
+                    return Err(format!(
                         "{name} holds bytes that are not UTF-8, so which hosts it lists is \
                          unclear; write it in plain text"
-                    )));
+                    ));
                 }
             }
             let proxy =
@@ -88,7 +100,7 @@ pub(crate) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Err
 /// (a job's endpoint pasted whole). Both pass every check and `--dry-run`,
 /// then fail as a 404 on `/api/api/training/…`. `route` is the first job's
 /// path, for the URL the request would go to.
-pub(crate) fn route_in_prefix(api: &Target, route: &str, what: &str) -> Option<String> {
+pub fn route_in_prefix(api: &Target, route: &str, what: &str) -> Option<String> {
     let after_scheme = api.base.find("://")? + 3;
     let prefix_at = after_scheme + api.base[after_scheme..].find('/')?;
     let segments: Vec<&str> = api.base[prefix_at + 1..].split('/').collect();
@@ -108,7 +120,7 @@ pub(crate) fn route_in_prefix(api: &Target, route: &str, what: &str) -> Option<S
 }
 
 /// Loopback hosts, where plain http never leaves the machine.
-pub(crate) fn is_loopback(host: &str) -> bool {
+pub fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host.ends_with(".localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
@@ -118,8 +130,8 @@ pub(crate) fn is_loopback(host: &str) -> bool {
 /// rest of the tool needs: the base without a trailing slash, the scheme, and
 /// the host without IPv6 brackets. The error completes the setting's name
 /// (`--base-url / API_BASE_URL …`, `--ping-url / OCD_CRON_PING_URL …`).
-fn parse_base(base: &str) -> Result<(String, String, String), String> {
-    if environment::not_text(base) {
+fn parse_base(base: &str, not_text: fn(&str) -> bool) -> Result<(String, String, String), String> {
+    if not_text(base) {
         return Err("is not text: it holds bytes that are not UTF-8 (or a NUL)".into());
     }
     // Other white space (a no-break space) is percent-encoded in the path
@@ -233,8 +245,13 @@ fn encode_path(prefix: &str) -> String {
 mod tests {
     use super::*;
 
+    /// What the environment reader marks as not text, for these tests.
+    fn nul(value: &str) -> bool {
+        value.contains('\0')
+    }
+
     fn parsed(url: &str) -> Result<Target, String> {
-        target(url, "--base-url / API_BASE_URL", &|_| None).map_err(|e| e.to_string())
+        check(url, "--base-url / API_BASE_URL", &|_| None, nul)
     }
 
     #[test]
@@ -314,10 +331,11 @@ mod tests {
     #[test]
     fn socks_proxies_are_refused_http_ones_kept() {
         let with = |variable: &'static str, proxy: &'static str| {
-            target(
+            check(
                 "http://ocd.internal:3000",
                 "--base-url / API_BASE_URL",
                 &move |n| (n == variable).then(|| proxy.to_owned()),
+                nul,
             )
         };
         for proxy in [

@@ -68,7 +68,7 @@ pub(super) fn path(value: &str) -> PathBuf {
 
 /// Whether a text setting's value held bytes that are not UTF-8, which
 /// only an escape from [`read`] can show.
-pub(crate) fn not_text(value: &str) -> bool {
+pub(super) fn not_text(value: &str) -> bool {
     value.contains(ESCAPE)
 }
 

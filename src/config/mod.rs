@@ -11,7 +11,7 @@
 
 mod ca;
 mod env_file;
-pub(crate) mod environment;
+mod environment;
 mod expand;
 mod key;
 mod secret;
@@ -23,7 +23,6 @@ use std::time::Duration;
 
 use ureq::tls::Certificate;
 
-pub use crate::target::Target;
 pub use secret::Secret;
 
 use crate::cli::{Cli, DEFAULT_PING_TIMEOUT, Output, parse_ping_timeout};
@@ -31,6 +30,7 @@ use crate::error::Error;
 use crate::fleet::{self, Jitter};
 use crate::job::{self, Job, Selection};
 use crate::ping::Monitor;
+use crate::target::{self, Target};
 use crate::trace::Trace;
 use crate::{duration, random, sanitize};
 
@@ -421,13 +421,13 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
     };
     let what = format!("--base-url / API_BASE_URL ({source})");
     refuse_key_in(&base, &key, &what)?;
-    let api = crate::target::target(&base, &what, env)?;
+    let api = target::check(&base, &what, env, environment::not_text).map_err(Error::Config)?;
     for (entry, what) in ping_entries(cli, settings) {
         refuse_key_in(&entry, &key, &what)?;
     }
     let dry_run_warnings = cleartext_warning(&api).into_iter().collect();
     let first_route = cli.job.jobs()[0].path();
-    warnings.extend(crate::target::route_in_prefix(&api, first_route, &what));
+    warnings.extend(target::route_in_prefix(&api, first_route, &what));
 
     let ca_certs = match ca_path(cli, settings) {
         Some(path) => Some(ca::read_bundle(&path)?),
@@ -586,7 +586,7 @@ fn resolve_slot(
 /// A warning when the key would cross a network in clear: over plain http
 /// to a host that is not this machine, or through a proxy that is not on
 /// this machine. ureq tunnels through an http proxy with a plain TCP
-/// connection (SOCKS proxies are refused in `url`), so for an `http://` base URL the request, key included,
+/// connection (SOCKS proxies are refused in `target`), so for an `http://` base URL the request, key included,
 /// is readable on the way to the proxy; for an `https://` base URL the key
 /// is inside TLS end to end and the proxy sees only `CONNECT host:port`.
 fn cleartext_warning(api: &Target) -> Option<String> {
@@ -595,9 +595,7 @@ fn cleartext_warning(api: &Target) -> Option<String> {
     }
     let proxy = api.proxy.as_ref().filter(|proxy| {
         proxy.protocol() != ureq::ProxyProtocol::Https
-            && !crate::target::is_loopback(
-                proxy.host().trim_start_matches('[').trim_end_matches(']'),
-            )
+            && !target::is_loopback(proxy.host().trim_start_matches('[').trim_end_matches(']'))
     });
     match proxy {
         Some(proxy) => Some(format!(
@@ -609,7 +607,7 @@ fn cleartext_warning(api: &Target) -> Option<String> {
             api.host,
             api.host
         )),
-        None if !crate::target::is_loopback(&api.host) => Some(format!(
+        None if !target::is_loopback(&api.host) => Some(format!(
             "the key travels unencrypted over http to {}; use an https URL in --base-url / API_BASE_URL",
             api.host
         )),
@@ -707,13 +705,15 @@ fn monitor(entry: &str, what: &str, env: Lookup) -> Result<Monitor, Error> {
             "{what} is not text: it holds bytes that are not UTF-8 (or a NUL)"
         )));
     }
-    Monitor::parse(entry, what, |url| crate::target::target(url, what, env))
+    Monitor::parse(entry, what, |url| {
+        target::check(url, what, env, environment::not_text).map_err(Error::Config)
+    })
 }
 
-/// [`crate::target::target`] for the ping module's tests.
+/// [`target::check`] for the ping module's tests.
 #[cfg(test)]
 pub(crate) fn test_target(url: &str) -> Result<Target, Error> {
-    crate::target::target(url, "--ping-url", &|_| None)
+    target::check(url, "--ping-url", &|_| None, environment::not_text).map_err(Error::Config)
 }
 
 /// The metrics file is written next to itself (then renamed), so its

@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 pub use protocol::Finish;
 
 use crate::client::{self, Budget, HeaderValue, Method, Request, USER_AGENT};
-use crate::config::Target;
 use crate::duration::format_duration;
 use crate::error::{Error, Route};
 use crate::outcome::Response;
 use crate::sanitize::for_log;
+use crate::target::Target;
 use crate::time;
 use kind::{Kind, MASK};
 use protocol::Shape;
