@@ -308,7 +308,7 @@ pub const ENVIRONMENT_NOTE: &str = "All but RUST_LOG, the proxies and those read
 /// test checks the README's table against it): the kind (the `<kind>+`
 /// prefix that names it), the URL to paste, the start ping and the finish
 /// ping. Any URL of no other kind is healthchecks. docs/monitors.md has the
-/// full table; `ping::kind` recognises the URLs.
+/// full table; `config::monitor` recognises the URLs.
 pub const MONITORS: &[(&str, &str, &str, &str)] = &[
     (
         "healthchecks",

@@ -14,6 +14,7 @@ mod env_file;
 mod environment;
 mod expand;
 mod key;
+pub(crate) mod monitor;
 mod secret;
 mod shared_file;
 

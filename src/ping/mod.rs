@@ -1,6 +1,6 @@
 //! Dead-man-switch pings to the monitors operators already use:
 //! healthchecks.io, Cronitor, Sentry Crons, Uptime Kuma, Better Stack and
-//! Dead Man's Snitch. [`kind`] decides which one a URL belongs to,
+//! Dead Man's Snitch. [`kind`](crate::config::monitor) decides which one a URL belongs to,
 //! [`protocol`] what each one is sent; this module turns a pasted URL into a
 //! [`Monitor`], sends the pings, and says how they went.
 //!
@@ -13,7 +13,6 @@
 //! separate request to a separate host), and the secret parts of its URL
 //! (check id, API key, token, public key) are masked wherever it is shown.
 
-mod kind;
 mod protocol;
 
 use std::time::{Duration, Instant};
@@ -21,13 +20,13 @@ use std::time::{Duration, Instant};
 pub use protocol::Finish;
 
 use crate::client::{self, Budget, HeaderValue, Method, Request, USER_AGENT};
+use crate::config::monitor::{self as kind, Kind, MASK};
 use crate::duration::format_duration;
 use crate::error::{Error, Route};
 use crate::outcome::Response;
 use crate::sanitize::for_log;
 use crate::target::Target;
 use crate::time;
-use kind::{Kind, MASK};
 use protocol::Shape;
 
 /// Attempts per ping.

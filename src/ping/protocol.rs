@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::kind::Kind;
 use crate::client::Method;
+use crate::config::monitor::Kind;
 use crate::sanitize::for_log;
 
 /// healthchecks.io keeps the first 10 KB of a ping body (Better Stack the same).
