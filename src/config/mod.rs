@@ -24,13 +24,13 @@ use std::time::Duration;
 
 use ureq::tls::Certificate;
 
+pub use monitor::Monitor;
 pub use secret::Secret;
 
 use crate::cli::{Cli, DEFAULT_PING_TIMEOUT, Output, parse_ping_timeout};
 use crate::error::Error;
 use crate::fleet::{self, Jitter};
 use crate::job::{self, Job, Selection};
-use crate::ping::Monitor;
 use crate::target::{self, Target};
 use crate::trace::Trace;
 use crate::{duration, random, sanitize};
@@ -706,15 +706,7 @@ fn monitor(entry: &str, what: &str, env: Lookup) -> Result<Monitor, Error> {
             "{what} is not text: it holds bytes that are not UTF-8 (or a NUL)"
         )));
     }
-    Monitor::parse(entry, what, |url| {
-        target::check(url, what, env, environment::not_text).map_err(Error::Config)
-    })
-}
-
-/// [`target::check`] for the ping module's tests.
-#[cfg(test)]
-pub(crate) fn test_target(url: &str) -> Result<Target, Error> {
-    target::check(url, "--ping-url", &|_| None, environment::not_text).map_err(Error::Config)
+    Monitor::parse(entry, what, env)
 }
 
 /// The metrics file is written next to itself (then renamed), so its
