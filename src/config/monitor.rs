@@ -13,6 +13,12 @@
 //! The entries are parsed with the rest of the configuration, so that a
 //! bad one refuses the run before anything is sent; `ping` builds and sends
 //! the requests from what is parsed here (its own `impl Monitor`).
+//!
+//! The entry's `<kind>+` prefix, fragment and query are split off by hand,
+//! before its URL is checked: `http::Uri` would refuse the whole entry for
+//! a fault in any part (and read `cronitor+https` as a scheme), while each
+//! fault has its own message here. The URL itself is checked and split by
+//! [`target`], and `Uri` checks the query that is kept.
 
 use super::environment::not_text;
 use crate::error::Error;
@@ -147,8 +153,6 @@ pub struct Monitor {
     /// The URL as pasted, without its query; a trailing slash is kept
     /// (Sentry's URLs end in one).
     url: String,
-    /// `scheme://authority` of `url`.
-    origin: String,
     /// The path of `url`.
     path: String,
     /// `name=value` pairs of the pasted query that the protocol does not
@@ -179,8 +183,8 @@ impl Monitor {
             return Err(refuse("contains white space or control characters".into()));
         }
         let target = target::check(url, what, env, not_text).map_err(Error::Config)?;
-        let (origin, path) = split_origin(&target.base);
-        let mut path = path.to_owned();
+        let origin = target.origin();
+        let mut path = target.prefix().to_owned();
         if !path.is_empty() && url.ends_with('/') {
             path.push('/');
         }
@@ -201,7 +205,6 @@ impl Monitor {
         }
         let monitor = Monitor {
             kind,
-            origin: origin.to_owned(),
             url: format!("{origin}{path}"),
             path,
             target,
@@ -233,25 +236,7 @@ impl Monitor {
 
     /// `host:port`, with the scheme's port when the URL names none.
     pub fn address(&self) -> String {
-        let authority = self
-            .origin
-            .split_once("://")
-            .map_or(self.origin.as_str(), |(_, a)| a)
-            .to_ascii_lowercase();
-        let port_given = match authority.rfind(']') {
-            Some(i) => authority[i..].contains(':'),
-            None => authority.contains(':'),
-        };
-        if port_given {
-            authority
-        } else {
-            let port = if self.target.scheme == "https" {
-                443
-            } else {
-                80
-            };
-            format!("{authority}:{port}")
-        }
+        self.target.address()
     }
 
     pub fn kind(&self) -> Kind {
@@ -270,7 +255,7 @@ impl Monitor {
 
     /// `scheme://authority`.
     pub fn origin(&self) -> &str {
-        &self.origin
+        self.target.origin()
     }
 
     /// The path, a trailing slash kept.
@@ -282,15 +267,6 @@ impl Monitor {
     pub fn extra(&self) -> &[String] {
         &self.extra
     }
-}
-
-/// `scheme://authority` and the path of a URL without a query.
-fn split_origin(url: &str) -> (&str, &str) {
-    let authority = url.find("://").map_or(0, |i| i + 3);
-    let path = url[authority..]
-        .find('/')
-        .map_or(url.len(), |i| authority + i);
-    url.split_at(path)
 }
 
 /// The kinds as a list for messages.
