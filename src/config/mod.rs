@@ -5,7 +5,8 @@
 //! precedence (flag > real environment > env files > default) lives in
 //! [`resolve`] and [`Settings`] and nowhere else; each concern it draws on
 //! has its own file: the key and its type ([`key`], [`secret`]), URLs
-//! ([`crate::target`]) and their proxies ([`crate::proxy`]), the env files ([`env_file`]),
+//! ([`crate::target`]) and their proxies ([`crate::proxy`]), the monitors'
+//! entries ([`monitor`]), the env files ([`env_file`]),
 //! what Next.js makes of them ([`expand`]) and the CA bundle ([`ca`]). Error messages name both the flag and the variable, and say
 //! where a bad value came from, but never echo the key.
 

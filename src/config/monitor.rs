@@ -120,8 +120,9 @@ impl Kind {
         out
     }
 
-    /// The query parameters this kind's pings set themselves: the same names in the URL
-    /// the user pasted are dropped (Uptime Kuma's page shows
+    /// The query parameters this kind's pings set themselves (in
+    /// `ping::protocol`, whose tests check this list): the same names in
+    /// the URL the user pasted are dropped (Uptime Kuma's page shows
     /// `?status=up&msg=OK&ping=`), any others are kept.
     pub fn own_params(self) -> &'static [&'static str] {
         match self {
