@@ -360,7 +360,7 @@ pub fn environment_note() -> String {
 /// test checks the README's table against it): the kind (the `<kind>+`
 /// prefix that names it), the URL to paste, the start ping and the finish
 /// ping. Any URL of no other kind is healthchecks. docs/monitors.md has the
-/// full table; `ping::kind` recognises the URLs.
+/// full table; `config::monitor` recognises the URLs.
 pub const MONITORS: &[(&str, &str, &str, &str)] = &[
     (
         "healthchecks",

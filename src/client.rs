@@ -19,7 +19,7 @@ use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
 };
 
-use crate::config::{Config, Mode, Secret, Target};
+use crate::config::{Config, Mode, Secret};
 use crate::duration::format_duration;
 use crate::error::Error;
 use crate::interrupt;
@@ -28,6 +28,7 @@ use crate::outcome::Response;
 use crate::random;
 use crate::retry;
 use crate::sanitize::for_log;
+use crate::target::Target;
 
 /// Response bodies are read up to this size; anything larger is not an OCD answer.
 pub const MAX_BODY: u64 = 1024 * 1024;

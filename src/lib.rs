@@ -29,12 +29,14 @@ pub mod logging;
 mod metrics;
 mod outcome;
 mod ping;
+mod proxy;
 mod random;
 mod report;
 mod retry;
 mod run;
 mod sanitize;
 pub mod setting;
+mod target;
 mod time;
 mod trace;
 

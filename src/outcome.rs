@@ -14,6 +14,11 @@
 //!
 //! Only the fields the contract reads are parsed; the rest of the object is
 //! checked to be JSON and otherwise ignored, however deeply it nests.
+//!
+//! A redirect's `Location` is split by hand, not by `http::Uri`: it is a
+//! URI reference, which `Uri` reads as a host name (`login`) or refuses
+//! (`../signin`), and server text, judged also where `Uri` refuses it (a
+//! space, a `<`).
 
 use std::collections::BTreeMap;
 

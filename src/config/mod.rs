@@ -6,7 +6,8 @@
 //! [`chosen`] and [`Settings`] and nowhere else, the settings' names in
 //! [`crate::setting`]; each concern it draws on
 //! has its own file: the key and its type ([`key`], [`secret`]), URLs
-//! ([`url`]) and their proxies ([`proxy`]), the env files ([`env_file`]),
+//! ([`crate::target`]) and their proxies ([`crate::proxy`]), the monitors'
+//! entries ([`monitor`]), the env files ([`env_file`]),
 //! what Next.js makes of them ([`expand`]) and the CA bundle ([`ca`]). Error messages name both the flag and the variable, and say
 //! where a bad value came from, but never echo the key.
 
@@ -15,10 +16,9 @@ mod env_file;
 mod environment;
 mod expand;
 mod key;
-mod proxy;
+pub(crate) mod monitor;
 mod secret;
 mod shared_file;
-mod url;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -26,15 +26,15 @@ use std::time::Duration;
 
 use ureq::tls::Certificate;
 
+pub use monitor::Monitor;
 pub use secret::Secret;
-pub use url::Target;
 
 use crate::cli::{Cli, DEFAULT_PING_TIMEOUT, Output, parse_ping_timeout};
 use crate::error::Error;
 use crate::fleet::{self, Jitter};
 use crate::job::{self, Job, Selection};
-use crate::ping::Monitor;
 use crate::setting::{self, Setting};
+use crate::target::{self, Target};
 use crate::trace::Trace;
 use crate::{duration, random, sanitize};
 
@@ -417,13 +417,13 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
     .unwrap_or((DEFAULT_BASE_URL.into(), Source::Default));
     let what = format!("{} ({source})", setting::BASE_URL);
     refuse_key_in(&base, &key, &what)?;
-    let api = url::target(&base, &what, env)?;
+    let api = target::check(&base, &what, env, environment::not_text).map_err(Error::Config)?;
     for (entry, what) in ping_entries(cli, settings) {
         refuse_key_in(&entry, &key, &what)?;
     }
     let dry_run_warnings = cleartext_warning(&api).into_iter().collect();
     let first_route = cli.job.jobs()[0].path();
-    warnings.extend(url::route_in_prefix(&api, first_route, &what));
+    warnings.extend(target::route_in_prefix(&api, first_route, &what));
 
     let ca_certs = match ca_path(cli, settings) {
         Some(path) => Some(ca::read_bundle(&path)?),
@@ -598,7 +598,7 @@ fn resolve_slot(
 /// A warning when the key would cross a network in clear: over plain http
 /// to a host that is not this machine, or through a proxy that is not on
 /// this machine. ureq tunnels through an http proxy with a plain TCP
-/// connection (SOCKS proxies are refused in `url`), so for an `http://` base URL the request, key included,
+/// connection (SOCKS proxies are refused in `target`), so for an `http://` base URL the request, key included,
 /// is readable on the way to the proxy; for an `https://` base URL the key
 /// is inside TLS end to end and the proxy sees only `CONNECT host:port`.
 fn cleartext_warning(api: &Target) -> Option<String> {
@@ -607,7 +607,7 @@ fn cleartext_warning(api: &Target) -> Option<String> {
     }
     let proxy = api.proxy.as_ref().filter(|proxy| {
         proxy.protocol() != ureq::ProxyProtocol::Https
-            && !url::is_loopback(proxy.host().trim_start_matches('[').trim_end_matches(']'))
+            && !target::is_loopback(proxy.host().trim_start_matches('[').trim_end_matches(']'))
     });
     match proxy {
         Some(proxy) => Some(format!(
@@ -619,7 +619,7 @@ fn cleartext_warning(api: &Target) -> Option<String> {
             setting::BASE_URL,
             api.host
         )),
-        None if !url::is_loopback(&api.host) => Some(format!(
+        None if !target::is_loopback(&api.host) => Some(format!(
             "the key travels unencrypted over http to {}; use an https URL in {}",
             api.host,
             setting::BASE_URL
@@ -740,13 +740,7 @@ fn monitor(entry: &str, what: &str, env: Lookup) -> Result<Monitor, Error> {
             "{what} is not text: it holds bytes that are not UTF-8 (or a NUL)"
         )));
     }
-    Monitor::parse(entry, what, |url| url::target(url, what, env))
-}
-
-/// [`url::target`] for the ping module's tests.
-#[cfg(test)]
-pub(crate) fn test_target(url: &str) -> Result<Target, Error> {
-    url::target(url, "--ping-url", &|_| None)
+    Monitor::parse(entry, what, env)
 }
 
 /// The metrics file is written next to itself (then renamed), so its
@@ -1297,7 +1291,7 @@ pub(crate) mod tests {
                     ]) {
                         let _ = resolve(&cli, &lookup, &file);
                     }
-                    let _ = proxy::select("http", &base, &lookup);
+                    let _ = crate::proxy::select("http", &base, &lookup);
                 }
             }
 

@@ -1,8 +1,9 @@
 //! Dead-man-switch pings to the monitors operators already use:
 //! healthchecks.io, Cronitor, Sentry Crons, Uptime Kuma, Better Stack and
-//! Dead Man's Snitch. [`kind`] decides which one a URL belongs to,
-//! [`protocol`] what each one is sent; this module turns a pasted URL into a
-//! [`Monitor`], sends the pings, and says how they went.
+//! Dead Man's Snitch. The configuration turns each pasted URL into a
+//! [`Monitor`] (which kind it is, its parts, its secrets); [`protocol`] says
+//! what each kind is sent; this module builds each ping from the two,
+//! sends the pings, and says how they went.
 //!
 //! Monitoring must never change the outcome it monitors: a ping gets a few
 //! short attempts within its own time limit, a failure is a warning, and the
@@ -13,21 +14,20 @@
 //! separate request to a separate host), and the secret parts of its URL
 //! (check id, API key, token, public key) are masked wherever it is shown.
 
-mod kind;
 mod protocol;
 
 use std::time::{Duration, Instant};
 
+pub use crate::config::Monitor;
 pub use protocol::Finish;
 
 use crate::client::{self, Budget, HeaderValue, Method, Request, USER_AGENT};
-use crate::config::Target;
+use crate::config::monitor::MASK;
 use crate::duration::format_duration;
 use crate::error::{Error, Route};
 use crate::outcome::Response;
 use crate::sanitize::for_log;
 use crate::time;
-use kind::{Kind, MASK};
 use protocol::Shape;
 
 /// Attempts per ping.
@@ -41,24 +41,6 @@ const SERVER_WAIT_SHARE: u32 = 5;
 /// Query parameters of a pasted URL whose values the dry run may show; the
 /// values of any others are masked, as they might be credentials.
 const HARMLESS_PARAMS: &[&str] = &["environment", "create"];
-
-/// One monitor to ping, from one `--ping-url` entry.
-#[derive(Clone, Debug)]
-pub struct Monitor {
-    kind: Kind,
-    /// Where requests go, and through which proxy.
-    target: Target,
-    /// The URL as pasted, without its query; a trailing slash is kept
-    /// (Sentry's URLs end in one).
-    url: String,
-    /// `scheme://authority` of `url`.
-    origin: String,
-    /// The path of `url`.
-    path: String,
-    /// `name=value` pairs of the pasted query that the protocol does not
-    /// set itself, sent as they were.
-    extra: Vec<String>,
-}
 
 /// A request for one ping, with the URL as it may be shown.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,105 +67,9 @@ pub struct Preview {
 }
 
 impl Monitor {
-    /// Parses one entry of `--ping-url` / `OCD_CRON_PING_URL`: an optional
-    /// `<kind>+` prefix, the URL, its query. `check` validates the URL
-    /// without its query (the base-URL rules, the proxy); `what` names the
-    /// setting in errors, which never repeat the URL (it holds secrets).
-    pub fn parse(
-        entry: &str,
-        what: &str,
-        check: impl FnOnce(&str) -> Result<Target, Error>,
-    ) -> Result<Monitor, Error> {
-        let refuse = |why: String| Error::Config(format!("{what} {why}"));
-        let (named, rest) = kind::split_prefix(entry).map_err(refuse)?;
-        if rest.contains('#') {
-            return Err(refuse(
-                "has a fragment (#…); paste the URL without it".into(),
-            ));
-        }
-        let (url, query) = rest.split_once('?').unwrap_or((rest, ""));
-        if query.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(refuse("contains white space or control characters".into()));
-        }
-        let target = check(url)?;
-        let (origin, path) = split_origin(&target.base);
-        let mut path = path.to_owned();
-        if !path.is_empty() && url.ends_with('/') {
-            path.push('/');
-        }
-        let kind = match named {
-            Some(kind) => kind,
-            None => kind::recognise(&target.host, &path).map_err(refuse)?,
-        };
-        let own = protocol::own_params(kind);
-        let extra: Vec<String> = query
-            .split('&')
-            .filter(|pair| !pair.is_empty())
-            .filter(|pair| !own.contains(&pair.split('=').next().unwrap_or_default()))
-            .map(str::to_owned)
-            .collect();
-        let full = format!("{origin}{path}?{}", extra.join("&"));
-        if full.parse::<ureq::http::Uri>().is_err() {
-            return Err(refuse("has a query that is not valid in a URL".into()));
-        }
-        let monitor = Monitor {
-            kind,
-            origin: origin.to_owned(),
-            url: format!("{origin}{path}"),
-            path,
-            target,
-            extra,
-        };
-        // Whatever logs this URL from here on (the HTTP library does at
-        // trace level) shows it masked.
-        for secret in monitor.secrets() {
-            crate::logging::redact(secret);
-        }
-        Ok(monitor)
-    }
-
-    /// The secret parts of the URL worth scrubbing from text: path
-    /// segments, and the values of query parameters the user added, except
-    /// the few too short to be secrets (`ping` in `/ping/<uuid>`).
-    fn secrets(&self) -> Vec<&str> {
-        let query_values = self
-            .extra
-            .iter()
-            .filter_map(|pair| pair.split_once('=').map(|(_, v)| v));
-        self.kind
-            .secrets(&self.path)
-            .into_iter()
-            .chain(query_values)
-            .filter(|s| s.len() >= crate::logging::MIN_REDACTED_LEN)
-            .collect()
-    }
-
     /// `ping (kind, host:port)`: how log lines name this monitor.
     fn label(&self) -> String {
-        format!("ping ({}, {})", self.kind.name(), self.address())
-    }
-
-    /// `host:port`, with the scheme's port when the URL names none.
-    pub fn address(&self) -> String {
-        let authority = self
-            .origin
-            .split_once("://")
-            .map_or(self.origin.as_str(), |(_, a)| a)
-            .to_ascii_lowercase();
-        let port_given = match authority.rfind(']') {
-            Some(i) => authority[i..].contains(':'),
-            None => authority.contains(':'),
-        };
-        if port_given {
-            authority
-        } else {
-            let port = if self.target.scheme == "https" {
-                443
-            } else {
-                80
-            };
-            format!("{authority}:{port}")
-        }
+        format!("ping ({}, {})", self.kind().name(), self.address())
     }
 
     /// The request for `shape`: the real URL and the masked ones.
@@ -195,12 +81,12 @@ impl Monitor {
                 format!("{}{}", base.trim_end_matches('/'), shape.suffix)
             }
         };
-        let masked = format!("{}{}", self.origin, self.kind.masked_path(&self.path));
+        let masked = format!("{}{}", self.origin(), self.kind().masked_path(self.path()));
         let ours = shape
             .params
             .iter()
             .map(|(name, value)| format!("{name}={}", protocol::encode(value)));
-        let theirs_shown = self.extra.iter().map(|pair| match pair.split_once('=') {
+        let theirs_shown = self.extra().iter().map(|pair| match pair.split_once('=') {
             Some((name, _)) if !HARMLESS_PARAMS.contains(&name) => format!("{name}={MASK}"),
             _ => pair.clone(),
         });
@@ -214,8 +100,8 @@ impl Monitor {
         Ping {
             method: shape.method,
             url: with_query(
-                join(&self.url),
-                self.extra.iter().cloned().chain(ours.clone()).collect(),
+                join(self.url()),
+                self.extra().iter().cloned().chain(ours.clone()).collect(),
             ),
             shown: join(&masked),
             shown_in_full: with_query(join(&masked), theirs_shown.chain(ours).collect()),
@@ -249,7 +135,7 @@ impl Monitor {
             method: ping.method,
             url: ping.url.clone(),
             shown: ping.shown.clone(),
-            host: self.target.host.clone(),
+            host: self.target().host.clone(),
             headers,
             body: ping.body.clone(),
             describe: &explain,
@@ -261,7 +147,7 @@ impl Monitor {
             setting: "ping time limit",
             max_server_wait: limit / SERVER_WAIT_SHARE,
         };
-        let agent = client::agent(&self.target, CONNECT_TIMEOUT, None);
+        let agent = client::agent(self.target(), CONNECT_TIMEOUT, None);
         let result = client::send_with_retries(&agent, &request, &budget, |response| {
             accepted(&ping.shown, response, |text| self.scrub(text))
         });
@@ -279,20 +165,11 @@ impl Monitor {
     }
 }
 
-/// `scheme://authority` and the path of a URL without a query.
-fn split_origin(url: &str) -> (&str, &str) {
-    let authority = url.find("://").map_or(0, |i| i + 3);
-    let path = url[authority..]
-        .find('/')
-        .map_or(url.len(), |i| authority + i);
-    url.split_at(path)
-}
-
 /// Signals to every monitor that has a start ping that the invocation
 /// began, all within `limit`.
 pub fn start(monitors: &[Monitor], invocation_id: &str, limit: Duration) {
     send_all(monitors, "start", limit, |monitor| {
-        protocol::start(monitor.kind, invocation_id)
+        protocol::start(monitor.kind(), invocation_id)
     });
 }
 
@@ -305,7 +182,7 @@ pub fn finish(monitors: &[Monitor], invocation_id: &str, event: &Finish<'_>, lim
         ..event.clone()
     };
     send_all(monitors, "finish", limit, |monitor| {
-        Some(protocol::finish(monitor.kind, invocation_id, &event))
+        Some(protocol::finish(monitor.kind(), invocation_id, &event))
     });
 }
 
@@ -375,12 +252,17 @@ pub fn preview(monitors: &[Monitor], invocation_id: &str, summary: &str) -> Vec<
     monitors
         .iter()
         .map(|monitor| {
-            let finish =
-                |exit| monitor.ping(&protocol::finish(monitor.kind, invocation_id, &event(exit)));
+            let finish = |exit| {
+                monitor.ping(&protocol::finish(
+                    monitor.kind(),
+                    invocation_id,
+                    &event(exit),
+                ))
+            };
             Preview {
-                kind: monitor.kind.name(),
+                kind: monitor.kind().name(),
                 address: monitor.address(),
-                start: protocol::start(monitor.kind, invocation_id).map(|s| monitor.ping(&s)),
+                start: protocol::start(monitor.kind(), invocation_id).map(|s| monitor.ping(&s)),
                 success: finish(0),
                 failure: finish(1),
             }
@@ -472,6 +354,7 @@ fn hostname() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::monitor::Kind;
 
     #[test]
     fn hostname_is_the_kernels_name_for_this_machine() {
@@ -479,18 +362,8 @@ mod tests {
         assert_eq!(hostname().as_deref(), Some(kernel.trim_end()));
     }
 
-    fn target(url: &str) -> Result<Target, Error> {
-        crate::config::test_target(url)
-    }
-
     fn monitor(entry: &str) -> Monitor {
-        Monitor::parse(entry, "--ping-url", target).unwrap()
-    }
-
-    fn refused(entry: &str) -> String {
-        Monitor::parse(entry, "--ping-url", target)
-            .unwrap_err()
-            .to_string()
+        Monitor::parse(entry, "--ping-url", &|_| None).unwrap()
     }
 
     const ID: &str = "0f7a1c2e-9b1d-4e7a-8c1f-2a3b4c5d6e7f";
@@ -507,11 +380,11 @@ mod tests {
     }
 
     fn start_of(m: &Monitor) -> Option<Ping> {
-        protocol::start(m.kind, ID).map(|s| m.ping(&s))
+        protocol::start(m.kind(), ID).map(|s| m.ping(&s))
     }
 
     fn finish_of(m: &Monitor, event: &Finish<'_>) -> Ping {
-        m.ping(&protocol::finish(m.kind, ID, event))
+        m.ping(&protocol::finish(m.kind(), ID, event))
     }
 
     #[test]
@@ -546,7 +419,7 @@ mod tests {
     #[test]
     fn sentry_keeps_the_trailing_slash_and_the_environment() {
         let m = monitor("https://o1.ingest.sentry.io/api/42/cron/rewards/pubkey/?environment=prod");
-        assert_eq!(m.kind, Kind::Sentry);
+        assert_eq!(m.kind(), Kind::Sentry);
         let start = start_of(&m).unwrap();
         assert_eq!(
             start.url,
@@ -571,7 +444,7 @@ mod tests {
     #[test]
     fn kuma_drops_the_query_its_page_shows() {
         let m = monitor("https://status.example.com/api/push/T0k3n?status=up&msg=OK&ping=");
-        assert_eq!(m.kind, Kind::UptimeKuma);
+        assert_eq!(m.kind(), Kind::UptimeKuma);
         assert_eq!(start_of(&m), None);
         let finish = finish_of(&m, &ok("rewards: processed 1 & more #1\né"));
         assert_eq!(
@@ -620,7 +493,7 @@ mod tests {
                 .starts_with("https://cronitor.link/p/ApiKey/rewards?state=run&series=")
         );
         let m = monitor("cronitor+https://monitor.internal/p/KEY/rewards");
-        assert_eq!(m.kind, Kind::Cronitor);
+        assert_eq!(m.kind(), Kind::Cronitor);
         assert_eq!(m.label(), "ping (cronitor, monitor.internal:443)");
         let m = monitor("https://uptime.betterstack.com/api/v1/heartbeat/Tok");
         assert_eq!(
@@ -647,26 +520,6 @@ mod tests {
         assert_eq!(finish_of(&m, &failed).shown, "https://nosnch.in/***");
         let m = monitor("http://[::1]/api/push/t");
         assert_eq!(m.label(), "ping (uptime-kuma, [::1]:80)");
-    }
-
-    #[test]
-    fn bad_entries_are_refused_without_repeating_the_url() {
-        for (entry, says) in [
-            (
-                "pingdom+https://h/s3cret",
-                "not one of: healthchecks, cronitor",
-            ),
-            ("https://h/s3cret#frag", "fragment"),
-            ("https://cronitor.link/s3cret/run", "cronitor URL"),
-            ("https://h/s3cret?a=b c", "white space"),
-            ("https://h/s3cret?a=\"b\"", "not valid"),
-            ("ftp://h/s3cret", "scheme"),
-        ] {
-            let error = refused(entry);
-            assert!(error.contains(says), "{entry}: {error}");
-            assert!(error.contains("--ping-url"), "{error}");
-            assert!(!error.contains("s3cret"), "{error}");
-        }
     }
 
     #[test]

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::kind::Kind;
 use crate::client::Method;
+use crate::config::monitor::Kind;
 use crate::sanitize::for_log;
 
 /// healthchecks.io keeps the first 10 KB of a ping body (Better Stack the same).
@@ -62,27 +62,6 @@ impl Shape {
             params,
             body: None,
         }
-    }
-}
-
-/// The query parameters `kind` sets itself: the same names in the URL
-/// the user pasted are dropped (Uptime Kuma's page shows
-/// `?status=up&msg=OK&ping=`), any others are kept.
-pub fn own_params(kind: Kind) -> &'static [&'static str] {
-    match kind {
-        Kind::Healthchecks => &["rid"],
-        Kind::Cronitor => &[
-            "state",
-            "series",
-            "status_code",
-            "message",
-            "metric",
-            "host",
-        ],
-        Kind::Sentry => &["status", "check_in_id", "duration"],
-        Kind::UptimeKuma => &["status", "msg", "ping"],
-        Kind::BetterStack => &[],
-        Kind::DeadMansSnitch => &["s", "m"],
     }
 }
 
@@ -242,6 +221,21 @@ mod tests {
 
     fn params(shape: &Shape) -> Vec<(&str, &str)> {
         shape.params.iter().map(|(n, v)| (*n, v.as_str())).collect()
+    }
+
+    /// The configuration drops a pasted query parameter that a ping sets
+    /// itself (`Kind::own_params`): it must know every one of them, or a
+    /// ping would carry the name twice.
+    #[test]
+    fn every_parameter_a_ping_sets_is_dropped_from_the_pasted_query() {
+        for kind in crate::config::monitor::KINDS {
+            let shapes = [0, 1, 75].map(|exit| finish(kind, ID, &event(exit, "x")));
+            for shape in start(kind, ID).iter().chain(&shapes) {
+                for (name, _) in &shape.params {
+                    assert!(kind.own_params().contains(name), "{kind:?} {name}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -94,7 +94,10 @@ fn named(path: &str) -> Vec<String> {
                 .filter(|name| !name.is_empty() && name != "self")
                 .collect()
         }
-        None => vec![ident(path)].into_iter().filter(|n| !n.is_empty()).collect(),
+        None => vec![ident(path)]
+            .into_iter()
+            .filter(|n| !n.is_empty())
+            .collect(),
     }
 }
 
@@ -134,7 +137,9 @@ fn every_module_imports_only_modules_of_lower_layers() {
     for layer in &layers {
         for module in layer {
             if !graph.contains_key(module) {
-                wrong.push(format!("the layers name {module}, which src/ does not have"));
+                wrong.push(format!(
+                    "the layers name {module}, which src/ does not have"
+                ));
             }
         }
     }

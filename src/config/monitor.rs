@@ -1,5 +1,6 @@
-//! Which monitor a ping URL belongs to, and which parts of its path are
-//! secret.
+//! A `--ping-url` entry → a [`Monitor`]: which monitor the URL belongs to,
+//! its parts (the checked [`Target`], the path, the query the user added),
+//! and which of them are secret.
 //!
 //! The kind decides every request shape, so it is decided here and only
 //! here: an explicit `<kind>+` in front of the URL, else the host and path
@@ -8,8 +9,21 @@
 //! URL on a known monitor's host whose path has the wrong shape is refused
 //! rather than guessed at: pinging it in another protocol would look like
 //! monitoring and report nothing.
+//!
+//! The entries are parsed with the rest of the configuration, so that a
+//! bad one refuses the run before anything is sent; `ping` builds and sends
+//! the requests from what is parsed here (its own `impl Monitor`).
+//!
+//! The entry's `<kind>+` prefix, fragment and query are split off by hand,
+//! before its URL is checked: `http::Uri` would refuse the whole entry for
+//! a fault in any part (and read `cronitor+https` as a scheme), while each
+//! fault has its own message here. The URL itself is checked and split by
+//! [`target`], and `Uri` checks the query that is kept.
 
+use super::environment::not_text;
+use crate::error::Error;
 use crate::sanitize::for_log;
+use crate::target::{self, Target};
 
 /// A monitoring service's ping protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +118,155 @@ impl Kind {
             out.push('/');
         }
         out
+    }
+
+    /// The query parameters this kind's pings set themselves (in
+    /// `ping::protocol`, whose tests check this list): the same names in
+    /// the URL the user pasted are dropped (Uptime Kuma's page shows
+    /// `?status=up&msg=OK&ping=`), any others are kept.
+    pub fn own_params(self) -> &'static [&'static str] {
+        match self {
+            Kind::Healthchecks => &["rid"],
+            Kind::Cronitor => &[
+                "state",
+                "series",
+                "status_code",
+                "message",
+                "metric",
+                "host",
+            ],
+            Kind::Sentry => &["status", "check_in_id", "duration"],
+            Kind::UptimeKuma => &["status", "msg", "ping"],
+            Kind::BetterStack => &[],
+            Kind::DeadMansSnitch => &["s", "m"],
+        }
+    }
+}
+
+/// One monitor to ping, from one `--ping-url` entry: its kind and its URL
+/// in parts. The pings themselves are sent by `ping`, which adds the
+/// methods that build and send them.
+#[derive(Clone, Debug)]
+pub struct Monitor {
+    kind: Kind,
+    /// Where requests go, and through which proxy.
+    target: Target,
+    /// The URL as pasted, without its query; a trailing slash is kept
+    /// (Sentry's URLs end in one).
+    url: String,
+    /// The path of `url`.
+    path: String,
+    /// `name=value` pairs of the pasted query that the protocol does not
+    /// set itself, sent as they were.
+    extra: Vec<String>,
+}
+
+impl Monitor {
+    /// Parses one entry of `--ping-url` / `OCD_CRON_PING_URL`: an optional
+    /// `<kind>+` prefix, the URL, its query. The URL without its query is
+    /// checked as the base URL is (scheme, host, port, and the proxy the
+    /// variables `env` reads choose); `what` names the setting in errors,
+    /// which never repeat the URL (it holds secrets).
+    pub fn parse(
+        entry: &str,
+        what: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Monitor, Error> {
+        let refuse = |why: String| Error::Config(format!("{what} {why}"));
+        let (named, rest) = split_prefix(entry).map_err(refuse)?;
+        if rest.contains('#') {
+            return Err(refuse(
+                "has a fragment (#…); paste the URL without it".into(),
+            ));
+        }
+        let (url, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if query.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(refuse("contains white space or control characters".into()));
+        }
+        let target = target::check(url, what, env, not_text).map_err(Error::Config)?;
+        let origin = target.origin();
+        let mut path = target.prefix().to_owned();
+        if !path.is_empty() && url.ends_with('/') {
+            path.push('/');
+        }
+        let kind = match named {
+            Some(kind) => kind,
+            None => recognise(&target.host, &path).map_err(refuse)?,
+        };
+        let own = kind.own_params();
+        let extra: Vec<String> = query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .filter(|pair| !own.contains(&pair.split('=').next().unwrap_or_default()))
+            .map(str::to_owned)
+            .collect();
+        let full = format!("{origin}{path}?{}", extra.join("&"));
+        if full.parse::<ureq::http::Uri>().is_err() {
+            return Err(refuse("has a query that is not valid in a URL".into()));
+        }
+        let monitor = Monitor {
+            kind,
+            url: format!("{origin}{path}"),
+            path,
+            target,
+            extra,
+        };
+        // Whatever logs this URL from here on (the HTTP library does at
+        // trace level) shows it masked.
+        for secret in monitor.secrets() {
+            crate::logging::redact(secret);
+        }
+        Ok(monitor)
+    }
+
+    /// The secret parts of the URL worth scrubbing from text: path
+    /// segments, and the values of query parameters the user added, except
+    /// the few too short to be secrets (`ping` in `/ping/<uuid>`).
+    pub fn secrets(&self) -> Vec<&str> {
+        let query_values = self
+            .extra
+            .iter()
+            .filter_map(|pair| pair.split_once('=').map(|(_, v)| v));
+        self.kind
+            .secrets(&self.path)
+            .into_iter()
+            .chain(query_values)
+            .filter(|s| s.len() >= crate::logging::MIN_REDACTED_LEN)
+            .collect()
+    }
+
+    /// `host:port`, with the scheme's port when the URL names none.
+    pub fn address(&self) -> String {
+        self.target.address()
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// Where requests go, and through which proxy.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The URL as pasted, without its query.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// `scheme://authority`.
+    pub fn origin(&self) -> &str {
+        self.target.origin()
+    }
+
+    /// The path, a trailing slash kept.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The pasted query's `name=value` pairs that are sent as they were.
+    pub fn extra(&self) -> &[String] {
+        &self.extra
     }
 }
 
@@ -213,6 +376,12 @@ fn betterstack_shape(segments: &[&str]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn refused(entry: &str) -> String {
+        Monitor::parse(entry, "--ping-url", &|_| None)
+            .unwrap_err()
+            .to_string()
+    }
 
     fn kind(host: &str, path: &str) -> Result<Kind, String> {
         recognise(host, path)
@@ -370,5 +539,25 @@ mod tests {
         }
         assert_eq!(Kind::Cronitor.secrets("/p/apikey/rewards"), ["apikey"]);
         assert_eq!(Kind::Healthchecks.secrets("/k/slug"), ["k", "slug"]);
+    }
+
+    #[test]
+    fn bad_entries_are_refused_without_repeating_the_url() {
+        for (entry, says) in [
+            (
+                "pingdom+https://h/s3cret",
+                "not one of: healthchecks, cronitor",
+            ),
+            ("https://h/s3cret#frag", "fragment"),
+            ("https://cronitor.link/s3cret/run", "cronitor URL"),
+            ("https://h/s3cret?a=b c", "white space"),
+            ("https://h/s3cret?a=\"b\"", "not valid"),
+            ("ftp://h/s3cret", "scheme"),
+        ] {
+            let error = refused(entry);
+            assert!(error.contains(says), "{entry}: {error}");
+            assert!(error.contains("--ping-url"), "{error}");
+            assert!(!error.contains("s3cret"), "{error}");
+        }
     }
 }

@@ -1,11 +1,26 @@
 //! Base URLs (the OCD app's and a monitor's): what makes one acceptable, how
 //! a path prefix is joined, whether the host is this machine, and which
 //! proxy reaches it.
+//!
+//! A leaf: configuration, client and pings all use a [`Target`], so this
+//! module imports none of them. Refusals are the message's text, which
+//! the caller wraps as a configuration error; the environment is read
+//! through the closures it is handed, and whether a value was text is
+//! asked of the caller too (only the environment reader knows how it
+//! marks bytes that are not UTF-8).
+//!
+//! The URL is split by hand, once, here; everything else reads the parts a
+//! [`Target`] keeps. `http::Uri` (linked through ureq) checks only the
+//! result: as a parser of what operators type it is looser than ocd-cron
+//! must be (it takes `user:password@`, port 0, an empty port, a port over
+//! 65535 as none, a zone id, `[localhost]`, hosts no DNS name has, and
+//! bytes beyond ASCII in the path, which curl percent-encodes), and where
+//! it refuses, its error names no cause, while each refusal here says
+//! what to fix.
 
 use std::net::IpAddr;
 
-use super::{Lookup, environment, proxy};
-use crate::error::Error;
+use crate::proxy;
 
 /// A checked base URL, and the proxy that reaches it.
 #[derive(Clone, Debug)]
@@ -17,6 +32,10 @@ pub struct Target {
     pub host: String,
     /// The proxy chosen by curl's rules, already parsed.
     pub proxy: Option<ureq::Proxy>,
+    /// Where the path prefix starts in `base`.
+    prefix_at: usize,
+    /// Whether the authority names a port.
+    port_given: bool,
 }
 
 impl Target {
@@ -24,28 +43,58 @@ impl Target {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// `scheme://authority` of the base.
+    pub fn origin(&self) -> &str {
+        &self.base[..self.prefix_at]
+    }
+
+    /// The base's path prefix (`/ocd`), empty when it has none.
+    pub fn prefix(&self) -> &str {
+        &self.base[self.prefix_at..]
+    }
+
+    /// `host:port` as the URL writes it (lower case, an IPv6 address in
+    /// brackets), with the scheme's port when it names none.
+    pub fn address(&self) -> String {
+        let authority = self.origin()[self.scheme.len() + "://".len()..].to_ascii_lowercase();
+        if self.port_given {
+            authority
+        } else {
+            let port = if self.scheme == "https" { 443 } else { 80 };
+            format!("{authority}:{port}")
+        }
+    }
 }
 
 /// Checks a base URL (the OCD app's, or a monitor's without its query) and
 /// picks its proxy; `what` names the setting in errors, whose wording fits
-/// both.
-pub(super) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Error> {
-    let (base, scheme, host) = parse_base(value).map_err(|why| {
-        Error::Config(format!(
+/// both. `env` reads the proxy variables (the real environment in
+/// production, a table in tests); `not_text` says whether a value
+/// held bytes that are not UTF-8.
+pub fn check(
+    value: &str,
+    what: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    not_text: fn(&str) -> bool,
+) -> Result<Target, String> {
+    let mut target = parse_base(value, not_text).map_err(|why| {
+        format!(
             "{what} {why}; expected the form https://HOST[:PORT][/PATH] \
              (or http://)"
-        ))
+        )
     })?;
     // Proxy variables are read from the real environment only: they belong
     // to the machine, not to the app's .env, and curl reads them the same way.
-    let proxy = match proxy::select(&scheme, &host, env) {
+    let host = &target.host;
+    target.proxy = match proxy::select(&target.scheme, host, env) {
         None => None,
         Some(choice) => {
             let invalid = |why: &str| {
-                Error::Config(format!(
+                format!(
                     "{} {why}; expected http://host:port (or https://), or add {host} to no_proxy / NO_PROXY",
                     choice.variable
-                ))
+                )
             };
             if choice.url.chars().any(char::is_control) {
                 return Err(invalid(
@@ -53,11 +102,11 @@ pub(super) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Err
                 ));
             }
             for name in ["no_proxy", "NO_PROXY"] {
-                if env(name).is_some_and(|list| environment::not_text(&list)) {
-                    return Err(Error::Config(format!(
+                if env(name).is_some_and(|list| not_text(&list)) {
+                    return Err(format!(
                         "{name} holds bytes that are not UTF-8, so which hosts it lists is \
                          unclear; write it in plain text"
-                    )));
+                    ));
                 }
             }
             let proxy =
@@ -74,12 +123,7 @@ pub(super) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Err
             Some(proxy)
         }
     };
-    Ok(Target {
-        base,
-        scheme,
-        host,
-        proxy,
-    })
+    Ok(target)
 }
 
 /// A warning when the base URL's path prefix holds what ocd-cron appends
@@ -87,10 +131,8 @@ pub(super) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Err
 /// (a job's endpoint pasted whole). Both pass every check and `--dry-run`,
 /// then fail as a 404 on `/api/api/training/…`. `route` is the first job's
 /// path, for the URL the request would go to.
-pub(super) fn route_in_prefix(api: &Target, route: &str, what: &str) -> Option<String> {
-    let after_scheme = api.base.find("://")? + 3;
-    let prefix_at = after_scheme + api.base[after_scheme..].find('/')?;
-    let segments: Vec<&str> = api.base[prefix_at + 1..].split('/').collect();
+pub fn route_in_prefix(api: &Target, route: &str, what: &str) -> Option<String> {
+    let segments: Vec<&str> = api.prefix().strip_prefix('/')?.split('/').collect();
     let is_api = |s: &&str| s.eq_ignore_ascii_case("api");
     let api_at = segments.iter().enumerate().position(|(i, s)| {
         is_api(s) && (i + 1 == segments.len() || segments[i + 1].eq_ignore_ascii_case("training"))
@@ -100,25 +142,25 @@ pub(super) fn route_in_prefix(api: &Target, route: &str, what: &str) -> Option<S
         "{what} is {}, whose path already holds {}, which ocd-cron appends itself: \
          requests go to {}, a 404; set it to {}{kept}",
         api.base,
-        &api.base[prefix_at..][kept.len()..],
+        &api.prefix()[kept.len()..],
         api.url(route),
-        &api.base[..prefix_at],
+        api.origin(),
     ))
 }
 
 /// Loopback hosts, where plain http never leaves the machine.
-pub(super) fn is_loopback(host: &str) -> bool {
+pub fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host.ends_with(".localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Checks a base URL (which may carry a path prefix) and splits off what the
-/// rest of the tool needs: the base without a trailing slash, the scheme, and
-/// the host without IPv6 brackets. The error completes the setting's name
-/// (`--base-url / API_BASE_URL …`, `--ping-url / OCD_CRON_PING_URL …`).
-fn parse_base(base: &str) -> Result<(String, String, String), String> {
-    if environment::not_text(base) {
+/// Checks a base URL (which may carry a path prefix) and splits it into
+/// the parts a [`Target`] keeps (its proxy not chosen yet). The error
+/// completes the setting's name (`--base-url / API_BASE_URL …`,
+/// `--ping-url / OCD_CRON_PING_URL …`).
+fn parse_base(base: &str, not_text: fn(&str) -> bool) -> Result<Target, String> {
+    if not_text(base) {
         return Err("is not text: it holds bytes that are not UTF-8 (or a NUL)".into());
     }
     // Other white space (a no-break space) is percent-encoded in the path
@@ -199,15 +241,20 @@ fn parse_base(base: &str) -> Result<(String, String, String), String> {
     {
         return Err("has an invalid port".into());
     }
-    let base = format!(
-        "{scheme}://{authority}{}",
-        encode_path(prefix.trim_end_matches('/'))
-    );
+    let origin = format!("{scheme}://{authority}");
+    let base = format!("{origin}{}", encode_path(prefix.trim_end_matches('/')));
     // Every path joined to it later starts with a plain ASCII segment.
     if format!("{base}/x").parse::<ureq::http::Uri>().is_err() {
         return Err("is not a valid URL".into());
     }
-    Ok((base, scheme, host.to_ascii_lowercase()))
+    Ok(Target {
+        prefix_at: origin.len(),
+        port_given: port.is_some(),
+        host: host.to_ascii_lowercase(),
+        base,
+        scheme,
+        proxy: None,
+    })
 }
 
 /// A path prefix as it may go on a request line: every byte that is not
@@ -232,8 +279,13 @@ fn encode_path(prefix: &str) -> String {
 mod tests {
     use super::*;
 
+    /// What the environment reader marks as not text, for these tests.
+    fn nul(value: &str) -> bool {
+        value.contains('\0')
+    }
+
     fn parsed(url: &str) -> Result<Target, String> {
-        target(url, "--base-url / API_BASE_URL", &|_| None).map_err(|e| e.to_string())
+        check(url, "--base-url / API_BASE_URL", &|_| None, nul)
     }
 
     #[test]
@@ -246,6 +298,29 @@ mod tests {
         assert_eq!(v6.url("/x"), "http://[::1]:8080/x");
         assert_eq!(v6.host, "::1");
         assert_eq!(parsed("HTTPS://Example.COM").unwrap().host, "example.com");
+    }
+
+    #[test]
+    fn origin_prefix_and_address_are_the_parts_as_written() {
+        for (base, origin, prefix, address) in [
+            ("https://h", "https://h", "", "h:443"),
+            ("http://h/", "http://h", "", "h:80"),
+            (
+                "HTTP://Hc.Internal:08000/Ping/",
+                "http://Hc.Internal:08000",
+                "/Ping",
+                "hc.internal:08000",
+            ),
+            ("http://[::1]/a/b", "http://[::1]", "/a/b", "[::1]:80"),
+            ("https://[::1]:9/é", "https://[::1]:9", "/%C3%A9", "[::1]:9"),
+        ] {
+            let target = parsed(base).unwrap();
+            assert_eq!(
+                (target.origin(), target.prefix(), target.address().as_str()),
+                (origin, prefix, address),
+                "{base}"
+            );
+        }
     }
 
     #[test]
@@ -313,10 +388,11 @@ mod tests {
     #[test]
     fn socks_proxies_are_refused_http_ones_kept() {
         let with = |variable: &'static str, proxy: &'static str| {
-            target(
+            check(
                 "http://ocd.internal:3000",
                 "--base-url / API_BASE_URL",
                 &move |n| (n == variable).then(|| proxy.to_owned()),
+                nul,
             )
         };
         for proxy in [
