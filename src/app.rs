@@ -1,39 +1,76 @@
 //! One invocation from start to finish, as a few named steps: load the
-//! configuration, the start ping, the jobs, the metrics file, the finish
-//! ping, the exit status. The pings and the jobs run under one
-//! `interrupt::Watch`, so a signal cuts any of them short.
+//! configuration, the start ping, the jobs and their reports; then, once
+//! the exit status is final (a result lost on stdout counted in, once),
+//! the metrics file and the finish ping. The pings and the jobs run under
+//! one `interrupt::Watch`, so a signal cuts any of them short, and one
+//! `interrupt::Phase` says what was cut short.
 
+use std::io;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::cli::Cli;
-use crate::config::{self, Config, Mode};
+use crate::config::{self, Config};
 use crate::duration::format_duration;
 use crate::error::{Error, code};
-use crate::job::Selection;
+use crate::interrupt::{Phase, Watch};
+use crate::job::{Mode, Selection};
 use crate::run::JobRecord;
-use crate::{interrupt, lock, metrics, ping, random, report, run};
+use crate::{lock, metrics, ping, random, report, run};
 
 /// Runs everything the command line asks for and returns the exit status.
 pub fn execute(cli: &Cli) -> u8 {
     let started = Instant::now();
+    let ended = invoke(cli, started);
+    // Before the finish ping, so the monitor sees the status cron sees.
+    let exit = account_for_stdout(cli.job, ended.exit, ended.unwritten);
+    if let Some(finish) = ended.finish {
+        finish.run(exit);
+    }
+    exit
+}
+
+/// How an invocation ended, up to its reports.
+struct Ended {
+    /// The exit status, before a result lost on stdout is counted in.
+    exit: u8,
+    /// The first failure to write a result to stdout.
+    unwritten: Option<io::Error>,
+    /// What is left to do once the exit status is final.
+    finish: Option<Finish>,
+}
+
+impl Ended {
+    /// An invocation that ends with its reports: nothing is left to do.
+    fn at(exit: u8, written: io::Result<()>) -> Ended {
+        Ended {
+            exit,
+            unwritten: written.err(),
+            finish: None,
+        }
+    }
+}
+
+/// The configuration, then a dry run, or the jitter, the start ping and
+/// the jobs, each reported as it ends.
+fn invoke(cli: &Cli, started: Instant) -> Ended {
     let config = match config::load(cli) {
         Ok(config) => config,
-        Err(refusal) => {
-            return account_for_stdout(cli.job, refuse_configuration(cli, *refusal, started));
-        }
+        Err(refusal) => return refuse_configuration(cli, *refusal, started),
     };
+    let dry_run = config.mode.is_dry_run();
     for warning in &config.warnings {
         log::warn!("{}: {warning}", config.selection.name());
     }
     for origin in &config.origins {
-        if config.dry_run {
+        if dry_run {
             log::info!("{}: {origin}", config.selection.name());
         } else {
             log::debug!("{}: {origin}", config.selection.name());
         }
     }
-    let level = if config.dry_run {
+    let level = if dry_run {
         log::Level::Warn
     } else {
         log::Level::Debug
@@ -42,7 +79,7 @@ pub fn execute(cli: &Cli) -> u8 {
         log::log!(level, "{}: {warning}", config.selection.name());
     }
     let invocation_id = random::uuid_v4();
-    if config.dry_run {
+    if dry_run {
         // The lock file is opened (created if need be) as a real run would,
         // but not locked: a dry run must never make a real run exit 75.
         if let Some(path) = &config.lock_file
@@ -53,73 +90,145 @@ pub fn execute(cli: &Cli) -> u8 {
                 monitors: Vec::new(),
                 ping_timeout: config.ping_timeout,
             };
-            return account_for_stdout(cli.job, refuse_configuration(cli, refusal, started));
+            return refuse_configuration(cli, refusal, started);
         }
-        report::dry_run(&config, &invocation_id);
-        return account_for_stdout(config.selection, code::OK);
+        return Ended::at(code::OK, report::dry_run(&config, &invocation_id));
     }
-    // Health checks (--pending) are not runs of the job: no metrics, and
-    // the configuration gives them no monitors.
-    let triggering = config.mode == Mode::Trigger;
-    let monitors = config.monitors.clone();
-    let watch = interrupt::Watch::start();
+    // Health checks (--pending) are not runs of the job: no jitter, no
+    // pings, no metrics.
+    let runs_the_job = config.mode.runs_the_job();
+    let monitors = if runs_the_job {
+        config.monitors.clone()
+    } else {
+        Vec::new()
+    };
+    let watch = Watch::start();
+    let phase = Phase::default();
     let config = Arc::new(config);
-    if let Err(error) = wait_jitter(&watch, &config)
-        .and_then(|()| start_ping(&watch, &monitors, &invocation_id, config.ping_timeout))
-    {
-        report::cut_short(&config, None, &config.jobs, &error);
-        return account_for_stdout(config.selection, error.exit_code());
+    let waited = if runs_the_job {
+        wait_jitter(&watch, &phase, &config)
+    } else {
+        Ok(())
+    };
+    if let Err(error) = waited.and_then(|()| {
+        start_ping(
+            &watch,
+            &phase,
+            &monitors,
+            &invocation_id,
+            config.ping_timeout,
+        )
+    }) {
+        let written = report::cut_short(&config, None, &config.jobs, &error);
+        return Ended::at(error.exit_code(), written);
     }
 
-    let (records, in_flight, stopped) = run_jobs_until_signal(&watch, &config, &invocation_id);
+    let jobs = run_jobs_until_signal(&watch, &phase, &config, &invocation_id);
+    let Jobs {
+        records,
+        in_flight,
+        stopped,
+        mut unwritten,
+    } = jobs;
     if let Some(error) = &stopped {
         let ended = records.len() + usize::from(in_flight.is_some());
-        report::cut_short(&config, in_flight.as_ref(), &config.jobs[ended..], error);
+        let written = report::cut_short(&config, in_flight.as_ref(), &config.jobs[ended..], error);
+        unwritten = unwritten.or(written.err());
         // Interrupted: leave at once. The dead-man switch notices the
         // missing finish ping, and the metrics stay as they were.
         if matches!(error, Error::Interrupted { .. }) {
-            return account_for_stdout(config.selection, error.exit_code());
+            return Ended {
+                exit: error.exit_code(),
+                unwritten,
+                finish: None,
+            };
         }
     }
     let exit = match &stopped {
         Some(error) => error.exit_code(),
         None => first_failure(&records),
     };
-    // Before the finish ping, so the monitor sees the status cron sees.
-    let exit = account_for_stdout(config.selection, exit);
-    if triggering && !records.is_empty() {
-        write_metrics(&config, &records);
-    }
     // Built only for a monitor: the summary lines cost a little.
-    if !monitors.is_empty() {
-        let summary = match &stopped {
-            Some(error) => format!("{}: {error}", config.selection.name()),
-            None => {
-                let lines: Vec<String> = records.iter().map(report::summary).collect();
-                lines.join("\n")
-            }
-        };
-        let ending = Ending {
-            exit_code: exit,
-            summary: crate::sanitize::redact(&summary).into_owned(),
-            duration: started.elapsed(),
-            counts: counts(&records),
-        };
-        finish_ping(
-            &watch,
-            config.selection.name(),
+    let summary = match &stopped {
+        _ if monitors.is_empty() => String::new(),
+        Some(error) => format!("{}: {error}", config.selection.name()),
+        None => {
+            let lines: Vec<String> = records.iter().map(report::summary).collect();
+            lines.join("\n")
+        }
+    };
+    let counts = counts(&records);
+    let metrics = match &config.metrics_file {
+        Some(path) if runs_the_job && !records.is_empty() => Some((path.clone(), records)),
+        _ => None,
+    };
+    Ended {
+        exit,
+        unwritten,
+        finish: Some(Finish {
+            watch,
+            phase,
+            name: config.selection.name(),
+            metrics,
             monitors,
             invocation_id,
+            summary: crate::sanitize::redact(&summary).into_owned(),
+            counts,
+            started,
+            ping_timeout: config.ping_timeout,
+        }),
+    }
+}
+
+/// What is left of an invocation once its exit status is final: the
+/// metrics file, then the finish ping, which both tell that status.
+struct Finish {
+    /// Kept to the end: a signal meanwhile cuts the finish ping short.
+    watch: Watch,
+    phase: Phase,
+    name: &'static str,
+    /// `--metrics-file` and the records of the jobs that ended, for a run
+    /// of the job.
+    metrics: Option<(PathBuf, Vec<JobRecord>)>,
+    /// The monitors to tell how the invocation ended, and what to tell
+    /// them but the status.
+    monitors: Vec<ping::Monitor>,
+    invocation_id: String,
+    summary: String,
+    counts: (Option<u64>, Option<u64>),
+    started: Instant,
+    ping_timeout: Duration,
+}
+
+impl Finish {
+    fn run(self, exit: u8) {
+        if let Some((path, records)) = &self.metrics {
+            write_metrics(self.name, path, records);
+        }
+        if self.monitors.is_empty() {
+            return;
+        }
+        let ending = Ending {
+            exit_code: exit,
+            summary: self.summary,
+            duration: self.started.elapsed(),
+            counts: self.counts,
+        };
+        finish_ping(
+            &self.watch,
+            &self.phase,
+            self.name,
+            self.monitors,
+            self.invocation_id,
             ending,
-            config.ping_timeout,
+            self.ping_timeout,
         );
     }
-    exit
 }
 
 /// `--jitter`: waits its delay before anything is locked or sent. A signal
 /// meanwhile stops the invocation at once, with nothing sent.
-fn wait_jitter(watch: &interrupt::Watch, config: &Config) -> Result<(), Error> {
+fn wait_jitter(watch: &Watch, phase: &Phase, config: &Config) -> Result<(), Error> {
     let Some(jitter) = &config.jitter else {
         return Ok(());
     };
@@ -142,14 +251,15 @@ fn wait_jitter(watch: &interrupt::Watch, config: &Config) -> Result<(), Error> {
         )],
         &format!("{}: waiting {how} before the run", config.selection.name()),
     );
-    interrupt::set_phase(format!("waiting {how} before the run; nothing was sent"));
-    watch.run(move || std::thread::sleep(delay))
+    phase.set(format!("waiting {how} before the run; nothing was sent"));
+    watch.run(phase, move || std::thread::sleep(delay))
 }
 
 /// Tells each monitor the invocation has started, within `limit`; a signal
 /// meanwhile stops the invocation before any job.
 fn start_ping(
-    watch: &interrupt::Watch,
+    watch: &Watch,
+    phase: &Phase,
     monitors: &[ping::Monitor],
     invocation_id: &str,
     limit: Duration,
@@ -157,9 +267,11 @@ fn start_ping(
     if monitors.is_empty() {
         return Ok(());
     }
-    interrupt::set_phase("sending the start ping");
-    let (monitors, id) = (monitors.to_vec(), invocation_id.to_owned());
-    watch.run(move || ping::start(&monitors, &id, limit))
+    phase.set("sending the start ping");
+    let (monitors, id, on_worker) = (monitors.to_vec(), invocation_id.to_owned(), phase.clone());
+    watch.run(phase, move || {
+        ping::start(&monitors, &id, limit, &on_worker)
+    })
 }
 
 /// How the invocation ended, as the finish ping tells it.
@@ -177,15 +289,17 @@ struct Ending {
 /// cuts the ping short, with a warning: the exit status stays the jobs',
 /// so that nothing disagrees with it.
 fn finish_ping(
-    watch: &interrupt::Watch,
+    watch: &Watch,
+    phase: &Phase,
     name: &str,
     monitors: Vec<ping::Monitor>,
     invocation_id: String,
     ending: Ending,
     limit: Duration,
 ) {
-    interrupt::set_phase("sending the finish ping");
-    let sent = watch.run(move || {
+    phase.set("sending the finish ping");
+    let on_worker = phase.clone();
+    let sent = watch.run(phase, move || {
         let event = ping::Finish {
             exit_code: ending.exit_code,
             summary: &ending.summary,
@@ -194,7 +308,7 @@ fn finish_ping(
             errors: ending.counts.1,
             hostname: None,
         };
-        ping::finish(&monitors, &invocation_id, &event, limit);
+        ping::finish(&monitors, &invocation_id, &event, limit, &on_worker);
     });
     if let Err(error) = sent {
         log::warn!("{name}: {error}; the finish ping was cut short, the exit status stands");
@@ -214,74 +328,90 @@ fn counts(records: &[JobRecord]) -> (Option<u64>, Option<u64>) {
 }
 
 /// A configuration that cannot be used: reported like any job that did not
-/// start, and to the refusal's monitors (each one whose own URL is usable),
-/// within its ping time limit.
-fn refuse_configuration(cli: &Cli, refusal: config::Refusal, started: Instant) -> u8 {
+/// start, and, for a run of the job, to the refusal's monitors (each one
+/// whose own URL is usable), within its ping time limit, once the exit
+/// status is final.
+fn refuse_configuration(cli: &Cli, refusal: config::Refusal, started: Instant) -> Ended {
     let config::Refusal {
         error,
         monitors,
         ping_timeout,
     } = refusal;
-    report::not_started(
-        cli.job,
-        &cli.job.jobs(),
-        cli.output,
-        report::mode_name(cli.dry_run, cli.pending),
-        &error,
-    );
-    if !monitors.is_empty() {
-        let ending = Ending {
-            exit_code: error.exit_code(),
-            summary: crate::sanitize::redact(&format!("{}: {error}", cli.job.name())).into_owned(),
-            duration: started.elapsed(),
-            counts: (None, None),
-        };
-        finish_ping(
-            &interrupt::Watch::start(),
-            cli.job.name(),
+    let mode = Mode::from_flags(cli.dry_run, cli.pending, cli.max_pending);
+    let written = report::not_started(cli.job, &cli.job.jobs(), cli.output, mode, &error);
+    let mut ended = Ended::at(error.exit_code(), written);
+    if mode.runs_the_job() && !monitors.is_empty() {
+        ended.finish = Some(Finish {
+            watch: Watch::start(),
+            phase: Phase::default(),
+            name: cli.job.name(),
+            metrics: None,
             monitors,
-            random::uuid_v4(),
-            ending,
+            invocation_id: random::uuid_v4(),
+            summary: crate::sanitize::redact(&format!("{}: {error}", cli.job.name())).into_owned(),
+            counts: (None, None),
+            started,
             ping_timeout,
-        );
+        });
     }
-    error.exit_code()
+    ended
 }
 
-/// Runs the jobs on a worker thread, reporting each as it ends. Returns the
-/// records of the jobs that ended, the job in flight when a signal came (as
-/// far as it got), and, if the invocation was cut short, why: the lock was
-/// not taken (held, or the file unusable) or a signal came.
+/// The jobs of an invocation, as far as they got.
+struct Jobs {
+    /// The records of the jobs that ended.
+    records: Vec<JobRecord>,
+    /// The job in flight when a signal came, as far as it got.
+    in_flight: Option<JobRecord>,
+    /// Why the invocation was cut short, if it was: the lock was not taken
+    /// (held, or the file unusable) or a signal came.
+    stopped: Option<Error>,
+    /// The first failure to write a job's result to stdout.
+    unwritten: Option<io::Error>,
+}
+
+/// Runs the jobs on a worker thread, reporting each as it ends.
 fn run_jobs_until_signal(
-    watch: &interrupt::Watch,
+    watch: &Watch,
+    phase: &Phase,
     config: &Arc<Config>,
     invocation_id: &str,
-) -> (Vec<JobRecord>, Option<JobRecord>, Option<Error>) {
+) -> Jobs {
     let progress = Arc::new(run::Progress::default());
     let outcome = {
-        let (config, progress) = (config.clone(), progress.clone());
+        let (config, progress, on_worker) = (config.clone(), progress.clone(), phase.clone());
         let invocation_id = invocation_id.to_owned();
-        watch.run(move || {
-            run::run_jobs(&config, &invocation_id, &progress, &mut |record| {
-                report::emit(record, &config);
-            })
+        watch.run(phase, move || {
+            run::run_jobs(
+                &config,
+                &invocation_id,
+                &progress,
+                &on_worker,
+                &mut |record| report::emit(record, &config),
+            )
         })
     };
-    match outcome {
+    let (records, in_flight, stopped) = match outcome {
         Ok(Ok(())) => (progress.close(), None, None),
         Ok(Err(error)) => (progress.close(), None, Some(error)),
         Err(error) => {
             let (records, in_flight) = progress.interrupt(&error);
             (records, in_flight, Some(error))
         }
+    };
+    Jobs {
+        records,
+        in_flight,
+        stopped,
+        unwritten: progress.unreported(),
     }
 }
 
-/// A result that could not be written to stdout is lost: say so, and make
-/// it the exit status (74) unless the invocation already failed. A reader
-/// that went away (broken pipe) is not counted.
-fn account_for_stdout(selection: Selection, exit: u8) -> u8 {
-    let Some(error) = report::stdout_error() else {
+/// A result that could not be written to stdout (`unwritten`) is lost: say
+/// so, and make it the exit status (74) unless the invocation already
+/// failed. A reader that went away (broken pipe) is not counted.
+fn account_for_stdout(selection: Selection, exit: u8, unwritten: Option<io::Error>) -> u8 {
+    let Some(error) = unwritten else {
         return exit;
     };
     log::error!(
@@ -305,13 +435,10 @@ fn first_failure(records: &[JobRecord]) -> u8 {
 }
 
 /// Records the jobs in `--metrics-file`; a failure to write is a warning.
-fn write_metrics(config: &Config, records: &[JobRecord]) {
-    if let Some(path) = &config.metrics_file
-        && let Err(e) = metrics::update(path, records, SystemTime::now())
-    {
+fn write_metrics(name: &str, path: &std::path::Path, records: &[JobRecord]) {
+    if let Err(e) = metrics::update(path, records, SystemTime::now()) {
         log::warn!(
-            "{}: cannot write the metrics file {}: {e}",
-            config.selection.name(),
+            "{name}: cannot write the metrics file {}: {e}",
             path.display()
         );
     }

@@ -19,11 +19,10 @@ use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
 };
 
-use crate::config::{Config, Mode, Secret};
+use crate::config::Secret;
 use crate::duration::format_duration;
 use crate::error::Error;
-use crate::interrupt;
-use crate::job::Job;
+use crate::interrupt::{self, Phase};
 use crate::outcome::Response;
 use crate::random;
 use crate::retry;
@@ -107,54 +106,17 @@ pub struct RetryResult<T> {
     pub attempts: u32,
 }
 
-/// The request for `job` as the configuration describes it: POST to run the
-/// job, GET for `--pending`. The dry run prints exactly this.
-pub fn api_request<'a>(config: &'a Config, job: Job, request_id: &str) -> Request<'a> {
-    let method = match config.mode {
-        Mode::Trigger => Method::Post,
-        Mode::Pending { .. } => Method::Get,
-    };
-    let mut headers = vec![
-        ("user-agent", HeaderValue::Plain(USER_AGENT.into())),
-        ("accept", HeaderValue::Plain("application/json".into())),
-    ];
-    if method == Method::Post {
-        headers.push((
-            "content-type",
-            HeaderValue::Plain("application/json".into()),
-        ));
-        headers.push(("idempotency-key", HeaderValue::Plain(request_id.into())));
-    }
-    // A child span of the invocation's trace for this job's request (its
-    // retries included); only the app gets it, never a monitor.
-    let span: [u8; 8] = random::random_bytes()[..8].try_into().expect("eight bytes");
-    headers.push(("traceparent", HeaderValue::Plain(config.trace.child(span))));
-    if let Some(state) = config.trace.state() {
-        headers.push(("tracestate", HeaderValue::Plain(state.to_owned())));
-    }
-    headers.push(("x-internal-api-key", HeaderValue::Secret(&config.key)));
-    Request {
-        label: job.name().into(),
-        method,
-        url: config.url(job),
-        shown: config.url(job),
-        host: config.api.host.clone(),
-        headers,
-        body: (method == Method::Post).then(|| config.body.clone()),
-        describe: &Error::to_string,
-    }
-}
-
 /// Sends `request`, retrying what is retryable until `classify` accepts an
 /// response, the failure is final, attempts run out, or the next wait would
-/// pass the deadline.
+/// pass the deadline. What it waits for is told to `phase` as it goes.
 pub fn send_with_retries<T>(
     agent: &Agent,
     request: &Request<'_>,
     budget: &Budget,
+    phase: &Phase,
     classify: impl Fn(&Response) -> Result<T, Error>,
 ) -> RetryResult<T> {
-    send_reporting_progress(agent, request, budget, classify, |_, _| {})
+    send_reporting_progress(agent, request, budget, phase, classify, |_, _| {})
 }
 
 /// [`send_with_retries`], telling `progress` the attempts made and the last
@@ -164,6 +126,7 @@ pub fn send_reporting_progress<T>(
     agent: &Agent,
     request: &Request<'_>,
     budget: &Budget,
+    phase: &Phase,
     classify: impl Fn(&Response) -> Result<T, Error>,
     mut progress: impl FnMut(u32, Option<u16>),
 ) -> RetryResult<T> {
@@ -179,7 +142,7 @@ pub fn send_reporting_progress<T>(
         }
         attempt += 1;
         progress(attempt, status);
-        interrupt::set_phase(format!(
+        phase.set(format!(
             "waiting for {} (attempt {attempt}/{max})",
             request.shown
         ));
@@ -230,7 +193,7 @@ pub fn send_reporting_progress<T>(
             (request.describe)(&error),
             format_duration(wait)
         );
-        interrupt::set_phase(format!(
+        phase.set(format!(
             "waiting {} before attempt {}/{max}",
             format_duration(wait),
             attempt + 1

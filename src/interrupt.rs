@@ -15,9 +15,11 @@
 //! before it is installed would kill the process without a word. A signal
 //! that arrives between two steps is kept and cuts the next one short.
 //!
-//! [`set_phase`] keeps a short description of what the invocation is doing,
-//! so the interruption can be logged as "while waiting for the server
-//! (attempt 2/3)".
+//! A [`Phase`], handed to each step and by it to whatever the step waits
+//! on, keeps a short description of what the invocation is doing, so the
+//! interruption can be logged as "while waiting for the server (attempt
+//! 2/3)". It is a value the invocation owns and passes down, not a global:
+//! whoever sets it is in the call.
 //!
 //! Threads are a resource a service manager limits (`TasksMax=`, a pids
 //! cgroup, `RLIMIT_NPROC`), and under a tight address-space limit none is
@@ -41,22 +43,28 @@ use signal_hook::iterator::Signals;
 
 use crate::error::{Error, Signal};
 
-static PHASE: Mutex<String> = Mutex::new(String::new());
+/// What the invocation is doing now ("waiting for … (attempt 1/3)"), for
+/// the interruption message. One per invocation, shared by the steps (in
+/// order) and the threads a step runs on; cloning it shares it. Until a
+/// step says otherwise it is "starting".
+#[derive(Clone, Debug, Default)]
+pub struct Phase(Arc<Mutex<String>>);
 
-/// Records what the invocation is doing now, for the interruption message.
-pub fn set_phase(phase: impl Into<String>) {
-    if let Ok(mut current) = PHASE.lock() {
-        *current = phase.into();
+impl Phase {
+    /// Records what the invocation is doing now.
+    pub fn set(&self, doing: impl Into<String>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = doing.into();
     }
-}
 
-fn phase() -> String {
-    PHASE
-        .lock()
-        .map(|p| p.clone())
-        .ok()
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "starting".into())
+    /// What the invocation was doing, as "while …" completes it.
+    fn doing(&self) -> String {
+        let doing = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if doing.is_empty() {
+            "starting".into()
+        } else {
+            doing.clone()
+        }
+    }
 }
 
 /// Makes a write past a file-size limit an error (`EFBIG`) rather than a
@@ -167,9 +175,9 @@ impl Watch {
 
     /// Runs `work` on a worker thread and returns its result, unless SIGINT
     /// or SIGTERM arrives first (or arrived since the last step): then it
-    /// returns [`Error::Interrupted`] at once, leaving the worker to die
-    /// with the process.
-    pub fn run<T, F>(&self, work: F) -> Result<T, Error>
+    /// returns [`Error::Interrupted`] at once, saying what `phase` said the
+    /// invocation was doing, and leaves the worker to die with the process.
+    pub fn run<T, F>(&self, phase: &Phase, work: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
@@ -208,12 +216,12 @@ impl Watch {
             // A signal since the last step still cuts this one short; one
             // that comes during it waits for the next.
             return match receiver.try_recv() {
-                Ok(Event::Signal(number)) => Err(interrupted(number)),
+                Ok(Event::Signal(number)) => Err(interrupted(number, phase)),
                 _ => Ok(work()),
             };
         }
         match receiver.recv() {
-            Ok(Event::Signal(number)) => Err(interrupted(number)),
+            Ok(Event::Signal(number)) => Err(interrupted(number, phase)),
             Ok(Event::Done) => {
                 let value = result.lock().ok().and_then(|mut slot| slot.take());
                 // The worker stores its value before it says it is done;
@@ -226,13 +234,38 @@ impl Watch {
     }
 }
 
-fn interrupted(number: i32) -> Error {
+fn interrupted(number: i32, phase: &Phase) -> Error {
     Error::Interrupted {
         signal: if number == SIGINT {
             Signal::Int
         } else {
             Signal::Term
         },
-        during: format!("while {}", phase()),
+        during: format!("while {}", phase.doing()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interruption_says_what_the_phase_last_said() {
+        let phase = Phase::default();
+        let during = |phase: &Phase| match interrupted(SIGTERM, phase) {
+            Error::Interrupted { signal, during } => (signal == Signal::Term, during),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(during(&phase), (true, "while starting".into()));
+        let shared = phase.clone();
+        shared.set("sending the start ping");
+        assert_eq!(during(&phase).1, "while sending the start ping");
+        assert!(matches!(
+            interrupted(SIGINT, &phase),
+            Error::Interrupted {
+                signal: Signal::Int,
+                ..
+            }
+        ));
     }
 }

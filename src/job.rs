@@ -1,6 +1,7 @@
 //! The two OCD background jobs: which endpoint each one triggers and what
-//! request body it sends. The API contract (`docs/api-contract.md`) is
-//! the source of these paths.
+//! request body it sends, and what an invocation does with them (its
+//! [`Mode`]). The API contract (`docs/api-contract.md`) is the source of
+//! these paths.
 
 use std::fmt;
 
@@ -75,6 +76,61 @@ impl fmt::Display for Job {
     }
 }
 
+/// What an invocation does with its jobs, chosen by `--pending` and
+/// `--dry-run`: the one place that decides what a mode sends, waits for
+/// and records, and what it is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Run the job (POST).
+    Trigger,
+    /// Only ask how much is pending (GET); `max` is `--max-pending`.
+    Pending { max: Option<u64> },
+    /// Show what a trigger (or, with `pending`, a `--pending` check)
+    /// would send, and send nothing.
+    DryRun { pending: bool },
+}
+
+impl Mode {
+    /// The mode the flags choose: a dry run of whatever else they say.
+    pub fn from_flags(dry_run: bool, pending: bool, max_pending: Option<u64>) -> Mode {
+        match (dry_run, pending) {
+            (true, pending) => Mode::DryRun { pending },
+            (false, true) => Mode::Pending { max: max_pending },
+            (false, false) => Mode::Trigger,
+        }
+    }
+
+    /// The mode's name in JSON objects.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Trigger => "run",
+            Mode::Pending { .. } => "pending",
+            Mode::DryRun { .. } => "dry-run",
+        }
+    }
+
+    /// Whether nothing is sent: the requests and pings are only shown.
+    pub fn is_dry_run(self) -> bool {
+        matches!(self, Mode::DryRun { .. })
+    }
+
+    /// Whether the job's request runs the job (a POST with a body and an
+    /// `Idempotency-Key`) rather than asking how much is pending (a GET),
+    /// sent or, in a dry run, shown. A run of the job also waits
+    /// `--jitter` and pings the monitors, which a dry run shows too; a
+    /// `--pending` check is not a run of the job and does neither.
+    pub fn triggers(self) -> bool {
+        matches!(self, Mode::Trigger | Mode::DryRun { pending: false })
+    }
+
+    /// Whether this invocation waits `--jitter`, pings the monitors and
+    /// writes the metrics file: a real run of the job, not a `--pending`
+    /// check (which only looks) nor a dry run (which only shows).
+    pub fn runs_the_job(self) -> bool {
+        self.triggers() && !self.is_dry_run()
+    }
+}
+
 /// The JSON request body: `{}` by default, `{"limit":N}` with `--limit`.
 pub fn request_body(limit: Option<u32>) -> String {
     match limit {
@@ -107,6 +163,51 @@ mod tests {
         assert_eq!(Selection::Rewards.jobs(), [Job::Rewards]);
         assert_eq!(Selection::Outcomes.jobs(), [Job::Outcomes]);
         assert_eq!(Selection::All.jobs(), [Job::Rewards, Job::Outcomes]);
+    }
+
+    #[test]
+    fn the_flags_choose_one_mode_and_a_dry_run_wins() {
+        assert_eq!(Mode::from_flags(false, false, None), Mode::Trigger);
+        assert_eq!(
+            Mode::from_flags(false, true, Some(5)),
+            Mode::Pending { max: Some(5) }
+        );
+        assert_eq!(
+            Mode::from_flags(true, false, None),
+            Mode::DryRun { pending: false }
+        );
+        assert_eq!(
+            Mode::from_flags(true, true, Some(5)),
+            Mode::DryRun { pending: true }
+        );
+    }
+
+    #[test]
+    fn each_mode_says_what_it_sends_and_does() {
+        // (mode, name, dry run, POST, jitter + pings + metrics)
+        for (mode, name, dry, triggers, runs) in [
+            (Mode::Trigger, "run", false, true, true),
+            (Mode::Pending { max: None }, "pending", false, false, false),
+            (
+                Mode::DryRun { pending: false },
+                "dry-run",
+                true,
+                true,
+                false,
+            ),
+            (
+                Mode::DryRun { pending: true },
+                "dry-run",
+                true,
+                false,
+                false,
+            ),
+        ] {
+            assert_eq!(mode.name(), name, "{mode:?}");
+            assert_eq!(mode.is_dry_run(), dry, "{mode:?}");
+            assert_eq!(mode.triggers(), triggers, "{mode:?}");
+            assert_eq!(mode.runs_the_job(), runs, "{mode:?}");
+        }
     }
 
     #[test]

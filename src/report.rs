@@ -6,21 +6,24 @@
 //!
 //! Every line is made from a [`JobRecord`], so the log, the JSON and the
 //! ping body can never disagree.
+//!
+//! What writes stdout returns how that went (`Ok` for a reader that went
+//! away): a result that could not be written is the caller's to account
+//! for, once, in the exit status.
 
 use std::borrow::Cow;
-use std::io::Write;
-use std::sync::Mutex;
+use std::io::{self, Write};
 use std::time::Duration;
 
 use log::{Level, kv};
 use serde_json::{Value, json};
 
 use crate::cli::Output;
-use crate::client::{self, Method};
-use crate::config::{Config, Mode};
+use crate::client::Method;
+use crate::config::Config;
 use crate::duration::format_duration;
 use crate::error::Error;
-use crate::job::{Job, Selection};
+use crate::job::{Job, Mode, Selection};
 use crate::outcome::show;
 use crate::random;
 use crate::run::{self, JobRecord, Success};
@@ -74,7 +77,7 @@ pub fn summary(record: &JobRecord) -> String {
 }
 
 /// Reports a finished job: its log line, and its stdout line if any.
-pub fn emit(record: &JobRecord, config: &Config) {
+pub fn emit(record: &JobRecord, config: &Config) -> io::Result<()> {
     let level = match &record.result {
         Ok(_) => Level::Info,
         Err(_) => Level::Error,
@@ -83,12 +86,12 @@ pub fn emit(record: &JobRecord, config: &Config) {
     // The count is printed over `--max-pending` too: the exit status is
     // the alarm, and `n=$(ocd-cron --pending --max-pending 5)` still needs n.
     match (config.output, record.pending()) {
-        (Output::Json, _) => print_json(json(record, config_mode(config), None)),
+        (Output::Json, _) => print_json(json(record, config.mode, None)),
         (Output::Text, Some((count, _))) if config.jobs.len() == 1 => {
             print_line(&count.to_string())
         }
         (Output::Text, Some((count, _))) => print_line(&format!("{} {count}", record.job)),
-        (Output::Text, None) => {}
+        (Output::Text, None) => Ok(()),
     }
 }
 
@@ -135,20 +138,22 @@ pub fn not_started(
     selection: Selection,
     jobs: &[Job],
     output: Output,
-    mode: &'static str,
+    mode: Mode,
     error: &Error,
-) {
+) -> io::Result<()> {
     log_with_fields(
         Level::Error,
         &[("exit_status", kv::Value::from(error.exit_code()))],
         &format!("{}: {error}", selection.name()),
     );
+    let mut written = Ok(());
     if output == Output::Json {
         for &job in jobs {
             let record = JobRecord::not_started(job, error.clone());
-            print_json(json(&record, mode, None));
+            keep_first(&mut written, print_json(json(&record, mode, None)));
         }
     }
+    written
 }
 
 /// Reports an invocation of `config` that `error` cut short, and in JSON
@@ -156,8 +161,14 @@ pub fn not_started(
 /// running, as far as it got), then the `jobs` that did not start. A held
 /// lock is one log line for the invocation; a signal is one line per job
 /// that had not ended, each naming its own job and URL.
-pub fn cut_short(config: &Config, in_flight: Option<&JobRecord>, jobs: &[Job], error: &Error) {
-    let mode = config_mode(config);
+pub fn cut_short(
+    config: &Config,
+    in_flight: Option<&JobRecord>,
+    jobs: &[Job],
+    error: &Error,
+) -> io::Result<()> {
+    let mode = config.mode;
+    let mut written = Ok(());
     let per_job = matches!(error, Error::Interrupted { .. });
     if !per_job {
         log_with_fields(
@@ -171,7 +182,7 @@ pub fn cut_short(config: &Config, in_flight: Option<&JobRecord>, jobs: &[Job], e
             log_with_fields(Level::Error, &record_fields(record), &summary(record));
         }
         if config.output == Output::Json {
-            print_json(json(record, mode, None));
+            keep_first(&mut written, print_json(json(record, mode, None)));
         }
     }
     for &job in jobs {
@@ -181,30 +192,43 @@ pub fn cut_short(config: &Config, in_flight: Option<&JobRecord>, jobs: &[Job], e
             log_with_fields(Level::Error, &record_fields(&record), &summary(&record));
         }
         if config.output == Output::Json {
-            print_json(json(&record, mode, None));
+            keep_first(&mut written, print_json(json(&record, mode, None)));
         }
     }
+    written
 }
 
-/// `--dry-run`: prints each job's request as it would be sent, key
-/// redacted, each with its own `Idempotency-Key` as in a real run, and the
-/// pings each monitor would get, secrets masked (in JSON, as every job
-/// object's `pings`: they belong to the whole invocation).
-pub fn dry_run(config: &Config, invocation_id: &str) {
+/// `--dry-run`: prints each job's request as a run builds it
+/// ([`run::request`]), key redacted, each with its own `Idempotency-Key` as
+/// in a real run, and, for a dry run of a trigger, the wait and the pings
+/// each monitor would get, secrets masked (in JSON, as every job object's
+/// `pings`: they belong to the whole invocation).
+pub fn dry_run(config: &Config, invocation_id: &str) -> io::Result<()> {
+    let mut written = Ok(());
+    // A --pending check would neither wait nor ping.
+    let monitors = if config.mode.triggers() {
+        config.monitors.as_slice()
+    } else {
+        &[]
+    };
     let summaries: Vec<String> = config
         .jobs
         .iter()
         .map(|&job| summary(&dry_run_record(job, None)))
         .collect();
-    let previews = ping::preview(&config.monitors, invocation_id, &summaries.join("\n"));
+    let previews = ping::preview(monitors, invocation_id, &summaries.join("\n"));
     let ids = run::request_ids(&config.jobs, invocation_id, config.slot);
     // What --jitter would wait, drawn as a real run draws it.
-    let jitter = config.jitter.as_ref().map(|jitter| {
-        let delay = jitter.delay(config.selection.name(), random::fraction());
-        (delay, jitter.window)
-    });
+    let jitter = config
+        .jitter
+        .as_ref()
+        .filter(|_| config.mode.triggers())
+        .map(|jitter| {
+            let delay = jitter.delay(config.selection.name(), random::fraction());
+            (delay, jitter.window)
+        });
     for (i, (&job, request_id)) in config.jobs.iter().zip(ids).enumerate() {
-        let request = client::api_request(config, job, &request_id);
+        let request = run::request(config, job, &request_id, run::new_span());
         let record = dry_run_record(job, (request.method == Method::Post).then_some(request_id));
         match jitter {
             Some((delay, window)) if i == 0 => log_with_fields(
@@ -232,12 +256,12 @@ pub fn dry_run(config: &Config, invocation_id: &str) {
                     "headers": headers.iter().map(|(n, v)| (n.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
                     "body": request.body,
                 });
-                let mut object = json(&record, "dry-run", Some(preview));
+                let mut object = json(&record, config.mode, Some(preview));
                 object["pings"] = previews.iter().map(ping_json).collect();
                 if let Some((delay, _)) = jitter {
                     object["jitter_ms"] = millis(delay).into();
                 }
-                print_json(object);
+                keep_first(&mut written, print_json(object));
             }
             Output::Text => {
                 let mut text = String::new();
@@ -258,15 +282,16 @@ pub fn dry_run(config: &Config, invocation_id: &str) {
                 if let Some(body) = &request.body {
                     text.push_str(&format!("\n{body}\n"));
                 }
-                print_line(text.trim_end());
+                keep_first(&mut written, print_line(text.trim_end()));
             }
         }
     }
     if config.output == Output::Text {
         for preview in &previews {
-            print_line(&ping_text(preview));
+            keep_first(&mut written, print_line(&ping_text(preview)));
         }
     }
+    written
 }
 
 /// The record of a dry run of `job`.
@@ -328,23 +353,9 @@ fn ping_json(preview: &ping::Preview) -> Value {
     })
 }
 
-/// The mode's name in JSON objects, from the two flags that choose it.
-pub fn mode_name(dry_run: bool, pending: bool) -> &'static str {
-    match (dry_run, pending) {
-        (true, _) => "dry-run",
-        (false, true) => "pending",
-        (false, false) => "run",
-    }
-}
-
-/// The mode's name for a run of `config`.
-pub fn config_mode(config: &Config) -> &'static str {
-    mode_name(config.dry_run, matches!(config.mode, Mode::Pending { .. }))
-}
-
 /// The JSON object for a record. The fields are documented in the README
 /// ("Operating it"); tests assert the schema.
-fn json(record: &JobRecord, mode: &str, request: Option<Value>) -> Value {
+fn json(record: &JobRecord, mode: Mode, request: Option<Value>) -> Value {
     let (processed, errors) = record.counts();
     let (pending, message) = match (&record.result, record.pending()) {
         (_, Some((count, message))) => (Some(count), message.map(str::to_owned)),
@@ -354,7 +365,7 @@ fn json(record: &JobRecord, mode: &str, request: Option<Value>) -> Value {
     };
     let mut object = json!({
         "job": record.job.name(),
-        "mode": mode,
+        "mode": mode.name(),
         "ok": record.result.is_ok(),
         "exit_code": record.exit_code(),
         "http_status": record.http_status,
@@ -374,14 +385,11 @@ fn json(record: &JobRecord, mode: &str, request: Option<Value>) -> Value {
     object
 }
 
-/// The first failure to write stdout, other than a reader that went away.
-static STDOUT_ERROR: Mutex<Option<String>> = Mutex::new(None);
-
 /// Writes `object` on one line, the key redacted (plainly or
 /// percent-encoded) in each string before it is escaped for JSON, where a
 /// key holding `"` or `\` would no longer read as itself: a path or an
 /// error that happens to hold the key is no more shown here than on stderr.
-fn print_json(mut object: Value) {
+fn print_json(mut object: Value) -> io::Result<()> {
     fn scrub_strings(value: &mut Value) {
         match value {
             Value::String(text) => {
@@ -395,34 +403,26 @@ fn print_json(mut object: Value) {
         }
     }
     scrub_strings(&mut object);
-    print_line(&object.to_string());
+    print_line(&object.to_string())
 }
 
 /// Writes a line to stdout, the key redacted as in a log line. A closed
-/// pipe (`| head`) is ignored: the reader has what it wanted, and the exit status
-/// must still say how the job went. Any other failure (a full disk,
-/// `>/dev/full`) loses a result, and is kept for [`stdout_error`].
-fn print_line(line: &str) {
+/// pipe (`| head`) is not a failure: the reader has what it wanted, and the
+/// exit status must still say how the job went. Any other failure (a full
+/// disk, `>/dev/full`) loses a result, and is returned.
+fn print_line(line: &str) -> io::Result<()> {
     let line = sanitize::redact(line);
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
-        note_stdout_error(&e);
+    let mut out = io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        written => written,
     }
 }
 
-/// Keeps the first failure to write stdout, unless it is a broken pipe.
-fn note_stdout_error(error: &std::io::Error) {
-    if error.kind() == std::io::ErrorKind::BrokenPipe {
-        return;
+/// Keeps the first failure of several writes in `first`; each write is
+/// tried all the same.
+fn keep_first(first: &mut io::Result<()>, next: io::Result<()>) {
+    if first.is_ok() {
+        *first = next;
     }
-    let mut first = STDOUT_ERROR.lock().unwrap_or_else(|p| p.into_inner());
-    first.get_or_insert_with(|| error.to_string());
-}
-
-/// Why a result could not be written to stdout, if one could not.
-pub fn stdout_error() -> Option<String> {
-    STDOUT_ERROR
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone()
 }

@@ -1,16 +1,19 @@
 //! The jobs of one invocation, in order, under one `--timeout` deadline,
 //! each becoming one [`JobRecord`]: the record every report, metric and
-//! ping is made from.
+//! ping is made from. Each job's request is built here, by [`request`],
+//! which the dry run prints: what it shows is what a run sends.
 
+use std::io;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::client::{self, Budget, Method, RetryResult};
-use crate::config::{Config, Mode};
+use crate::client::{self, Budget, HeaderValue, Method, Request, RetryResult, USER_AGENT};
+use crate::config::Config;
 use crate::duration;
 use crate::error::{self, Error};
 use crate::fleet;
-use crate::job::Job;
+use crate::interrupt::Phase;
+use crate::job::{Job, Mode};
 use crate::lock;
 use crate::outcome::{self, JobReport, PendingReport};
 use crate::random;
@@ -109,6 +112,52 @@ pub fn request_ids(jobs: &[Job], invocation_id: &str, slot: Option<u64>) -> Vec<
         .collect()
 }
 
+/// The request for `job` as `config` describes it: a POST that runs the
+/// job, or a GET for `--pending` (as [`Mode::triggers`] says), with
+/// `request_id` as its `Idempotency-Key` and `span` as its span's parent
+/// id in `traceparent`. Pure: the run sends exactly this, and the dry run
+/// prints it.
+pub fn request<'a>(config: &'a Config, job: Job, request_id: &str, span: [u8; 8]) -> Request<'a> {
+    let method = if config.mode.triggers() {
+        Method::Post
+    } else {
+        Method::Get
+    };
+    let mut headers = vec![
+        ("user-agent", HeaderValue::Plain(USER_AGENT.into())),
+        ("accept", HeaderValue::Plain("application/json".into())),
+    ];
+    if method == Method::Post {
+        headers.push((
+            "content-type",
+            HeaderValue::Plain("application/json".into()),
+        ));
+        headers.push(("idempotency-key", HeaderValue::Plain(request_id.into())));
+    }
+    // A child span of the invocation's trace for this job's request (its
+    // retries included); only the app gets it, never a monitor.
+    headers.push(("traceparent", HeaderValue::Plain(config.trace.child(span))));
+    if let Some(state) = config.trace.state() {
+        headers.push(("tracestate", HeaderValue::Plain(state.to_owned())));
+    }
+    headers.push(("x-internal-api-key", HeaderValue::Secret(&config.key)));
+    Request {
+        label: job.name().into(),
+        method,
+        url: config.url(job),
+        shown: config.url(job),
+        host: config.api.host.clone(),
+        headers,
+        body: (method == Method::Post).then(|| config.body.clone()),
+        describe: &Error::to_string,
+    }
+}
+
+/// A new span's id for [`request`]: random, one per job.
+pub fn new_span() -> [u8; 8] {
+    random::random_bytes()[..8].try_into().expect("eight bytes")
+}
+
 /// The records of an invocation as the jobs end, and how far the job in
 /// flight has got, kept where the main thread can read them when a signal
 /// cuts the run short. One lock guards both, so each job is reported
@@ -122,6 +171,9 @@ struct Ledger {
     current: Option<InFlight>,
     /// Set once the records have been taken: nothing more is reported.
     closed: bool,
+    /// The first failure to report a record (a result that could not be
+    /// written), kept for whoever accounts for it.
+    unreported: Option<io::Error>,
 }
 
 /// A job that has started and not yet ended.
@@ -173,15 +225,23 @@ impl Progress {
     }
 
     /// The job in flight has ended: `report` it, unless the invocation was
-    /// already reported as interrupted.
-    fn end(&self, record: JobRecord, report: &mut dyn FnMut(&JobRecord)) {
+    /// already reported as interrupted, keeping the first failure to.
+    fn end(&self, record: JobRecord, report: &mut dyn FnMut(&JobRecord) -> io::Result<()>) {
         let mut ledger = self.ledger();
         if ledger.closed {
             return;
         }
         ledger.current = None;
-        report(&record);
+        if let Err(error) = report(&record) {
+            ledger.unreported.get_or_insert(error);
+        }
         ledger.finished.push(record);
+    }
+
+    /// The first failure to report a record, if there was one; asked once
+    /// the records are taken.
+    pub fn unreported(&self) -> Option<io::Error> {
+        self.ledger().unreported.take()
     }
 
     /// The records of the jobs that ended; nothing is reported after this.
@@ -213,13 +273,15 @@ impl Progress {
 
 /// Runs the selected jobs in order under one `--timeout` deadline, each
 /// even if the one before failed, handing each record to `report` as soon
-/// as it exists and keeping it in `progress`. Fails before any job only if
-/// the `--lock-file` cannot be taken.
+/// as it exists and keeping it in `progress`, and telling `phase` what each
+/// waits for. Fails before any job only if the `--lock-file` cannot be
+/// taken. A dry run does not come here: it only shows each [`request`].
 pub fn run_jobs(
     config: &Config,
     invocation_id: &str,
     progress: &Progress,
-    report: &mut dyn FnMut(&JobRecord),
+    phase: &Phase,
+    report: &mut dyn FnMut(&JobRecord) -> io::Result<()>,
 ) -> Result<(), Error> {
     // Held until this function returns (or the process ends).
     let _lock = match &config.lock_file {
@@ -243,7 +305,7 @@ pub fn run_jobs(
     let ids = request_ids(&config.jobs, invocation_id, config.slot);
     for (&job, request_id) in config.jobs.iter().zip(ids) {
         let job_started = Instant::now();
-        let request = client::api_request(config, job, &request_id);
+        let request = request(config, job, &request_id, new_span());
         log::debug!(
             "{job}: {} {}{}, deadline {}, up to {} attempts",
             request.method.as_str(),
@@ -272,23 +334,25 @@ pub fn run_jobs(
             status,
             attempts,
         } = match config.mode {
-            Mode::Trigger => client::send_reporting_progress(
-                &agent,
-                &request,
-                &budget,
-                |response| {
-                    outcome::classify(&request.url, response, config.max_item_errors)
-                        .map(Success::Triggered)
-                },
-                advance,
-            ),
             Mode::Pending { max } => client::send_reporting_progress(
                 &agent,
                 &request,
                 &budget,
+                phase,
                 |response| {
                     outcome::classify_pending(&request.url, job, response, max)
                         .map(Success::Pending)
+                },
+                advance,
+            ),
+            Mode::Trigger | Mode::DryRun { .. } => client::send_reporting_progress(
+                &agent,
+                &request,
+                &budget,
+                phase,
+                |response| {
+                    outcome::classify(&request.url, response, config.max_item_errors)
+                        .map(Success::Triggered)
                 },
                 advance,
             ),
@@ -325,6 +389,137 @@ mod tests {
             result: Ok(Success::Pending(PendingReport::default())),
             ..JobRecord::not_started(job, interrupted())
         }
+    }
+
+    const KEY: &str = "k3y-for-the-request-builder";
+
+    /// The configuration `args` and the environment `env` make, with the
+    /// key and a base URL with a path prefix.
+    fn config(args: &[&str], env: &[(&str, &str)]) -> Config {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from(["ocd-cron"].iter().chain(args)).unwrap();
+        let env: Vec<(String, String)> = [
+            ("INTERNAL_API_KEY", KEY),
+            ("API_BASE_URL", "http://127.0.0.1:3000/ocd"),
+        ]
+        .iter()
+        .chain(env)
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+        let lookup = |name: &str| env.iter().rfind(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let settings = crate::config::tests::settings_with(&lookup, &[]);
+        crate::config::resolve(&cli, &lookup, &settings).unwrap()
+    }
+
+    /// The headers of `request`, the key as sent.
+    fn headers(request: &Request<'_>) -> Vec<(&'static str, String)> {
+        request
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    HeaderValue::Plain(v) => v.clone(),
+                    HeaderValue::Secret(key) => format!("{} as {}", value.shown(), key.expose()),
+                };
+                (*name, value)
+            })
+            .collect()
+    }
+
+    const PARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const SPAN: [u8; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+
+    #[test]
+    fn a_trigger_posts_the_body_with_its_id_trace_and_key() {
+        let config = config(
+            &["--job", "outcomes", "--limit", "7"],
+            &[("TRACEPARENT", PARENT), ("TRACESTATE", "v=1")],
+        );
+        let request = request(&config, Job::Outcomes, "id-1", SPAN);
+        assert_eq!(request.label, "outcomes");
+        assert_eq!(request.method, Method::Post);
+        let url = "http://127.0.0.1:3000/ocd/api/training/outcomes";
+        assert_eq!((request.url.as_str(), request.shown.as_str()), (url, url));
+        assert_eq!(request.host, "127.0.0.1");
+        assert_eq!(request.body.as_deref(), Some(r#"{"limit":7}"#));
+        let agent = format!("ocd-cron/{}", env!("CARGO_PKG_VERSION"));
+        assert_eq!(
+            headers(&request),
+            [
+                ("user-agent", agent),
+                ("accept", "application/json".into()),
+                ("content-type", "application/json".into()),
+                ("idempotency-key", "id-1".into()),
+                (
+                    "traceparent",
+                    "00-0af7651916cd43dd8448eb211c80319c-0102030405060708-01".into()
+                ),
+                ("tracestate", "v=1".into()),
+                ("x-internal-api-key", format!("(redacted) as {KEY}")),
+            ]
+        );
+        let error = Error::Config("x".into());
+        assert_eq!((request.describe)(&error), error.to_string());
+    }
+
+    #[test]
+    fn a_pending_check_gets_without_a_body_or_an_id() {
+        let config = config(&["--job", "rewards", "--pending"], &[]);
+        let request = request(&config, Job::Rewards, "id-1", SPAN);
+        assert_eq!(request.method, Method::Get);
+        assert_eq!(
+            request.url,
+            "http://127.0.0.1:3000/ocd/api/training/calculate-pending"
+        );
+        assert_eq!(request.body, None);
+        let names: Vec<_> = request.headers.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            names,
+            ["user-agent", "accept", "traceparent", "x-internal-api-key"]
+        );
+        let traceparent = &headers(&request)[2].1;
+        assert!(
+            traceparent.ends_with("-0102030405060708-01"),
+            "{traceparent}"
+        );
+        assert_eq!(traceparent.len(), PARENT.len());
+    }
+
+    #[test]
+    fn a_dry_run_builds_the_request_it_is_a_dry_run_of() {
+        for (args, method) in [
+            (&["--job", "rewards", "--dry-run"][..], Method::Post),
+            (&["--job", "rewards", "--dry-run", "--pending"], Method::Get),
+        ] {
+            let config = config(args, &[]);
+            let dry = request(&config, Job::Rewards, "id", SPAN);
+            assert_eq!(dry.method, method, "{args:?}");
+            assert_eq!(dry.body.is_some(), method == Method::Post, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn each_span_is_new() {
+        assert_ne!(new_span(), new_span());
+    }
+
+    #[test]
+    fn the_first_failure_to_report_is_kept_and_reporting_goes_on() {
+        let progress = Progress::default();
+        let mut reported = Vec::new();
+        let mut report = |record: &JobRecord| {
+            reported.push(record.job);
+            Err(io::Error::other(format!("{} lost", record.job)))
+        };
+        for job in [Job::Rewards, Job::Outcomes] {
+            progress.begin(job, (None, None), 1, Instant::now());
+            progress.end(ended(job), &mut report);
+        }
+        assert_eq!(reported, [Job::Rewards, Job::Outcomes]);
+        assert_eq!(progress.close().len(), 2);
+        let failure = progress.unreported().expect("a failure");
+        assert_eq!(failure.to_string(), "rewards lost");
+        assert!(progress.unreported().is_none(), "accounted for once");
     }
 
     #[test]
@@ -386,7 +581,10 @@ mod tests {
         let progress = Progress::default();
         let mut reported = Vec::new();
         progress.begin(Job::Rewards, (Some("id-1".into()), None), 3, Instant::now());
-        progress.end(ended(Job::Rewards), &mut |r| reported.push(r.job));
+        progress.end(ended(Job::Rewards), &mut |r| {
+            reported.push(r.job);
+            Ok(())
+        });
         progress.begin(
             Job::Outcomes,
             (Some("id-2".into()), Some("t".into())),
@@ -429,7 +627,10 @@ mod tests {
         progress.begin(Job::Rewards, (None, None), 1, Instant::now());
         assert!(progress.close().is_empty());
         let mut reported = 0;
-        progress.end(ended(Job::Rewards), &mut |_| reported += 1);
+        progress.end(ended(Job::Rewards), &mut |_| {
+            reported += 1;
+            Ok(())
+        });
         assert_eq!(reported, 0, "a job is reported once");
         let (finished, in_flight) = progress.interrupt(&interrupted());
         assert!(finished.is_empty() && in_flight.is_none());

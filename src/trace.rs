@@ -14,7 +14,7 @@
 //! carry the same header, as they carry the same `Idempotency-Key`.
 //!
 //! Monitors never get these headers: they are built for the API request
-//! only (`client::api_request`).
+//! only (`run::request`).
 
 use std::fmt::Write;
 

@@ -32,7 +32,7 @@ pub use secret::Secret;
 use crate::cli::{Cli, DEFAULT_PING_TIMEOUT, Output, parse_ping_timeout};
 use crate::error::Error;
 use crate::fleet::{self, Jitter};
-use crate::job::{self, Job, Selection};
+use crate::job::{self, Job, Mode, Selection};
 use crate::setting::{self, Setting};
 use crate::target::{self, Target};
 use crate::trace::Trace;
@@ -51,7 +51,6 @@ pub struct Config {
     /// The jobs to run, in order.
     pub jobs: Vec<Job>,
     pub mode: Mode,
-    pub dry_run: bool,
     pub output: Output,
     /// Where the OCD app listens.
     pub api: Target,
@@ -64,8 +63,8 @@ pub struct Config {
     /// `--ca-cert`: trust exactly these CAs instead of the system store.
     pub ca_certs: Option<Vec<Certificate<'static>>>,
     pub lock_file: Option<PathBuf>,
-    /// The monitors to ping (`--ping-url`), in the order given; none for
-    /// `--pending`.
+    /// The monitors to ping (`--ping-url`), in the order given; only a run
+    /// of the job pings them (`Mode::runs_the_job`).
     pub monitors: Vec<Monitor>,
     /// How long the start pings, and then the finish pings, may take.
     pub ping_timeout: Duration,
@@ -76,7 +75,7 @@ pub struct Config {
     /// Where each setting came from (`API_BASE_URL from ./.env.local line
     /// 3`), for `--dry-run` and `-v`.
     pub origins: Vec<String>,
-    /// `--jitter`: the wait before the run; never for `--pending`.
+    /// `--jitter`: the wait before a run of the job (`Mode::runs_the_job`).
     pub jitter: Option<Jitter>,
     /// The scheduled time of this run's slot (Unix seconds), when a slot key
     /// is asked for (`--slot-period`, `OCD_CRON_SCHEDULED_TIME`).
@@ -95,13 +94,6 @@ impl Config {
     pub fn url(&self, job: Job) -> String {
         self.api.url(job.path())
     }
-}
-
-/// Trigger the job, or only ask how much is pending.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Trigger,
-    Pending { max: Option<u64> },
 }
 
 /// Reads a variable by name: the real environment in production, a table in tests.
@@ -205,9 +197,8 @@ pub struct Refusal {
 }
 
 /// Reads the real environment and the env files, then resolves. A
-/// refused configuration comes with the monitors to report it to (none for
-/// a dry run or a `--pending` check, which ping nobody) and their time
-/// limit.
+/// refused configuration comes with the monitors it found (which only a
+/// run of the job tells, `Mode::runs_the_job`) and their time limit.
 pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
     let env = without_empty_optional(&real_env);
     let refuse = |error: Error, settings: Option<&Settings>| {
@@ -217,7 +208,6 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
             crate::sanitize::hide(key.expose());
         }
         let monitors = match settings {
-            _ if cli.dry_run || cli.pending => Vec::new(),
             Some(settings) => usable_monitors(cli, &env, settings),
             None => usable_monitors(cli, &env, &environment_only(&env)),
         };
@@ -452,14 +442,7 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
     Ok(Config {
         selection: cli.job,
         jobs: cli.job.jobs(),
-        mode: if cli.pending {
-            Mode::Pending {
-                max: cli.max_pending,
-            }
-        } else {
-            Mode::Trigger
-        },
-        dry_run: cli.dry_run,
+        mode: Mode::from_flags(cli.dry_run, cli.pending, cli.max_pending),
         output: cli.output,
         api,
         key,
@@ -470,9 +453,7 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
         max_item_errors: cli.max_item_errors,
         ca_certs,
         lock_file: cli.lock_file.clone(),
-        // Checked either way, but a --pending run is a check, not a run of
-        // the job: it pings nobody.
-        monitors: if cli.pending { Vec::new() } else { monitors },
+        monitors,
         ping_timeout,
         metrics_file,
         warnings,
@@ -482,7 +463,7 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
         } else {
             Vec::new()
         },
-        jitter: if cli.pending { None } else { jitter },
+        jitter,
         slot,
         trace,
         dry_run_warnings,
@@ -864,8 +845,9 @@ pub(crate) mod tests {
         // The scheduled time comes from the real environment only.
         let only_file = [("OCD_CRON_SCHEDULED_TIME", "2026-12-03T14:29:59Z")];
         assert_eq!(config(&[], &[KEY], &only_file).slot, None);
-        // A health check answers now.
-        assert_eq!(config(&["--pending"], &env, &[]).jitter, None);
+        // A health check answers now: it is no run of the job, which
+        // alone waits.
+        assert!(!config(&["--pending"], &env, &[]).mode.runs_the_job());
     }
 
     #[test]
@@ -1033,8 +1015,10 @@ pub(crate) mod tests {
     fn a_pending_check_pings_nobody_but_its_ping_urls_are_still_checked() {
         let ping = ("OCD_CRON_PING_URL", "https://hc-ping.com/abc");
         let config = resolve_with(&["--pending"], &[KEY, ping], &[]).unwrap();
-        assert!(config.monitors.is_empty());
+        assert!(!config.mode.runs_the_job(), "only a run of the job pings");
+        assert_eq!(config.monitors.len(), 1);
         let config = resolve_with(&[], &[KEY, ping], &[]).unwrap();
+        assert!(config.mode.runs_the_job());
         assert_eq!(config.monitors.len(), 1);
         let bad = ("OCD_CRON_PING_URL", "ftp://hc-ping.com/abc");
         assert!(matches!(

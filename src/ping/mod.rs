@@ -25,6 +25,7 @@ use crate::client::{self, Budget, HeaderValue, Method, Request, USER_AGENT};
 use crate::config::monitor::MASK;
 use crate::duration::format_duration;
 use crate::error::{Error, Route};
+use crate::interrupt::Phase;
 use crate::outcome::Response;
 use crate::sanitize::for_log;
 use crate::time;
@@ -118,8 +119,9 @@ impl Monitor {
     }
 
     /// Sends one ping within `limit`, all attempts and waits included,
-    /// reporting how it went; never fails.
-    fn send(&self, event: &str, shape: &Shape, limit: Duration) {
+    /// reporting how it went and telling `phase` what it waits for; never
+    /// fails.
+    fn send(&self, event: &str, shape: &Shape, limit: Duration, phase: &Phase) {
         let ping = self.ping(shape);
         let label = self.label();
         let mut headers = vec![("user-agent", HeaderValue::Plain(USER_AGENT.into()))];
@@ -148,7 +150,7 @@ impl Monitor {
             max_server_wait: limit / SERVER_WAIT_SHARE,
         };
         let agent = client::agent(self.target(), CONNECT_TIMEOUT, None);
-        let result = client::send_with_retries(&agent, &request, &budget, |response| {
+        let result = client::send_with_retries(&agent, &request, &budget, phase, |response| {
             accepted(&ping.shown, response, |text| self.scrub(text))
         });
         match result.result {
@@ -166,22 +168,29 @@ impl Monitor {
 }
 
 /// Signals to every monitor that has a start ping that the invocation
-/// began, all within `limit`.
-pub fn start(monitors: &[Monitor], invocation_id: &str, limit: Duration) {
-    send_all(monitors, "start", limit, |monitor| {
+/// began, all within `limit`, telling `phase` what they wait for.
+pub fn start(monitors: &[Monitor], invocation_id: &str, limit: Duration, phase: &Phase) {
+    send_all(monitors, "start", limit, phase, |monitor| {
         protocol::start(monitor.kind(), invocation_id)
     });
 }
 
 /// Signals to every monitor how the invocation ended, all within `limit`.
-/// This machine's name is filled in for the monitors that show it.
-pub fn finish(monitors: &[Monitor], invocation_id: &str, event: &Finish<'_>, limit: Duration) {
+/// This machine's name is filled in for the monitors that show it. What
+/// they wait for is told to `phase`.
+pub fn finish(
+    monitors: &[Monitor],
+    invocation_id: &str,
+    event: &Finish<'_>,
+    limit: Duration,
+    phase: &Phase,
+) {
     let hostname = hostname();
     let event = Finish {
         hostname: hostname.as_deref(),
         ..event.clone()
     };
-    send_all(monitors, "finish", limit, |monitor| {
+    send_all(monitors, "finish", limit, phase, |monitor| {
         Some(protocol::finish(monitor.kind(), invocation_id, &event))
     });
 }
@@ -193,6 +202,7 @@ fn send_all(
     monitors: &[Monitor],
     event: &str,
     limit: Duration,
+    phase: &Phase,
     shape: impl Fn(&Monitor) -> Option<Shape>,
 ) {
     std::thread::scope(|scope| {
@@ -204,7 +214,7 @@ fn send_all(
                 let on_thread = shape.clone();
                 let spawned = if crate::interrupt::threads_allowed() {
                     std::thread::Builder::new()
-                        .spawn_scoped(scope, move || monitor.send(event, &on_thread, limit))
+                        .spawn_scoped(scope, move || monitor.send(event, &on_thread, limit, phase))
                 } else {
                     Err(std::io::Error::other(
                         "threads are off under the address-space limit",
@@ -217,7 +227,7 @@ fn send_all(
                             "{}: no thread for the {event} ping ({e}); sending it here",
                             monitor.label()
                         );
-                        monitor.send(event, &shape, limit);
+                        monitor.send(event, &shape, limit, phase);
                         None
                     }
                 }
