@@ -15,7 +15,7 @@ use crate::config::{self, Config};
 use crate::duration::format_duration;
 use crate::error::{Error, code};
 use crate::interrupt::{Phase, Watch};
-use crate::job::{Mode, Selection};
+use crate::job::Selection;
 use crate::run::JobRecord;
 use crate::{lock, metrics, ping, random, report, run};
 
@@ -57,48 +57,27 @@ impl Ended {
 fn invoke(cli: &Cli, started: Instant) -> Ended {
     let config = match config::load(cli) {
         Ok(config) => config,
-        Err(refusal) => return refuse_configuration(cli, *refusal, started),
+        Err(refusal) => return refuse_configuration(*refusal, started),
     };
-    let dry_run = config.mode.is_dry_run();
-    for warning in &config.warnings {
-        log::warn!("{}: {warning}", config.selection.name());
-    }
-    for origin in &config.origins {
-        if dry_run {
-            log::info!("{}: {origin}", config.selection.name());
-        } else {
-            log::debug!("{}: {origin}", config.selection.name());
-        }
-    }
-    let level = if dry_run {
-        log::Level::Warn
-    } else {
-        log::Level::Debug
-    };
-    for warning in &config.dry_run_warnings {
-        log::log!(level, "{}: {warning}", config.selection.name());
+    for (level, notice) in config.notices() {
+        log::log!(level, "{}: {notice}", config.selection().name());
     }
     let invocation_id = random::uuid_v4();
-    if dry_run {
+    if config.mode().is_dry_run() {
         // The lock file is opened (created if need be) as a real run would,
         // but not locked: a dry run must never make a real run exit 75.
-        if let Some(path) = &config.lock_file
+        if let Some(path) = config.lock_file()
             && let Err(error) = lock::check(path)
         {
-            let refusal = config::Refusal {
-                error,
-                monitors: Vec::new(),
-                ping_timeout: config.ping_timeout,
-            };
-            return refuse_configuration(cli, refusal, started);
+            return refuse_configuration(config.refusal(error), started);
         }
         return Ended::at(code::OK, report::dry_run(&config, &invocation_id));
     }
     // Health checks (--pending) are not runs of the job: no jitter, no
     // pings, no metrics.
-    let runs_the_job = config.mode.runs_the_job();
+    let runs_the_job = config.mode().runs_the_job();
     let monitors = if runs_the_job {
-        config.monitors.clone()
+        config.monitors().to_vec()
     } else {
         Vec::new()
     };
@@ -116,10 +95,10 @@ fn invoke(cli: &Cli, started: Instant) -> Ended {
             &phase,
             &monitors,
             &invocation_id,
-            config.ping_timeout,
+            config.ping_timeout(),
         )
     }) {
-        let written = report::cut_short(&config, None, &config.jobs, &error);
+        let written = report::cut_short(&config, None, config.jobs(), &error);
         return Ended::at(error.exit_code(), written);
     }
 
@@ -132,7 +111,8 @@ fn invoke(cli: &Cli, started: Instant) -> Ended {
     } = jobs;
     if let Some(error) = &stopped {
         let ended = records.len() + usize::from(in_flight.is_some());
-        let written = report::cut_short(&config, in_flight.as_ref(), &config.jobs[ended..], error);
+        let written =
+            report::cut_short(&config, in_flight.as_ref(), &config.jobs()[ended..], error);
         unwritten = unwritten.or(written.err());
         // Interrupted: leave at once. The dead-man switch notices the
         // missing finish ping, and the metrics stay as they were.
@@ -151,15 +131,15 @@ fn invoke(cli: &Cli, started: Instant) -> Ended {
     // Built only for a monitor: the summary lines cost a little.
     let summary = match &stopped {
         _ if monitors.is_empty() => String::new(),
-        Some(error) => format!("{}: {error}", config.selection.name()),
+        Some(error) => format!("{}: {error}", config.selection().name()),
         None => {
             let lines: Vec<String> = records.iter().map(report::summary).collect();
             lines.join("\n")
         }
     };
     let counts = counts(&records);
-    let metrics = match &config.metrics_file {
-        Some(path) if runs_the_job && !records.is_empty() => Some((path.clone(), records)),
+    let metrics = match config.metrics_file() {
+        Some(path) if runs_the_job && !records.is_empty() => Some((path.to_owned(), records)),
         _ => None,
     };
     Ended {
@@ -168,14 +148,14 @@ fn invoke(cli: &Cli, started: Instant) -> Ended {
         finish: Some(Finish {
             watch,
             phase,
-            name: config.selection.name(),
+            name: config.selection().name(),
             metrics,
             monitors,
             invocation_id,
             summary: crate::sanitize::redact(&summary).into_owned(),
             counts,
             started,
-            ping_timeout: config.ping_timeout,
+            ping_timeout: config.ping_timeout(),
         }),
     }
 }
@@ -229,10 +209,10 @@ impl Finish {
 /// `--jitter`: waits its delay before anything is locked or sent. A signal
 /// meanwhile stops the invocation at once, with nothing sent.
 fn wait_jitter(watch: &Watch, phase: &Phase, config: &Config) -> Result<(), Error> {
-    let Some(jitter) = &config.jitter else {
+    let Some(jitter) = &config.jitter() else {
         return Ok(());
     };
-    let delay = jitter.delay(config.selection.name(), random::fraction());
+    let delay = jitter.delay(config.selection().name(), random::fraction());
     let how = format!(
         "{} (--jitter {}{})",
         format_duration(delay),
@@ -249,7 +229,10 @@ fn wait_jitter(watch: &Watch, phase: &Phase, config: &Config) -> Result<(), Erro
             "jitter_ms",
             log::kv::Value::from(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)),
         )],
-        &format!("{}: waiting {how} before the run", config.selection.name()),
+        &format!(
+            "{}: waiting {how} before the run",
+            config.selection().name()
+        ),
     );
     phase.set(format!("waiting {how} before the run; nothing was sent"));
     watch.run(phase, move || std::thread::sleep(delay))
@@ -331,24 +314,27 @@ fn counts(records: &[JobRecord]) -> (Option<u64>, Option<u64>) {
 /// start, and, for a run of the job, to the refusal's monitors (each one
 /// whose own URL is usable), within its ping time limit, once the exit
 /// status is final.
-fn refuse_configuration(cli: &Cli, refusal: config::Refusal, started: Instant) -> Ended {
+fn refuse_configuration(refusal: config::Refusal, started: Instant) -> Ended {
     let config::Refusal {
         error,
+        selection,
+        output,
+        mode,
         monitors,
         ping_timeout,
     } = refusal;
-    let mode = Mode::from_flags(cli.dry_run, cli.pending, cli.max_pending);
-    let written = report::not_started(cli.job, &cli.job.jobs(), cli.output, mode, &error);
+    let written = report::not_started(selection, &selection.jobs(), output, mode, &error);
     let mut ended = Ended::at(error.exit_code(), written);
     if mode.runs_the_job() && !monitors.is_empty() {
         ended.finish = Some(Finish {
             watch: Watch::start(),
             phase: Phase::default(),
-            name: cli.job.name(),
+            name: selection.name(),
             metrics: None,
             monitors,
             invocation_id: random::uuid_v4(),
-            summary: crate::sanitize::redact(&format!("{}: {error}", cli.job.name())).into_owned(),
+            summary: crate::sanitize::redact(&format!("{}: {error}", selection.name()))
+                .into_owned(),
             counts: (None, None),
             started,
             ping_timeout,

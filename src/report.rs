@@ -85,9 +85,9 @@ pub fn emit(record: &JobRecord, config: &Config) -> io::Result<()> {
     log_with_fields(level, &record_fields(record), &summary(record));
     // The count is printed over `--max-pending` too: the exit status is
     // the alarm, and `n=$(ocd-cron --pending --max-pending 5)` still needs n.
-    match (config.output, record.pending()) {
-        (Output::Json, _) => print_json(json(record, config.mode, None)),
-        (Output::Text, Some((count, _))) if config.jobs.len() == 1 => {
+    match (config.output(), record.pending()) {
+        (Output::Json, _) => print_json(json(record, config.mode(), None)),
+        (Output::Text, Some((count, _))) if config.jobs().len() == 1 => {
             print_line(&count.to_string())
         }
         (Output::Text, Some((count, _))) => print_line(&format!("{} {count}", record.job)),
@@ -167,21 +167,21 @@ pub fn cut_short(
     jobs: &[Job],
     error: &Error,
 ) -> io::Result<()> {
-    let mode = config.mode;
+    let mode = config.mode();
     let mut written = Ok(());
     let per_job = matches!(error, Error::Interrupted { .. });
     if !per_job {
         log_with_fields(
             Level::Error,
             &[("exit_status", kv::Value::from(error.exit_code()))],
-            &format!("{}: {error}", config.selection.name()),
+            &format!("{}: {error}", config.selection().name()),
         );
     }
     if let Some(record) = in_flight {
         if per_job {
             log_with_fields(Level::Error, &record_fields(record), &summary(record));
         }
-        if config.output == Output::Json {
+        if config.output() == Output::Json {
             keep_first(&mut written, print_json(json(record, mode, None)));
         }
     }
@@ -191,7 +191,7 @@ pub fn cut_short(
         if per_job {
             log_with_fields(Level::Error, &record_fields(&record), &summary(&record));
         }
-        if config.output == Output::Json {
+        if config.output() == Output::Json {
             keep_first(&mut written, print_json(json(&record, mode, None)));
         }
     }
@@ -206,28 +206,27 @@ pub fn cut_short(
 pub fn dry_run(config: &Config, invocation_id: &str) -> io::Result<()> {
     let mut written = Ok(());
     // A --pending check would neither wait nor ping.
-    let monitors = if config.mode.triggers() {
-        config.monitors.as_slice()
+    let monitors = if config.mode().triggers() {
+        config.monitors()
     } else {
         &[]
     };
     let summaries: Vec<String> = config
-        .jobs
+        .jobs()
         .iter()
         .map(|&job| summary(&dry_run_record(job, None)))
         .collect();
     let previews = ping::preview(monitors, invocation_id, &summaries.join("\n"));
-    let ids = run::request_ids(&config.jobs, invocation_id, config.slot);
+    let ids = run::request_ids(config.jobs(), invocation_id, config.slot());
     // What --jitter would wait, drawn as a real run draws it.
     let jitter = config
-        .jitter
-        .as_ref()
-        .filter(|_| config.mode.triggers())
+        .jitter()
+        .filter(|_| config.mode().triggers())
         .map(|jitter| {
-            let delay = jitter.delay(config.selection.name(), random::fraction());
+            let delay = jitter.delay(config.selection().name(), random::fraction());
             (delay, jitter.window)
         });
-    for (i, (&job, request_id)) in config.jobs.iter().zip(ids).enumerate() {
+    for (i, (&job, request_id)) in config.jobs().iter().zip(ids).enumerate() {
         let request = run::request(config, job, &request_id, run::new_span());
         let record = dry_run_record(job, (request.method == Method::Post).then_some(request_id));
         match jitter {
@@ -248,7 +247,7 @@ pub fn dry_run(config: &Config, invocation_id: &str) -> io::Result<()> {
             .iter()
             .map(|(name, value)| (name.to_string(), value.shown().to_owned()))
             .collect();
-        match config.output {
+        match config.output() {
             Output::Json => {
                 let preview = json!({
                     "method": request.method.as_str(),
@@ -256,7 +255,7 @@ pub fn dry_run(config: &Config, invocation_id: &str) -> io::Result<()> {
                     "headers": headers.iter().map(|(n, v)| (n.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
                     "body": request.body,
                 });
-                let mut object = json(&record, config.mode, Some(preview));
+                let mut object = json(&record, config.mode(), Some(preview));
                 object["pings"] = previews.iter().map(ping_json).collect();
                 if let Some((delay, _)) = jitter {
                     object["jitter_ms"] = millis(delay).into();
@@ -286,7 +285,7 @@ pub fn dry_run(config: &Config, invocation_id: &str) -> io::Result<()> {
             }
         }
     }
-    if config.output == Output::Text {
+    if config.output() == Output::Text {
         for preview in &previews {
             keep_first(&mut written, print_line(&ping_text(preview)));
         }

@@ -118,7 +118,7 @@ pub fn request_ids(jobs: &[Job], invocation_id: &str, slot: Option<u64>) -> Vec<
 /// id in `traceparent`. Pure: the run sends exactly this, and the dry run
 /// prints it.
 pub fn request<'a>(config: &'a Config, job: Job, request_id: &str, span: [u8; 8]) -> Request<'a> {
-    let method = if config.mode.triggers() {
+    let method = if config.mode().triggers() {
         Method::Post
     } else {
         Method::Get
@@ -136,19 +136,22 @@ pub fn request<'a>(config: &'a Config, job: Job, request_id: &str, span: [u8; 8]
     }
     // A child span of the invocation's trace for this job's request (its
     // retries included); only the app gets it, never a monitor.
-    headers.push(("traceparent", HeaderValue::Plain(config.trace.child(span))));
-    if let Some(state) = config.trace.state() {
+    headers.push((
+        "traceparent",
+        HeaderValue::Plain(config.trace().child(span)),
+    ));
+    if let Some(state) = config.trace().state() {
         headers.push(("tracestate", HeaderValue::Plain(state.to_owned())));
     }
-    headers.push(("x-internal-api-key", HeaderValue::Secret(&config.key)));
+    headers.push(("x-internal-api-key", HeaderValue::Secret(config.key())));
     Request {
         label: job.name().into(),
         method,
         url: config.url(job),
         shown: config.url(job),
-        host: config.api.host.clone(),
+        host: config.api().host.clone(),
         headers,
-        body: (method == Method::Post).then(|| config.body.clone()),
+        body: (method == Method::Post).then(|| config.body().to_owned()),
         describe: &Error::to_string,
     }
 }
@@ -284,26 +287,22 @@ pub fn run_jobs(
     report: &mut dyn FnMut(&JobRecord) -> io::Result<()>,
 ) -> Result<(), Error> {
     // Held until this function returns (or the process ends).
-    let _lock = match &config.lock_file {
+    let _lock = match &config.lock_file() {
         Some(path) => Some(lock::acquire(path)?),
         None => None,
     };
     let started = Instant::now();
     let budget = Budget {
-        max_attempts: config.retries.saturating_add(1),
-        deadline: time::deadline(started, config.timeout),
-        timeout: config.timeout,
+        max_attempts: config.retries().saturating_add(1),
+        deadline: time::deadline(started, config.timeout()),
+        timeout: config.timeout(),
         setting: "--timeout",
         // The deadline alone bounds what the API may ask for.
         max_server_wait: Duration::MAX,
     };
-    let agent = client::agent(
-        &config.api,
-        config.connect_timeout,
-        config.ca_certs.as_deref(),
-    );
-    let ids = request_ids(&config.jobs, invocation_id, config.slot);
-    for (&job, request_id) in config.jobs.iter().zip(ids) {
+    let agent = client::agent(config.api(), config.connect_timeout(), config.ca_certs());
+    let ids = request_ids(config.jobs(), invocation_id, config.slot());
+    for (&job, request_id) in config.jobs().iter().zip(ids) {
         let job_started = Instant::now();
         let request = request(config, job, &request_id, new_span());
         log::debug!(
@@ -315,13 +314,13 @@ pub fn run_jobs(
             } else {
                 String::new()
             },
-            duration::format_duration(config.timeout),
+            duration::format_duration(config.timeout()),
             budget.max_attempts
         );
         // Only an id that was sent is reported: a GET carries none, and a
         // job whose deadline had passed sent nothing.
         let sent_id = (request.method == Method::Post).then_some(request_id);
-        let trace_id = Some(config.trace.id().to_owned());
+        let trace_id = Some(config.trace().id().to_owned());
         progress.begin(
             job,
             (sent_id.clone(), trace_id.clone()),
@@ -333,7 +332,7 @@ pub fn run_jobs(
             result,
             status,
             attempts,
-        } = match config.mode {
+        } = match config.mode() {
             Mode::Pending { max } => client::send_reporting_progress(
                 &agent,
                 &request,
@@ -351,7 +350,7 @@ pub fn run_jobs(
                 &budget,
                 phase,
                 |response| {
-                    outcome::classify(&request.url, response, config.max_item_errors)
+                    outcome::classify(&request.url, response, config.max_item_errors())
                         .map(Success::Triggered)
                 },
                 advance,

@@ -44,52 +44,176 @@ const MAX_MONITORS: usize = 16;
 /// Where the base URL comes from when nothing sets it.
 pub const DEFAULT_BASE_URL: &str = "http://localhost:3000";
 
-/// A configuration that has passed every check.
+/// A configuration that has passed every check. Its fields are private and
+/// [`resolve`] is the only place one is built, so no other code can hold a
+/// configuration that skipped a check; the rest of the program reads it.
 pub struct Config {
     /// What `--job` said, for log lines about the whole invocation.
-    pub selection: Selection,
+    selection: Selection,
     /// The jobs to run, in order.
-    pub jobs: Vec<Job>,
-    pub mode: Mode,
-    pub output: Output,
+    jobs: Vec<Job>,
+    mode: Mode,
+    output: Output,
     /// Where the OCD app listens.
-    pub api: Target,
-    pub key: Secret,
-    pub body: String,
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-    pub retries: u32,
-    pub max_item_errors: u64,
+    api: Target,
+    key: Secret,
+    body: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retries: u32,
+    max_item_errors: u64,
     /// `--ca-cert`: trust exactly these CAs instead of the system store.
-    pub ca_certs: Option<Vec<Certificate<'static>>>,
-    pub lock_file: Option<PathBuf>,
+    ca_certs: Option<Vec<Certificate<'static>>>,
+    lock_file: Option<PathBuf>,
     /// The monitors to ping (`--ping-url`), in the order given; only a run
     /// of the job pings them (`Mode::runs_the_job`).
-    pub monitors: Vec<Monitor>,
+    monitors: Vec<Monitor>,
     /// How long the start pings, and then the finish pings, may take.
-    pub ping_timeout: Duration,
-    pub metrics_file: Option<PathBuf>,
+    ping_timeout: Duration,
+    metrics_file: Option<PathBuf>,
     /// Things worth an operator's attention that do not stop the invocation
     /// and can be fixed on the spot (a `chmod`, a URL): logged on every run.
-    pub warnings: Vec<String>,
+    warnings: Vec<String>,
     /// Where each setting came from (`API_BASE_URL from ./.env.local line
     /// 3`), for `--dry-run` and `-v`.
-    pub origins: Vec<String>,
+    origins: Vec<String>,
     /// `--jitter`: the wait before a run of the job (`Mode::runs_the_job`).
-    pub jitter: Option<Jitter>,
+    jitter: Option<Jitter>,
     /// The scheduled time of this run's slot (Unix seconds), when a slot key
     /// is asked for (`--slot-period`, `OCD_CRON_SCHEDULED_TIME`).
-    pub slot: Option<u64>,
+    slot: Option<u64>,
     /// The trace the requests to the app belong to (`TRACEPARENT`).
-    pub trace: Trace,
+    trace: Trace,
     /// Facts of the deployment that recur on every run and change only
     /// with the deployment (the key over plain http to a compose service):
     /// warnings in `--dry-run`, debug lines otherwise, so that `-q` keeps
     /// cron's mail for failures.
-    pub dry_run_warnings: Vec<String>,
+    dry_run_warnings: Vec<String>,
 }
 
 impl Config {
+    /// What `--job` said, for log lines about the whole invocation.
+    pub fn selection(&self) -> Selection {
+        self.selection
+    }
+
+    /// The jobs to run, in order.
+    pub fn jobs(&self) -> &[Job] {
+        &self.jobs
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn output(&self) -> Output {
+        self.output
+    }
+
+    /// Where the OCD app listens.
+    pub fn api(&self) -> &Target {
+        &self.api
+    }
+
+    pub fn key(&self) -> &Secret {
+        &self.key
+    }
+
+    /// The body of a job's POST.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// `--timeout`: the deadline of all the jobs, retries included.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+
+    pub fn max_item_errors(&self) -> u64 {
+        self.max_item_errors
+    }
+
+    /// `--ca-cert`: trust exactly these CAs instead of the system store.
+    pub fn ca_certs(&self) -> Option<&[Certificate<'static>]> {
+        self.ca_certs.as_deref()
+    }
+
+    pub fn lock_file(&self) -> Option<&Path> {
+        self.lock_file.as_deref()
+    }
+
+    /// The monitors to ping, in the order given; only a run of the job
+    /// pings them (`Mode::runs_the_job`).
+    pub fn monitors(&self) -> &[Monitor] {
+        &self.monitors
+    }
+
+    /// How long the start pings, and then the finish pings, may take.
+    pub fn ping_timeout(&self) -> Duration {
+        self.ping_timeout
+    }
+
+    pub fn metrics_file(&self) -> Option<&Path> {
+        self.metrics_file.as_deref()
+    }
+
+    /// `--jitter`: the wait before a run of the job.
+    pub fn jitter(&self) -> Option<&Jitter> {
+        self.jitter.as_ref()
+    }
+
+    /// The scheduled time of this run's slot (Unix seconds), if a slot key
+    /// is sent.
+    pub fn slot(&self) -> Option<u64> {
+        self.slot
+    }
+
+    /// The trace the requests to the app belong to.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// What the configuration tells the operator before anything is sent,
+    /// each at its level: the warnings always; where the settings came
+    /// from at info in a dry run and at debug otherwise; the facts of the
+    /// deployment as warnings in a dry run and debug lines otherwise, so
+    /// that `-q` keeps cron's mail for failures.
+    pub fn notices(&self) -> impl Iterator<Item = (log::Level, &str)> {
+        let (origin, fact) = if self.mode.is_dry_run() {
+            (log::Level::Info, log::Level::Warn)
+        } else {
+            (log::Level::Debug, log::Level::Debug)
+        };
+        fn at(level: log::Level, lines: &[String]) -> impl Iterator<Item = (log::Level, &str)> {
+            lines.iter().map(move |line| (level, line.as_str()))
+        }
+        at(log::Level::Warn, &self.warnings)
+            .chain(at(origin, &self.origins))
+            .chain(at(fact, &self.dry_run_warnings))
+    }
+
+    /// The refusal of this configuration for `error` found after loading
+    /// (a dry run's lock file): reported as its jobs not started, to no
+    /// monitor.
+    pub fn refusal(&self, error: Error) -> Refusal {
+        Refusal {
+            error,
+            selection: self.selection,
+            output: self.output,
+            mode: self.mode,
+            monitors: Vec::new(),
+            ping_timeout: self.ping_timeout,
+        }
+    }
+
     /// The endpoint of `job`, base URL and path prefix included.
     pub fn url(&self, job: Job) -> String {
         self.api.url(job.path())
@@ -190,6 +314,11 @@ fn without_empty_optional(lookup: Lookup<'_>) -> impl Fn(&str) -> Option<String>
 /// of the sources that could be read.
 pub struct Refusal {
     pub error: Error,
+    /// What the command line asked for: the refusal is reported as its
+    /// jobs not started.
+    pub selection: Selection,
+    pub output: Output,
+    pub mode: Mode,
     pub monitors: Vec<Monitor>,
     /// Their time limit: the one configured, or the default if that
     /// setting is what was refused.
@@ -215,6 +344,9 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
             .unwrap_or(DEFAULT_PING_TIMEOUT);
         Box::new(Refusal {
             error,
+            selection: cli.job,
+            output: cli.output,
+            mode: mode(cli),
             monitors,
             ping_timeout,
         })
@@ -442,7 +574,7 @@ pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Con
     Ok(Config {
         selection: cli.job,
         jobs: cli.job.jobs(),
-        mode: Mode::from_flags(cli.dry_run, cli.pending, cli.max_pending),
+        mode: mode(cli),
         output: cli.output,
         api,
         key,
@@ -481,6 +613,11 @@ fn env_file_readable_by_others(settings: &Settings) -> Option<String> {
         .iter()
         .find(|f| f.path.display().to_string() == path)?;
     key::readable_by_others(&file.path, &file.meta, "env file")
+}
+
+/// What the command line asks for.
+fn mode(cli: &Cli) -> Mode {
+    Mode::from_flags(cli.dry_run, cli.pending, cli.max_pending)
 }
 
 /// Where each setting that the environment or an env file gave came from,
