@@ -4,13 +4,17 @@
 //! scripts, so it is defined here and nowhere else: [`Error::exit_code`] is the
 //! only mapping from failure to number, and [`EXIT_STATUS_TABLE`] (printed by
 //! `--help` and the man page, mirrored in the README and checked against it
-//! by a test) is built from the same constants. The hints (what to check)
-//! are decided here too, from the status and the route that answered.
+//! by a test) is built from the same constants. What an HTTP status means
+//! is decided here too, for jobs and pings alike: [`HTTP_STATUSES`] gives
+//! each status whether it is retried, the exit status it yields and what to
+//! check, per route (the job's endpoint, the status check, a monitor's ping
+//! URL); the retry policy asks it, and every message takes its hint from it.
 //!
 //! Variants describe what went wrong for the operator ("cannot reach …",
 //! "the key was refused"), not which library raised it; each message names the
 //! URL involved (never the key) and what to check.
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use crate::duration::format_duration;
@@ -162,43 +166,44 @@ pub enum Error {
 
     /// The server answered with a redirect, which is never followed so the
     /// key cannot travel to another host.
-    #[error(
-        "{url} answered HTTP {status} redirecting to {location}; redirects are not followed so the key stays with the configured host: set --base-url / API_BASE_URL to the final address"
-    )]
+    #[error("{url} answered HTTP {status} redirecting to {location}{}", http_status(*status).hint(*route))]
     Redirect {
         url: String,
         status: u16,
         location: String,
+        route: Route,
     },
 
-    /// 401 or 403: the server does not accept the key. `hint` says what to
-    /// check, which differs between the job (POST) and status (GET) routes.
-    #[error("{url} answered HTTP {status}{detail}: the API key was refused; {hint}")]
+    /// 401 or 403: the server does not accept the key. What to check
+    /// differs between the job (POST) and status (GET) routes.
+    #[error("{url} answered HTTP {status}{detail}: the API key was refused{}", http_status(*status).hint(*route))]
     Auth {
         url: String,
         status: u16,
         detail: String,
-        hint: &'static str,
+        route: Route,
     },
 
     /// A redirect to a sign-in page: what an auth middleware in front of
     /// the routes does with a request it does not accept. It is about the
     /// key, not the address, so it is an auth failure (77), not a protocol
-    /// one (76) like any other redirect. Still not followed.
+    /// one (76) like any other redirect. Still not followed. What to check
+    /// is what a 401 on the same route asks for.
     #[error(
-        "{url} answered HTTP {status} redirecting to the sign-in page {location}: the app's authentication did not accept the API key; {hint}"
+        "{url} answered HTTP {status} redirecting to the sign-in page {location}: the app's authentication did not accept the API key{}",
+        http_status(401).hint(*route)
     )]
     SignIn {
         url: String,
         status: u16,
         location: String,
-        hint: &'static str,
+        route: Route,
     },
 
     /// Any other non-2xx status. `detail` is the server's sanitised
     /// explanation, ready to append (empty or starting with ": "); `route`
     /// says which kind of request got it, which decides what to check.
-    #[error("{url} answered HTTP {status}{detail}{}", status_hint(*status, *route))]
+    #[error("{url} answered HTTP {status}{detail}{}", http_status(*status).hint(*route))]
     Http {
         url: String,
         status: u16,
@@ -280,28 +285,215 @@ pub enum Route {
     Ping,
 }
 
-/// What to check for a status that carries no more specific advice.
-fn status_hint(status: u16, route: Route) -> &'static str {
-    match (status, route) {
-        (408 | 429, _) => "; the server asked to come back later",
-        (_, Route::Ping) => "",
-        // The job's POST worked on this very URL, so the address is right;
-        // the deployment just has no GET handler for it.
-        (405, Route::Status) => {
-            "; this deployment has no GET handler on the job's route, so --pending cannot ask it for the count (running the job uses POST and is not affected)"
+impl Route {
+    /// Who answers on this route, as hints name it.
+    fn peer(self) -> &'static str {
+        match self {
+            Route::Job | Route::Status => "server",
+            Route::Ping => "monitor",
         }
-        (404 | 405, _) => "; check --base-url / API_BASE_URL, including any path prefix",
-        (502, _) => "; the gateway in front of the OCD app cannot reach it",
-        (503, _) => {
-            "; the OCD app is deploying or overloaded, or the gateway in front of it cannot reach it"
-        }
-        (504, _) => "; the gateway in front of the OCD app got no answer from it in time",
-        (500..=599, Route::Status) => {
-            "; the status check failed on the server (no job was run), see the OCD app's logs"
-        }
-        (500..=599, _) => "; the job failed on the server, see the OCD app's logs",
-        _ => "",
     }
+}
+
+/// What an HTTP status outside 2xx means, whichever request got it.
+#[derive(Debug)]
+pub struct HttpStatus {
+    /// The statuses this row is about.
+    codes: RangeInclusive<u16>,
+    /// Whether another attempt may get a different answer.
+    pub retryable: bool,
+    /// The exit status a job that ends with it yields.
+    pub exit: u8,
+    hint: Hint,
+}
+
+/// What to check after a status, per route, appended to the message
+/// (empty: nothing more specific than the status itself). `{peer}` stands
+/// for who answered ([`Route::peer`]).
+#[derive(Debug)]
+struct Hint {
+    job: &'static str,
+    status: &'static str,
+    ping: &'static str,
+}
+
+impl Hint {
+    /// The same advice on every route.
+    const fn every_route(hint: &'static str) -> Hint {
+        Hint::app(hint, hint)
+    }
+
+    /// The same advice on both of the OCD app's routes.
+    const fn app(app: &'static str, ping: &'static str) -> Hint {
+        Hint {
+            job: app,
+            status: app,
+            ping,
+        }
+    }
+}
+
+impl HttpStatus {
+    /// What to check after this status on `route`.
+    pub fn hint(&self, route: Route) -> String {
+        let hint = match route {
+            Route::Job => self.hint.job,
+            Route::Status => self.hint.status,
+            Route::Ping => self.hint.ping,
+        };
+        hint.replace("{peer}", route.peer())
+    }
+}
+
+/// A monitor's ping URL is pasted from its page; a 4xx says it is not that one.
+const WRONG_PING_URL: &str = "; check the URL against the one the monitor's page shows";
+const CHECK_BASE_URL: &str = "; check --base-url / API_BASE_URL, including any path prefix";
+/// The key, on the app's routes. Stock OCD accepts only a browser session
+/// on the status (GET) route (see the API contract).
+const KEY_REFUSED: Hint = Hint {
+    job: "; check that INTERNAL_API_KEY matches the server's",
+    status: "; check INTERNAL_API_KEY, and that this deployment's GET route accepts the key: stock OCD accepts only a browser session on GET, so --pending needs the route changed to let the key through",
+    ping: WRONG_PING_URL,
+};
+/// Not the URL's fault: the app or the monitor is busy or limits requests.
+const COME_BACK_LATER: Hint = Hint::every_route("; the {peer} asked to come back later");
+/// A monitor's 5xx is its own business: the ping is a warning either way.
+const SERVER_FAILED: Hint = Hint {
+    job: "; the job failed on the server, see the OCD app's logs",
+    status: "; the status check failed on the server (no job was run), see the OCD app's logs",
+    ping: "",
+};
+
+/// The one table of HTTP statuses, for jobs and pings alike: the first row
+/// whose codes hold a status decides; the last holds every status. Both
+/// jobs only touch rows that are still pending, so resending is safe;
+/// only what a few seconds can plausibly cure is retried.
+pub const HTTP_STATUSES: &[HttpStatus] = &[
+    // Redirects are never followed, so the key cannot travel to another
+    // host; they usually point at the same URL over https. (A redirect to a
+    // sign-in page refuses the key: `Error::SignIn`, 77.)
+    HttpStatus {
+        codes: 300..=399,
+        retryable: false,
+        exit: code::PROTOCOL,
+        hint: Hint::app(
+            "; redirects are not followed so the key stays with the configured host: set --base-url / API_BASE_URL to the final address",
+            ", a redirect, which is not followed; paste the URL it leads to (https?)",
+        ),
+    },
+    // Unauthorized: the key was refused, and will be again.
+    HttpStatus {
+        codes: 401..=401,
+        retryable: false,
+        exit: code::AUTH,
+        hint: KEY_REFUSED,
+    },
+    // Forbidden: as 401; auth middlewares answer either.
+    HttpStatus {
+        codes: 403..=403,
+        retryable: false,
+        exit: code::AUTH,
+        hint: KEY_REFUSED,
+    },
+    // Not Found: the address, usually a missing path prefix.
+    HttpStatus {
+        codes: 404..=404,
+        retryable: false,
+        exit: code::PROTOCOL,
+        hint: Hint::app(CHECK_BASE_URL, WRONG_PING_URL),
+    },
+    // Method Not Allowed: on the job's route, the address is wrong. On the
+    // status route the job's POST worked on this very URL, so the address is
+    // right; the deployment just has no GET handler for it.
+    HttpStatus {
+        codes: 405..=405,
+        retryable: false,
+        exit: code::PROTOCOL,
+        hint: Hint {
+            job: CHECK_BASE_URL,
+            status: "; this deployment has no GET handler on the job's route, so --pending cannot ask it for the count (running the job uses POST and is not affected)",
+            ping: WRONG_PING_URL,
+        },
+    },
+    // Request Timeout: the server gave up waiting for our request; resending is the cure.
+    HttpStatus {
+        codes: 408..=408,
+        retryable: true,
+        exit: code::TEMPORARY,
+        hint: COME_BACK_LATER,
+    },
+    // Too Many Requests: a rate limiter in front of the app; it says when (Retry-After).
+    HttpStatus {
+        codes: 429..=429,
+        retryable: true,
+        exit: code::TEMPORARY,
+        hint: COME_BACK_LATER,
+    },
+    // Any other client error: the request is wrong, and resending it does not help.
+    HttpStatus {
+        codes: 400..=499,
+        retryable: false,
+        exit: code::PROTOCOL,
+        hint: Hint::app("", WRONG_PING_URL),
+    },
+    // Internal Server Error: usually the database blinking under the job; the job is safe to rerun.
+    HttpStatus {
+        codes: 500..=500,
+        retryable: true,
+        exit: code::SERVER_ERROR,
+        hint: SERVER_FAILED,
+    },
+    // Bad Gateway: the proxy cannot reach the app, typically while it restarts.
+    HttpStatus {
+        codes: 502..=502,
+        retryable: true,
+        exit: code::UNAVAILABLE,
+        hint: Hint::app("; the gateway in front of the OCD app cannot reach it", ""),
+    },
+    // Service Unavailable: deploy or overload, often with Retry-After.
+    HttpStatus {
+        codes: 503..=503,
+        retryable: true,
+        exit: code::UNAVAILABLE,
+        hint: Hint::app(
+            "; the OCD app is deploying or overloaded, or the gateway in front of it cannot reach it",
+            "",
+        ),
+    },
+    // Gateway Timeout: the proxy gave up on a slow app; the next run finds less to do.
+    HttpStatus {
+        codes: 504..=504,
+        retryable: true,
+        exit: code::UNAVAILABLE,
+        hint: Hint::app(
+            "; the gateway in front of the OCD app got no answer from it in time",
+            "",
+        ),
+    },
+    // Any other server error (501 Not Implemented, 505 HTTP Version Not
+    // Supported, ...): the server cannot do it, and will not seconds later.
+    HttpStatus {
+        codes: 500..=599,
+        retryable: false,
+        exit: code::SERVER_ERROR,
+        hint: SERVER_FAILED,
+    },
+    // Anything else (an interim 1xx as the final answer, 600 and above):
+    // not HTTP this tool can act on.
+    HttpStatus {
+        codes: 0..=u16::MAX,
+        retryable: false,
+        exit: code::PROTOCOL,
+        hint: Hint::every_route(""),
+    },
+];
+
+/// The row of [`HTTP_STATUSES`] for `status`.
+pub fn http_status(status: u16) -> &'static HttpStatus {
+    HTTP_STATUSES
+        .iter()
+        .find(|row| row.codes.contains(&status))
+        .expect("the last row holds every status")
 }
 
 /// What to do about a proxy that refused the tunnel: 407 asks for the
@@ -347,6 +539,44 @@ impl Error {
         }
     }
 
+    /// This failure as told about a request on `route`. An HTTP status
+    /// carries its route already; a failure to get one (no connection, a
+    /// proxy, TLS, the deadline, broken HTTP) is told here in the
+    /// monitor's terms for a ping, whose hints are not the job's (check
+    /// --base-url …): a monitor is not the OCD app.
+    pub fn for_route(&self, route: Route) -> String {
+        if route != Route::Ping {
+            return self.to_string();
+        }
+        match self {
+            Error::Connect { url, reason } => format!("cannot reach {url}: {reason}"),
+            Error::ProxyUnreachable { url, proxy, reason } => format!(
+                "cannot reach the proxy {proxy} on the way to {url}: {reason}; check the proxy variables, or add the monitor's host to no_proxy / NO_PROXY"
+            ),
+            Error::ProxyRefused {
+                url,
+                proxy,
+                target,
+                reason,
+            } => format!(
+                "the proxy {proxy} refused to CONNECT to {target} ({reason}) on the way to {url}; allow CONNECT to {target} on the proxy, or add the monitor's host to no_proxy / NO_PROXY"
+            ),
+            Error::Tls { url, reason, .. } => format!(
+                "TLS certificate problem with {url}: {reason}; monitors are checked against the system trust store"
+            ),
+            Error::Deadline {
+                url,
+                timeout,
+                setting,
+            } => format!(
+                "no answer from {url} within the {setting} ({})",
+                format_duration(*timeout)
+            ),
+            Error::BadResponse { url, what } => format!("{url} answered {what}"),
+            other => other.to_string(),
+        }
+    }
+
     /// The process exit status for this failure: the one place codes are assigned.
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -357,16 +587,11 @@ impl Error {
             | Error::Tls { .. }
             | Error::PlainHttp { .. } => code::UNAVAILABLE,
             Error::Deadline { .. } => code::TEMPORARY,
-            Error::Redirect { .. } | Error::BadResponse { .. } | Error::Contract { .. } => {
-                code::PROTOCOL
-            }
-            Error::Auth { .. } | Error::SignIn { .. } => code::AUTH,
-            Error::Http { status, .. } => match status {
-                408 | 429 => code::TEMPORARY,
-                502..=504 => code::UNAVAILABLE,
-                500..=599 => code::SERVER_ERROR,
-                _ => code::PROTOCOL,
-            },
+            Error::BadResponse { .. } | Error::Contract { .. } => code::PROTOCOL,
+            Error::SignIn { .. } => code::AUTH,
+            Error::Redirect { status, .. }
+            | Error::Auth { status, .. }
+            | Error::Http { status, .. } => http_status(*status).exit,
             Error::JobFailed { .. } | Error::Backlog { .. } => code::JOB_FAILED,
             Error::Locked { .. } => code::TEMPORARY,
             Error::Interrupted { signal, .. } => match signal {
@@ -505,12 +730,214 @@ mod tests {
             (418, ""),
             (600, ""),
         ] {
-            assert_eq!(status_hint(status, Route::Job), hint, "{status}");
+            assert_eq!(http_status(status).hint(Route::Job), hint, "{status}");
             assert!(
                 http(status)
                     .to_string()
                     .ends_with(&format!("HTTP {status}{hint}"))
             );
+        }
+    }
+
+    /// Every row of the status table: whether it is retried, its exit
+    /// status, and its hint on each route (job, status check, ping), at
+    /// both ends of each range and between rows.
+    #[test]
+    fn the_status_table_row_by_row() {
+        const RETRIED: bool = true;
+        const FINAL: bool = false;
+        let base_url = "; check --base-url / API_BASE_URL, including any path prefix";
+        let ping_url = "; check the URL against the one the monitor's page shows";
+        let job_key = "; check that INTERNAL_API_KEY matches the server's";
+        let status_key = "; check INTERNAL_API_KEY, and that this deployment's GET route accepts the key: stock OCD accepts only a browser session on GET, so --pending needs the route changed to let the key through";
+        let redirect = "; redirects are not followed so the key stays with the configured host: set --base-url / API_BASE_URL to the final address";
+        let ping_redirect =
+            ", a redirect, which is not followed; paste the URL it leads to (https?)";
+        let no_get = "; this deployment has no GET handler on the job's route, so --pending cannot ask it for the count (running the job uses POST and is not affected)";
+        let job_failed = "; the job failed on the server, see the OCD app's logs";
+        let check_failed =
+            "; the status check failed on the server (no job was run), see the OCD app's logs";
+        let bad_gateway = "; the gateway in front of the OCD app cannot reach it";
+        let unavailable = "; the OCD app is deploying or overloaded, or the gateway in front of it cannot reach it";
+        let gateway_timeout = "; the gateway in front of the OCD app got no answer from it in time";
+        let later = "; the server asked to come back later";
+        let monitor_later = "; the monitor asked to come back later";
+        for (statuses, retryable, exit, job, status, ping) in [
+            (&[0, 100, 199, 200, 299][..], FINAL, 76, "", "", ""),
+            (
+                &[300, 301, 307, 399],
+                FINAL,
+                76,
+                redirect,
+                redirect,
+                ping_redirect,
+            ),
+            (&[401, 403], FINAL, 77, job_key, status_key, ping_url),
+            (&[404], FINAL, 76, base_url, base_url, ping_url),
+            (&[405], FINAL, 76, base_url, no_get, ping_url),
+            (&[408, 429], RETRIED, 75, later, later, monitor_later),
+            (
+                &[400, 402, 406, 407, 409, 428, 430, 499],
+                FINAL,
+                76,
+                "",
+                "",
+                ping_url,
+            ),
+            (&[500], RETRIED, 70, job_failed, check_failed, ""),
+            (&[502], RETRIED, 69, bad_gateway, bad_gateway, ""),
+            (&[503], RETRIED, 69, unavailable, unavailable, ""),
+            (&[504], RETRIED, 69, gateway_timeout, gateway_timeout, ""),
+            (&[501, 505, 599], FINAL, 70, job_failed, check_failed, ""),
+            (&[600, 999, u16::MAX], FINAL, 76, "", "", ""),
+        ] {
+            for &code in statuses {
+                let row = http_status(code);
+                assert_eq!(row.retryable, retryable, "{code}");
+                assert_eq!(row.exit, exit, "{code}");
+                assert_eq!(row.hint(Route::Job), job, "{code}");
+                assert_eq!(row.hint(Route::Status), status, "{code}");
+                assert_eq!(row.hint(Route::Ping), ping, "{code}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_status_has_a_row_and_every_code_is_in_the_exit_table() {
+        let table: Vec<u8> = EXIT_STATUS_TABLE.iter().map(|(c, _)| *c).collect();
+        for row in HTTP_STATUSES {
+            assert!(table.contains(&row.exit), "{row:?}");
+        }
+        assert_eq!(
+            HTTP_STATUSES.last().map(|row| row.codes.clone()),
+            Some(0..=u16::MAX)
+        );
+    }
+
+    #[test]
+    fn key_and_redirect_messages_take_the_routes_hint() {
+        let auth = |route| Error::Auth {
+            url: "http://h/x".into(),
+            status: 403,
+            detail: ": no".into(),
+            route,
+        };
+        assert_eq!(
+            auth(Route::Job).to_string(),
+            "http://h/x answered HTTP 403: no: the API key was refused; check that INTERNAL_API_KEY matches the server's"
+        );
+        assert!(auth(Route::Status).to_string().ends_with(
+            "the API key was refused; check INTERNAL_API_KEY, and that this deployment's GET route accepts the key: stock OCD accepts only a browser session on GET, so --pending needs the route changed to let the key through"
+        ));
+        assert_eq!(auth(Route::Job).exit_code(), 77);
+        let sign_in = |route| Error::SignIn {
+            url: "http://h/x".into(),
+            status: 307,
+            location: "/login".into(),
+            route,
+        };
+        assert_eq!(
+            sign_in(Route::Job).to_string(),
+            "http://h/x answered HTTP 307 redirecting to the sign-in page /login: the app's authentication did not accept the API key; check that INTERNAL_API_KEY matches the server's"
+        );
+        assert!(
+            sign_in(Route::Status)
+                .to_string()
+                .ends_with("did not accept the API key; check INTERNAL_API_KEY, and that this deployment's GET route accepts the key: stock OCD accepts only a browser session on GET, so --pending needs the route changed to let the key through")
+        );
+        assert_eq!(sign_in(Route::Job).exit_code(), 77);
+        let redirect = Error::Redirect {
+            url: "http://h/x".into(),
+            status: 308,
+            location: "https://h/x".into(),
+            route: Route::Status,
+        };
+        assert_eq!(
+            redirect.to_string(),
+            "http://h/x answered HTTP 308 redirecting to https://h/x; redirects are not followed so the key stays with the configured host: set --base-url / API_BASE_URL to the final address"
+        );
+        assert_eq!(redirect.exit_code(), 76);
+    }
+
+    #[test]
+    fn a_ping_is_told_in_the_monitors_terms() {
+        let url = || "https://m/***".to_string();
+        let reason = || "r".to_string();
+        let proxy = || "p:3128".to_string();
+        for (error, job, ping) in [
+            (
+                Error::Connect {
+                    url: url(),
+                    reason: reason(),
+                },
+                "cannot reach https://m/***: r; check that the OCD app is running and that --base-url / API_BASE_URL points at it",
+                "cannot reach https://m/***: r",
+            ),
+            (
+                Error::ProxyUnreachable {
+                    url: url(),
+                    proxy: proxy(),
+                    reason: reason(),
+                },
+                "cannot reach the proxy p:3128 on the way to https://m/***: r; check that the proxy in http_proxy / https_proxy / all_proxy is running, or add the host to no_proxy / NO_PROXY if it can be reached directly",
+                "cannot reach the proxy p:3128 on the way to https://m/***: r; check the proxy variables, or add the monitor's host to no_proxy / NO_PROXY",
+            ),
+            (
+                Error::ProxyRefused {
+                    url: url(),
+                    proxy: proxy(),
+                    target: "m:443".into(),
+                    reason: "HTTP 407".into(),
+                },
+                "the proxy p:3128 refused to CONNECT to m:443 (HTTP 407) on the way to https://m/***; the proxy wants credentials of its own: put them in the proxy variable's URL (http://user:password@proxy:port)",
+                "the proxy p:3128 refused to CONNECT to m:443 (HTTP 407) on the way to https://m/***; allow CONNECT to m:443 on the proxy, or add the monitor's host to no_proxy / NO_PROXY",
+            ),
+            (
+                Error::Tls {
+                    url: url(),
+                    host: "m".into(),
+                    reason: reason(),
+                },
+                "TLS certificate problem with m (https://m/***): r; check the server's certificate chain and this machine's trust store (or --ca-cert / OCD_CRON_CA_CERT)",
+                "TLS certificate problem with https://m/***: r; monitors are checked against the system trust store",
+            ),
+            (
+                Error::Deadline {
+                    url: url(),
+                    timeout: Duration::from_secs(2),
+                    setting: "ping time limit",
+                },
+                "no complete answer from https://m/*** within the 2 s deadline (ping time limit); the server may be overloaded or stalled",
+                "no answer from https://m/*** within the ping time limit (2 s)",
+            ),
+            (
+                Error::BadResponse {
+                    url: url(),
+                    what: "w".into(),
+                },
+                "https://m/*** answered w; expected a JSON object from the OCD API, check that --base-url / API_BASE_URL points at the OCD app",
+                "https://m/*** answered w",
+            ),
+            (
+                Error::Http {
+                    url: url(),
+                    status: 429,
+                    detail: String::new(),
+                    route: Route::Ping,
+                },
+                "https://m/*** answered HTTP 429; the monitor asked to come back later",
+                "https://m/*** answered HTTP 429; the monitor asked to come back later",
+            ),
+            (
+                Error::PlainHttp { url: url() },
+                "https://m/*** answered the TLS handshake in plain HTTP: this port speaks http, not https; use http:// in --base-url / API_BASE_URL, or the port that serves https",
+                "https://m/*** answered the TLS handshake in plain HTTP: this port speaks http, not https; use http:// in --base-url / API_BASE_URL, or the port that serves https",
+            ),
+        ] {
+            assert_eq!(error.to_string(), job);
+            assert_eq!(error.for_route(Route::Job), job);
+            assert_eq!(error.for_route(Route::Status), job);
+            assert_eq!(error.for_route(Route::Ping), ping);
         }
     }
 
@@ -582,7 +1009,7 @@ mod tests {
                 url: "u".into(),
                 status: 401,
                 detail: String::new(),
-                hint: "h",
+                route: Route::Job,
             },
             Error::BadResponse {
                 url: "u".into(),
@@ -607,7 +1034,7 @@ mod tests {
                 url: "u".into(),
                 status: 307,
                 location: "/login".into(),
-                hint: "h",
+                route: Route::Job,
             },
             Error::Locked { path: "p".into() },
             Error::PlainHttp { url: "u".into() },

@@ -6,7 +6,8 @@
 //! `client` (each request, retried) → `outcome` (what a response means).
 //! `config` turns flags, environment and env file into a checked
 //! configuration first; `report`, `metrics` and `ping` show the records to
-//! operators and monitors; [`error`] owns the exit statuses; `files` reads
+//! operators and monitors; [`error`] owns the exit statuses and what each
+//! HTTP status means (for jobs and pings alike); `files` reads
 //! every file an operator names (only regular files, under a size cap).
 //!
 //! Words used throughout: an *invocation* is one start of the process; a

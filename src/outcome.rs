@@ -55,18 +55,11 @@ pub struct PendingReport {
     pub message: Option<String>,
 }
 
-/// What to check when the job (POST) route refuses the key.
-const JOB_AUTH_HINT: &str = "check that INTERNAL_API_KEY matches the server's";
-
-/// What to check when the status (GET) route refuses the key: stock OCD
-/// accepts only a browser session there (see the API contract).
-const PENDING_AUTH_HINT: &str = "check INTERNAL_API_KEY, and that this deployment's GET route accepts the key: stock OCD accepts only a browser session on GET, so --pending needs the route changed to let the key through";
-
 /// Classifies a response to the trigger request for the endpoint `url`.
 pub fn classify(url: &str, response: &Response, max_item_errors: u64) -> Result<JobReport, Error> {
     match response.status {
         200..=299 => job_result(url.to_owned(), response, max_item_errors),
-        _ => Err(not_success(url, response, Route::Job, JOB_AUTH_HINT)),
+        _ => Err(not_success(url, response, Route::Job)),
     }
 }
 
@@ -80,7 +73,7 @@ pub fn classify_pending(
     max_pending: Option<u64>,
 ) -> Result<PendingReport, Error> {
     if !(200..=299).contains(&response.status) {
-        return Err(not_success(url, response, Route::Status, PENDING_AUTH_HINT));
+        return Err(not_success(url, response, Route::Status));
     }
     let field = job.pending_field();
     let object = Fields::parse(&response.body);
@@ -108,8 +101,8 @@ pub fn classify_pending(
     }
 }
 
-/// The error for any status outside 2xx.
-fn not_success(url: &str, response: &Response, route: Route, auth_hint: &'static str) -> Error {
+/// The error for any status outside 2xx on `route`.
+fn not_success(url: &str, response: &Response, route: Route) -> Error {
     let url = url.to_owned();
     let status = response.status;
     match status {
@@ -118,20 +111,21 @@ fn not_success(url: &str, response: &Response, route: Route, auth_hint: &'static
                 url,
                 status,
                 location: for_log(location, 200),
-                hint: auth_hint,
+                route,
             },
             location => Error::Redirect {
                 url,
                 status,
                 location: location
                     .map_or("nowhere (no Location header)".into(), |l| for_log(l, 200)),
+                route,
             },
         },
         401 | 403 => Error::Auth {
             url,
             status,
             detail: server_detail(&response.body),
-            hint: auth_hint,
+            route,
         },
         _ => Error::Http {
             url,

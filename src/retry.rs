@@ -5,32 +5,30 @@
 //! again is safe; what is retried is limited to failures that a few seconds
 //! can plausibly cure. Everything else (a refused key, a wrong URL, a broken
 //! certificate) fails at once, so cron mail arrives while it is still useful.
+//! Which HTTP statuses are retried is a column of the one status table,
+//! [`crate::error::HTTP_STATUSES`], next to the exit status and the hint
+//! each yields, so that the three cannot drift apart.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::error::Error;
+use crate::error::{Error, http_status};
 use crate::time::days_from_civil;
-
-/// HTTP statuses that are retried, each for a reason.
-pub const RETRYABLE_STATUSES: &[u16] = &[
-    408, // Request Timeout: the server gave up waiting for our request; resending is the cure.
-    429, // Too Many Requests: a rate limiter in front of the app; it says when (Retry-After).
-    500, // Internal Server Error: usually the database blinking under the job; the job is safe to rerun.
-    502, // Bad Gateway: the proxy cannot reach the app, typically while it restarts.
-    503, // Service Unavailable: deploy or overload, often with Retry-After.
-    504, // Gateway Timeout: the proxy gave up on a slow app; the next run finds less to do.
-];
 
 /// The first wait; each later one doubles.
 const FIRST_WAIT: Duration = Duration::from_secs(1);
 /// No computed wait is longer than this (Retry-After may ask for more).
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
-/// Whether another attempt might succeed where this one failed.
+/// Whether another attempt might succeed where this one failed: a
+/// connection that could not be made, or an HTTP status the status table
+/// ([`crate::error::HTTP_STATUSES`]) calls retryable.
 pub fn is_retryable(error: &Error) -> bool {
     match error {
         Error::Connect { .. } | Error::ProxyUnreachable { .. } => true,
-        Error::Http { status, .. } => RETRYABLE_STATUSES.contains(status),
+        Error::Http { status, .. }
+        | Error::Auth { status, .. }
+        | Error::Redirect { status, .. }
+        | Error::SignIn { status, .. } => http_status(*status).retryable,
         _ => false,
     }
 }
@@ -220,7 +218,7 @@ mod tests {
             url: String::new(),
             status: 401,
             detail: String::new(),
-            hint: "",
+            route: crate::error::Route::Job,
         }));
     }
 

@@ -23,7 +23,6 @@ pub use protocol::Finish;
 
 use crate::client::{self, Budget, HeaderValue, Method, Request, USER_AGENT};
 use crate::config::monitor::MASK;
-use crate::duration::format_duration;
 use crate::error::{Error, Route};
 use crate::interrupt::Phase;
 use crate::outcome::Response;
@@ -131,7 +130,7 @@ impl Monitor {
                 HeaderValue::Plain("text/plain; charset=utf-8".into()),
             ));
         }
-        let explain = |error: &Error| self.scrub(&describe(error));
+        let explain = |error: &Error| self.scrub(&error.for_route(Route::Ping));
         let request = Request {
             label: label.clone(),
             method: ping.method,
@@ -281,14 +280,14 @@ pub fn preview(monitors: &[Monitor], invocation_id: &str, summary: &str) -> Vec<
 }
 
 /// Any 2xx is accepted; anything else is an error, retried if transient.
-/// A redirect is not followed and its target not shown: it usually points
-/// at the same URL over https, secret included.
+/// A redirect is not followed and neither its target nor its body shown:
+/// it usually points at the same URL over https, secret included.
 fn accepted(shown: &str, response: &Response, scrub: impl Fn(&str) -> String) -> Result<(), Error> {
     if (200..300).contains(&response.status) {
         return Ok(());
     }
     let detail = if (300..400).contains(&response.status) {
-        ", a redirect, which is not followed; paste the URL it leads to (https?)".into()
+        String::new()
     } else {
         let text = scrub(&for_log(&String::from_utf8_lossy(&response.body), 200));
         if text.is_empty() {
@@ -303,48 +302,6 @@ fn accepted(shown: &str, response: &Response, scrub: impl Fn(&str) -> String) ->
         detail,
         route: Route::Ping,
     })
-}
-
-/// A failed ping in the monitor's terms: the job's hints (check
-/// --base-url …) do not apply to a monitor.
-fn describe(error: &Error) -> String {
-    match error {
-        Error::Connect { url, reason } => format!("cannot reach {url}: {reason}"),
-        Error::ProxyUnreachable { url, proxy, reason } => format!(
-            "cannot reach the proxy {proxy} on the way to {url}: {reason}; check the proxy variables, or add the monitor's host to no_proxy / NO_PROXY"
-        ),
-        Error::ProxyRefused {
-            url,
-            proxy,
-            target,
-            reason,
-        } => format!(
-            "the proxy {proxy} refused to CONNECT to {target} ({reason}) on the way to {url}; allow CONNECT to {target} on the proxy, or add the monitor's host to no_proxy / NO_PROXY"
-        ),
-        Error::Tls { url, reason, .. } => format!(
-            "TLS certificate problem with {url}: {reason}; monitors are checked against the system trust store"
-        ),
-        Error::Deadline { url, timeout, .. } => format!(
-            "no answer from {url} within the ping time limit ({})",
-            format_duration(*timeout)
-        ),
-        Error::Http {
-            url,
-            status,
-            detail,
-            ..
-        } => {
-            let hint = match status {
-                // Not the URL's fault: the monitor is busy or limits pings.
-                408 | 429 => "; the monitor asked to come back later",
-                400..=499 => "; check the URL against the one the monitor's page shows",
-                _ => "",
-            };
-            format!("{url} answered HTTP {status}{detail}{hint}")
-        }
-        Error::BadResponse { url, what } => format!("{url} answered {what}"),
-        other => other.to_string(),
-    }
 }
 
 /// This machine's name, sanitised; `None` if it cannot be read.
@@ -532,13 +489,17 @@ mod tests {
         assert_eq!(m.label(), "ping (uptime-kuma, [::1]:80)");
     }
 
+    fn for_ping(error: &Error) -> String {
+        error.for_route(Route::Ping)
+    }
+
     #[test]
     fn failures_are_described_as_ping_problems() {
         let connect = Error::Connect {
             url: "https://cronitor.link/p/***/rewards".into(),
             reason: "connection refused".into(),
         };
-        let text = describe(&connect);
+        let text = for_ping(&connect);
         assert_eq!(
             text,
             "cannot reach https://cronitor.link/p/***/rewards: connection refused"
@@ -554,7 +515,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(
-            describe(&not_found),
+            for_ping(&not_found),
             "u answered HTTP 404: no check ***; check the URL against the one the monitor's page shows"
         );
         for status in [408, 429] {
@@ -569,7 +530,7 @@ mod tests {
             )
             .unwrap_err();
             assert_eq!(
-                describe(&busy),
+                for_ping(&busy),
                 format!("u answered HTTP {status}; the monitor asked to come back later")
             );
         }
@@ -578,13 +539,15 @@ mod tests {
             &Response {
                 status: 301,
                 location: Some("https://h/T0k".into()),
-                body: Vec::new(),
+                body: b"Moved to https://h/T0k".to_vec(),
             },
             str::to_owned,
         )
         .unwrap_err();
-        assert!(!describe(&moved).contains("T0k"), "{}", describe(&moved));
-        assert!(describe(&moved).contains("301, a redirect"));
+        assert_eq!(
+            for_ping(&moved),
+            "u answered HTTP 301, a redirect, which is not followed; paste the URL it leads to (https?)"
+        );
         assert!(
             accepted(
                 "u",
