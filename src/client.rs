@@ -19,7 +19,7 @@ use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
 };
 
-use crate::config::{Config, Mode, Secret, Target};
+use crate::config::{Config, Mode, Target};
 use crate::duration::format_duration;
 use crate::error::Error;
 use crate::interrupt;
@@ -28,6 +28,7 @@ use crate::outcome::Response;
 use crate::random;
 use crate::retry;
 use crate::sanitize::for_log;
+use crate::secret::Secret;
 
 /// Response bodies are read up to this size; anything larger is not an OCD answer.
 pub const MAX_BODY: u64 = 1024 * 1024;
@@ -62,7 +63,7 @@ impl HeaderValue<'_> {
     pub fn shown(&self) -> &str {
         match self {
             HeaderValue::Plain(v) => v,
-            HeaderValue::Secret(_) => "(redacted)",
+            HeaderValue::Secret(_) => crate::sanitize::MASK,
         }
     }
 }
@@ -518,7 +519,7 @@ fn attempt_once(
         format_duration(remaining)
     );
     // Our own account of the headers: the HTTP library's is kept quiet
-    // (see `logging`), and this one shows the key only as (redacted).
+    // (see `logging`), and this one shows the key only masked.
     debug!(
         "{}: headers {}",
         request.label,

@@ -34,6 +34,7 @@ mod report;
 mod retry;
 mod run;
 mod sanitize;
+mod secret;
 mod time;
 mod trace;
 

@@ -6,10 +6,10 @@
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 
-use super::secret::Secret;
 use super::{Settings, Source};
 use crate::error::Error;
 use crate::files;
+use crate::secret::Secret;
 
 /// Values the OCD documentation uses as examples. A key still set to one of
 /// them is a deployment that was never finished, not a secret.

@@ -4,7 +4,7 @@
 //! any socket is opened: a run with a bad key or URL must send nothing. The
 //! precedence (flag > real environment > env files > default) lives in
 //! [`resolve`] and [`Settings`] and nowhere else; each concern it draws on
-//! has its own file: the key and its type ([`key`], [`secret`]), URLs
+//! has its own file: the key ([`key`]; its type is `secret`), URLs
 //! ([`url`]) and their proxies ([`proxy`]), the env files ([`env_file`]),
 //! what Next.js makes of them ([`expand`]) and the CA bundle ([`ca`]). Error messages name both the flag and the variable, and say
 //! where a bad value came from, but never echo the key.
@@ -15,7 +15,6 @@ mod environment;
 mod expand;
 mod key;
 mod proxy;
-mod secret;
 mod shared_file;
 mod url;
 
@@ -25,7 +24,6 @@ use std::time::Duration;
 
 use ureq::tls::Certificate;
 
-pub use secret::Secret;
 pub use url::Target;
 
 use crate::cli::{Cli, DEFAULT_PING_TIMEOUT, Output, parse_ping_timeout};
@@ -33,6 +31,7 @@ use crate::error::Error;
 use crate::fleet::{self, Jitter};
 use crate::job::{self, Job, Selection};
 use crate::ping::Monitor;
+use crate::secret::Secret;
 use crate::trace::Trace;
 use crate::{duration, random, sanitize};
 
@@ -206,7 +205,7 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
         // The key, if there is one, is scrubbed from whatever is shown.
         let from_env = environment_only(&env);
         if let Ok(key) = key::resolve(settings.unwrap_or(&from_env), &mut Vec::new()) {
-            crate::sanitize::hide(key.expose());
+            crate::sanitize::hide_key(key.expose());
         }
         let monitors = match settings {
             _ if cli.dry_run || cli.pending => Vec::new(),
@@ -261,7 +260,7 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
     let mut config =
         resolve(cli, &env, &settings).map_err(|error| refuse(error, Some(&settings)))?;
     // From here on no text from outside can show the key.
-    crate::sanitize::hide(config.key.expose());
+    crate::sanitize::hide_key(config.key.expose());
     if let Some((_, Source::EnvFile { path, .. })) = settings.get("INTERNAL_API_KEY")
         && let Some(file) = files
             .read

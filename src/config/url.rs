@@ -71,6 +71,9 @@ pub(super) fn target(value: &str, what: &str, env: Lookup) -> Result<Target, Err
             ) {
                 return Err(invalid("is a SOCKS proxy, which ocd-cron does not speak"));
             }
+            // Whoever quotes its credentials from here on (the proxy's own
+            // error page, the HTTP library's log) shows them masked.
+            crate::sanitize::hide_proxy_credentials(proxy.username(), proxy.password());
             Some(proxy)
         }
     };

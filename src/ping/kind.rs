@@ -9,7 +9,7 @@
 //! rather than guessed at: pinging it in another protocol would look like
 //! monitoring and report nothing.
 
-use crate::sanitize::for_log;
+use crate::sanitize::{MASK, for_log};
 
 /// A monitoring service's ping protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,9 +31,6 @@ pub const KINDS: [Kind; 6] = [
     Kind::BetterStack,
     Kind::DeadMansSnitch,
 ];
-
-/// Stands in for a secret path segment wherever a URL is shown.
-pub const MASK: &str = "***";
 
 impl Kind {
     /// The name used in the `<kind>+` prefix and in log lines.
@@ -337,6 +334,7 @@ mod tests {
 
     #[test]
     fn masks_exactly_the_secret_segments() {
+        // `***` stands for the mask.
         for (kind, path, shown) in [
             (Kind::Healthchecks, "/0f7a-uuid", "/***"),
             (Kind::Healthchecks, "/ping/key/slug", "/***/***/***"),
@@ -366,6 +364,7 @@ mod tests {
             (Kind::UptimeKuma, "/hook/key", "/***/***"),
             (Kind::BetterStack, "/hook/key", "/***/***"),
         ] {
+            let shown = shown.replace("***", MASK);
             assert_eq!(kind.masked_path(path), shown, "{kind:?} {path}");
         }
         assert_eq!(Kind::Cronitor.secrets("/p/apikey/rewards"), ["apikey"]);

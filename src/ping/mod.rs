@@ -25,9 +25,9 @@ use crate::config::Target;
 use crate::duration::format_duration;
 use crate::error::{Error, Route};
 use crate::outcome::Response;
-use crate::sanitize::for_log;
+use crate::sanitize::{self, MASK, for_log};
 use crate::time;
-use kind::{Kind, MASK};
+use kind::Kind;
 use protocol::Shape;
 
 /// Attempts per ping.
@@ -134,27 +134,29 @@ impl Monitor {
             target,
             extra,
         };
-        // Whatever logs this URL from here on (the HTTP library does at
-        // trace level) shows it masked.
+        // Whatever shows this URL or a part of it from here on (the HTTP
+        // library's log at trace level, the monitor's own error page,
+        // plainly or percent-encoded) shows it masked.
         for secret in monitor.secrets() {
-            crate::logging::redact(secret);
+            sanitize::hide_monitor_secret(secret);
         }
         Ok(monitor)
     }
 
-    /// The secret parts of the URL worth scrubbing from text: path
-    /// segments, and the values of query parameters the user added, except
-    /// the few too short to be secrets (`ping` in `/ping/<uuid>`).
+    /// The secret parts of the URL: path segments, and the values of query
+    /// parameters the user added, except those the dry run shows (the
+    /// redactor skips the few too short to be secrets, `ping` in
+    /// `/ping/<uuid>`).
     fn secrets(&self) -> Vec<&str> {
-        let query_values = self
-            .extra
-            .iter()
-            .filter_map(|pair| pair.split_once('=').map(|(_, v)| v));
+        let query_values = self.extra.iter().filter_map(|pair| {
+            pair.split_once('=')
+                .filter(|(name, _)| !HARMLESS_PARAMS.contains(name))
+                .map(|(_, value)| value)
+        });
         self.kind
             .secrets(&self.path)
             .into_iter()
             .chain(query_values)
-            .filter(|s| s.len() >= crate::logging::MIN_REDACTED_LEN)
             .collect()
     }
 
@@ -223,14 +225,6 @@ impl Monitor {
         }
     }
 
-    /// `text` with this monitor's secrets masked: a server's answer or a
-    /// library's message may quote the URL.
-    fn scrub(&self, text: &str) -> String {
-        self.secrets()
-            .into_iter()
-            .fold(text.to_owned(), |text, secret| text.replace(secret, MASK))
-    }
-
     /// Sends one ping within `limit`, all attempts and waits included,
     /// reporting how it went; never fails.
     fn send(&self, event: &str, shape: &Shape, limit: Duration) {
@@ -243,7 +237,9 @@ impl Monitor {
                 HeaderValue::Plain("text/plain; charset=utf-8".into()),
             ));
         }
-        let explain = |error: &Error| self.scrub(&describe(error));
+        // A library's message may quote the URL: the logger masks its
+        // secrets, as it masks them in every line.
+        let explain = |error: &Error| describe(error);
         let request = Request {
             label: label.clone(),
             method: ping.method,
@@ -263,7 +259,7 @@ impl Monitor {
         };
         let agent = client::agent(&self.target, CONNECT_TIMEOUT, None);
         let result = client::send_with_retries(&agent, &request, &budget, |response| {
-            accepted(&ping.shown, response, |text| self.scrub(text))
+            accepted(&ping.shown, response)
         });
         match result.result {
             Ok(()) => log::debug!(
@@ -391,14 +387,14 @@ pub fn preview(monitors: &[Monitor], invocation_id: &str, summary: &str) -> Vec<
 /// Any 2xx is accepted; anything else is an error, retried if transient.
 /// A redirect is not followed and its target not shown: it usually points
 /// at the same URL over https, secret included.
-fn accepted(shown: &str, response: &Response, scrub: impl Fn(&str) -> String) -> Result<(), Error> {
+fn accepted(shown: &str, response: &Response) -> Result<(), Error> {
     if (200..300).contains(&response.status) {
         return Ok(());
     }
     let detail = if (300..400).contains(&response.status) {
         ", a redirect, which is not followed; paste the URL it leads to (https?)".into()
     } else {
-        let text = scrub(&for_log(&String::from_utf8_lossy(&response.body), 200));
+        let text = for_log(&String::from_utf8_lossy(&response.body), 200);
         if text.is_empty() {
             String::new()
         } else {
@@ -522,7 +518,7 @@ mod tests {
             start.url,
             format!("https://hc-ping.com/0f7a-uuid/start?rid={ID}")
         );
-        assert_eq!(start.shown, "https://hc-ping.com/***/start");
+        assert_eq!(start.shown, format!("https://hc-ping.com/{MASK}/start"));
         let finish = finish_of(&m, &ok("done"));
         assert_eq!(finish.method, Method::Post);
         assert_eq!(
@@ -538,7 +534,7 @@ mod tests {
         );
         assert_eq!(
             start_of(&m).unwrap().shown_in_full,
-            format!("http://hc.internal:8000/***/***/***/start?create=1&rid={ID}")
+            format!("http://hc.internal:8000/{MASK}/{MASK}/{MASK}/start?create=1&rid={ID}")
         );
         assert_eq!(m.label(), "ping (healthchecks, hc.internal:8000)");
     }
@@ -557,7 +553,7 @@ mod tests {
         assert_eq!(
             start.shown_in_full,
             format!(
-                "https://o1.ingest.sentry.io/api/42/cron/rewards/***/?environment=prod&status=in_progress&check_in_id={ID}"
+                "https://o1.ingest.sentry.io/api/42/cron/rewards/{MASK}/?environment=prod&status=in_progress&check_in_id={ID}"
             )
         );
         assert_eq!(
@@ -578,7 +574,10 @@ mod tests {
             finish.url,
             "https://status.example.com/api/push/T0k3n?status=up&msg=rewards%3A%20processed%201%20%26%20more%20%231%0A%C3%A9&ping=1500"
         );
-        assert_eq!(finish.shown, "https://status.example.com/api/push/***");
+        assert_eq!(
+            finish.shown,
+            format!("https://status.example.com/api/push/{MASK}")
+        );
     }
 
     #[test]
@@ -591,19 +590,30 @@ mod tests {
             "https://status.example.com/api/push/T0k3nT0k3n?token=s3cr3tvalue&environment=prod&status=up"
         ));
         assert!(
-            finish.shown_in_full.starts_with(
-                "https://status.example.com/api/push/***?token=***&environment=prod&status=up"
-            ),
+            finish.shown_in_full.starts_with(&format!(
+                "https://status.example.com/api/push/{MASK}?token={MASK}&environment=prod&status=up"
+            )),
             "{}",
             finish.shown_in_full
         );
+        // Parsing registers the secrets with the redactor, each matched
+        // plainly and percent-encoded; what the dry run shows is not one.
+        let _shown = monitor("https://h.internal/api/push/T0k3n?environment=pr0duct10n");
+        assert_eq!(sanitize::redact("pr0duct10n"), "pr0duct10n");
         assert_eq!(
-            m.scrub("bad token s3cr3tvalue for T0k3nT0k3n, prod"),
-            "bad token *** for ***, prod"
+            sanitize::redact("bad token s3cr3tvalue for T0k3nT0k3n%2C prod"),
+            format!("bad token {MASK} for {MASK}%2C prod")
+        );
+        assert_eq!(
+            sanitize::redact("bad token s3cr3t%76alue"),
+            format!("bad token {MASK}")
         );
         // Too short to be a secret: `ping` stays readable.
-        let hc = monitor("https://hc.internal/ping/0f7a1c2e-9b1d");
-        assert_eq!(hc.scrub("no such ping 0f7a1c2e-9b1d"), "no such ping ***");
+        let _hc = monitor("https://hc.internal/ping/0f7a1c2e-9b1d");
+        assert_eq!(
+            sanitize::redact("no such ping 0f7a1c2e-9b1d"),
+            format!("no such ping {MASK}")
+        );
     }
 
     #[test]
@@ -611,7 +621,7 @@ mod tests {
         let m = monitor("https://cronitor.link/p/ApiKey/rewards");
         assert_eq!(
             finish_of(&m, &ok("x")).shown,
-            "https://cronitor.link/p/***/rewards"
+            format!("https://cronitor.link/p/{MASK}/rewards")
         );
         assert!(
             start_of(&m)
@@ -644,7 +654,10 @@ mod tests {
             finish_of(&m, &failed).url,
             "https://nosnch.in/c2354d53d2?s=69&m=down"
         );
-        assert_eq!(finish_of(&m, &failed).shown, "https://nosnch.in/***");
+        assert_eq!(
+            finish_of(&m, &failed).shown,
+            format!("https://nosnch.in/{MASK}")
+        );
         let m = monitor("http://[::1]/api/push/t");
         assert_eq!(m.label(), "ping (uptime-kuma, [::1]:80)");
     }
@@ -672,27 +685,26 @@ mod tests {
     #[test]
     fn failures_are_described_as_ping_problems() {
         let connect = Error::Connect {
-            url: "https://cronitor.link/p/***/rewards".into(),
+            url: format!("https://cronitor.link/p/{MASK}/rewards"),
             reason: "connection refused".into(),
         };
         let text = describe(&connect);
         assert_eq!(
             text,
-            "cannot reach https://cronitor.link/p/***/rewards: connection refused"
+            format!("cannot reach https://cronitor.link/p/{MASK}/rewards: connection refused")
         );
         let not_found = accepted(
             "u",
             &Response {
                 status: 404,
                 location: None,
-                body: b"no check T0k".to_vec(),
+                body: b"no check\nT0k".to_vec(),
             },
-            |t| t.replace("T0k", MASK),
         )
         .unwrap_err();
         assert_eq!(
             describe(&not_found),
-            "u answered HTTP 404: no check ***; check the URL against the one the monitor's page shows"
+            "u answered HTTP 404: no check T0k; check the URL against the one the monitor's page shows"
         );
         for status in [408, 429] {
             let busy = accepted(
@@ -702,7 +714,6 @@ mod tests {
                     location: None,
                     body: Vec::new(),
                 },
-                str::to_owned,
             )
             .unwrap_err();
             assert_eq!(
@@ -717,7 +728,6 @@ mod tests {
                 location: Some("https://h/T0k".into()),
                 body: Vec::new(),
             },
-            str::to_owned,
         )
         .unwrap_err();
         assert!(!describe(&moved).contains("T0k"), "{}", describe(&moved));
@@ -730,7 +740,6 @@ mod tests {
                     location: None,
                     body: Vec::new()
                 },
-                str::to_owned
             )
             .is_ok()
         );
@@ -747,19 +756,25 @@ mod tests {
         assert_eq!(preview[0].address, "hc-ping.com:443");
         assert_eq!(
             preview[0].start.as_ref().unwrap().shown_in_full,
-            format!("https://hc-ping.com/***/start?rid={ID}")
+            format!("https://hc-ping.com/{MASK}/start?rid={ID}")
         );
-        assert_eq!(preview[0].success.shown, "https://hc-ping.com/***/0");
-        assert_eq!(preview[0].failure.shown, "https://hc-ping.com/***/1");
+        assert_eq!(
+            preview[0].success.shown,
+            format!("https://hc-ping.com/{MASK}/0")
+        );
+        assert_eq!(
+            preview[0].failure.shown,
+            format!("https://hc-ping.com/{MASK}/1")
+        );
         assert_eq!(preview[0].failure.body.as_deref(), Some("rewards: dry run"));
         assert!(preview[1].start.is_none(), "a snitch has no start");
         assert_eq!(
             preview[1].failure.shown_in_full,
-            "https://nosnch.in/***?s=1&m=rewards%3A%20dry%20run"
+            format!("https://nosnch.in/{MASK}?s=1&m=rewards%3A%20dry%20run")
         );
         assert_eq!(
             preview[1].success.shown_in_full,
-            "https://nosnch.in/***?s=0&m=rewards%3A%20dry%20run"
+            format!("https://nosnch.in/{MASK}?s=0&m=rewards%3A%20dry%20run")
         );
     }
 }
