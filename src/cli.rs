@@ -88,7 +88,7 @@ pub struct Cli {
 
     /// Resolve and check the configuration (the --lock-file is opened, not
     /// locked), print the requests and monitor pings a run would send (the
-    /// key shown as (redacted), monitor secrets as ***), send nothing, exit
+    /// key and the secret parts of monitor URLs masked), send nothing, exit
     /// 0 or 78.
     #[arg(long)]
     pub dry_run: bool,

@@ -19,7 +19,6 @@ use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
 };
 
-use crate::config::Secret;
 use crate::duration::format_duration;
 use crate::error::Error;
 use crate::interrupt::{self, Phase};
@@ -27,6 +26,7 @@ use crate::outcome::Response;
 use crate::random;
 use crate::retry;
 use crate::sanitize::for_log;
+use crate::secret::Secret;
 use crate::target::Target;
 
 /// Response bodies are read up to this size; anything larger is not an OCD answer.
@@ -62,7 +62,7 @@ impl HeaderValue<'_> {
     pub fn shown(&self) -> &str {
         match self {
             HeaderValue::Plain(v) => v,
-            HeaderValue::Secret(_) => "(redacted)",
+            HeaderValue::Secret(_) => crate::sanitize::MASK,
         }
     }
 }
@@ -482,7 +482,7 @@ fn attempt_once(
         format_duration(remaining)
     );
     // Our own account of the headers: the HTTP library's is kept quiet
-    // (see `logging`), and this one shows the key only as (redacted).
+    // (see `logging`), and this one shows the key only masked.
     debug!(
         "{}: headers {}",
         request.label,

@@ -36,6 +36,7 @@ mod report;
 mod retry;
 mod run;
 mod sanitize;
+mod secret;
 pub mod setting;
 mod target;
 mod time;

@@ -13,13 +13,11 @@
 //! sent, the `x-internal-api-key` header included. No filter string can be
 //! trusted to exclude it (`RUST_LOG=ureq_proto::util=trace` is more specific
 //! than any cap set here), so the guard wraps the logger itself and drops
-//! those records before they are formatted. Every other record is scrubbed
-//! of the key (`sanitize::redact`) before it is written.
-//!
-//! The secret parts of monitor URLs (check ids, tokens, keys) are kept out
-//! the same way, whoever writes the line: at trace level ureq logs every URL
-//! it requests in full. [`redact`] registers them, and the guard masks them
-//! in every record.
+//! those records before they are formatted. Every other record, whoever
+//! writes it, passes through the one redactor (`sanitize::redact`) before it
+//! is written, so no line shows a secret it registered: the key, the secret
+//! parts of monitor URLs (at trace level ureq logs every URL it requests in
+//! full) and proxy credentials.
 //!
 //! `--log-format json` writes every line as one JSON object instead, for
 //! log shippers (Loki, Datadog, CloudWatch): `time` (RFC 3339, UTC),
@@ -45,7 +43,6 @@
 
 use std::borrow::Cow;
 use std::io::Write;
-use std::sync::Mutex;
 use std::time::SystemTime;
 
 use log::kv::{self, VisitSource};
@@ -224,10 +221,7 @@ impl<'kvs> VisitSource<'kvs> for Fields<'_> {
     fn visit_pair(&mut self, key: kv::Key<'kvs>, value: kv::Value<'kvs>) -> Result<(), kv::Error> {
         let value = match value.to_u64() {
             Some(n) => Value::from(n),
-            None => {
-                let text = sanitize::redact(&value.to_string()).into_owned();
-                Value::from(masked(&text).unwrap_or(text))
-            }
+            None => Value::from(sanitize::redact(&value.to_string()).into_owned()),
         };
         self.0.insert(key.as_str().to_owned(), value);
         Ok(())
@@ -287,35 +281,6 @@ fn stderr_is_journal() -> bool {
     stat.st_dev as u64 == dev && stat.st_ino as u64 == ino
 }
 
-/// Strings no log line may show; see [`redact`].
-static REDACTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-/// Shorter strings are not registered: masking them would garble ordinary
-/// words, and no check id, token or key a monitor issues is this short.
-pub const MIN_REDACTED_LEN: usize = 8;
-
-/// Masks `secret` in every log line from now on, at every level and from
-/// every crate.
-pub fn redact(secret: &str) {
-    if secret.len() >= MIN_REDACTED_LEN
-        && let Ok(mut redacted) = REDACTED.lock()
-        && !redacted.iter().any(|s| s == secret)
-    {
-        redacted.push(secret.to_owned());
-    }
-}
-
-/// `text` with every registered secret masked, or `None` if it shows none.
-fn masked(text: &str) -> Option<String> {
-    let redacted = REDACTED.lock().ok()?;
-    if !redacted.iter().any(|secret| text.contains(secret.as_str())) {
-        return None;
-    }
-    Some(redacted.iter().fold(text.to_owned(), |text, secret| {
-        text.replace(secret.as_str(), "***")
-    }))
-}
-
 struct Guarded {
     logger: env_logger::Logger,
     /// The [`LIBRARIES`] that `RUST_LOG` does not name.
@@ -347,15 +312,10 @@ impl Log for Guarded {
         }
         // The last line of defence: a record from the HTTP library (a
         // response's Location at `RUST_LOG=ureq=debug`, a monitor's URL at
-        // trace) has not passed through `sanitize::for_log`, so the key and
-        // the monitors' secrets are scrubbed here too.
+        // trace) has not passed through `sanitize::for_log`, so every
+        // secret is masked here too.
         let text = record.args().to_string();
-        let clean = sanitize::redact(&text);
-        let clean = match masked(&clean) {
-            Some(masked) => Cow::Owned(masked),
-            None => clean,
-        };
-        match clean {
+        match sanitize::redact(&text) {
             Cow::Borrowed(_) => self.logger.log(record),
             Cow::Owned(clean) => self.logger.log(
                 &Record::builder()
@@ -420,7 +380,7 @@ mod tests {
 
     #[test]
     fn fields_keep_numbers_and_scrub_text() {
-        redact("9b1d-4e7a-field-token");
+        sanitize::hide_monitor_secret("9b1d-4e7a-field-token");
         let fields = [
             (
                 "url",
@@ -430,7 +390,7 @@ mod tests {
         ];
         let mut map = Map::new();
         kv::Source::visit(&fields[..], &mut Fields(&mut map)).unwrap();
-        assert_eq!(map["url"], "http://h/***/start");
+        assert_eq!(map["url"], format!("http://h/{}/start", sanitize::MASK));
         assert_eq!(map["http_status"], 503);
     }
 
@@ -460,17 +420,6 @@ mod tests {
         assert!(meta("ureq_proto", Level::Warn));
         assert!(meta("ureq::run", Level::Debug));
         assert!(meta("ocd_cron", Level::Trace));
-    }
-
-    #[test]
-    fn registered_secrets_are_masked() {
-        redact("short");
-        redact("0f7a1c2e-9b1d-4e7a");
-        assert_eq!(masked("nothing here"), None);
-        assert_eq!(
-            masked("GET http://h/0f7a1c2e-9b1d-4e7a/start short").as_deref(),
-            Some("GET http://h/***/start short")
-        );
     }
 
     #[test]

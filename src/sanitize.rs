@@ -1,84 +1,141 @@
-//! Turns text from outside (a server's body or header, a proxy's error
-//! page, a library's error message) into something safe to show.
+//! The one redactor and the one text cleaner, for every output.
 //!
 //! Whatever the server (or a proxy in front of it) puts in a body or a header
 //! ends up in cron mail, the journal, the JSON on stdout and the monitor's
 //! ping body. It must not be able to forge a log line (CR/LF), drive the
 //! terminal (escape sequences), reorder what a line reads (bidirectional
-//! overrides), flood the log, or show the API key it was sent (a server that
-//! echoes `bad key <key>`, a redirect to `/login?key=<key>`). So every piece
-//! of outside text passes through [`for_log`] before it is formatted, and
-//! the key is scrubbed there, where no caller can forget it: [`hide`]
-//! registers it once, when the configuration is loaded. [`redact`] is the
-//! same scrubbing for text that is not the server's, such as the HTTP
-//! library's own log records.
+//! overrides), flood the log, or show a secret it was sent (a server that
+//! echoes `bad key <key>`, a redirect to `/login?key=<key>`, a monitor that
+//! quotes its check id, a proxy that repeats its credentials). So every
+//! piece of outside text passes through [`for_log`] before it is formatted,
+//! and the secrets are masked there, where no caller can forget them.
+//! [`redact`] is the same masking for text that is not the server's, such
+//! as the HTTP library's own log records (the logger passes every record
+//! through it) and the JSON on stdout.
+//!
+//! One registry holds every secret of the invocation, filled where each is
+//! read: the key ([`hide_key`], when the configuration is loaded), the
+//! secret parts of each monitor's URL ([`hide_monitor_secret`]) and the
+//! credentials of each proxy in use ([`hide_proxy_credentials`]). Each is
+//! matched as itself and percent-encoded, and replaced by the one [`MASK`].
+//! The registry is process-wide, as the logger that reads it is (the `log`
+//! crate's logger is global by design).
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::{PoisonError, RwLock};
 
 /// How many characters of server text a log line carries.
 pub const MAX_SERVER_TEXT: usize = 300;
 
-/// What the key is replaced with wherever it appears.
-pub const REDACTED: &str = "(redacted)";
+/// What stands for a secret wherever one would be shown: in text from
+/// outside, in log lines, in the URLs the dry run shows, and as the key's
+/// own `Display`.
+pub const MASK: &str = "(redacted)";
 
-/// The API key, once loaded.
-static SECRET: OnceLock<String> = OnceLock::new();
+/// Shorter parts of a monitor's URL (and proxy user names) are not
+/// registered: masking them would garble ordinary words (`ping` in
+/// `/ping/<uuid>`), and no check id, token or key a monitor issues is this
+/// short.
+pub const MIN_SECRET_LEN: usize = 8;
 
-/// Registers the key so that no outside text shows it from now on. The
-/// first call wins: one process loads one key.
-pub fn hide(secret: &str) {
-    let _ = SECRET.set(secret.to_owned());
+/// One registered secret, and what it is for the text that withholds it.
+struct Hidden {
+    value: String,
+    what: &'static str,
+}
+
+/// Every secret no output may show, longest first, so that one containing
+/// another is masked whole.
+static HIDDEN: RwLock<Vec<Hidden>> = RwLock::new(Vec::new());
+
+fn register(value: &str, what: &'static str) {
+    let mut hidden = HIDDEN.write().unwrap_or_else(PoisonError::into_inner);
+    if value.is_empty() || hidden.iter().any(|h| h.value == value) {
+        return;
+    }
+    hidden.push(Hidden {
+        value: value.to_owned(),
+        what,
+    });
+    hidden.sort_by_key(|h| std::cmp::Reverse(h.value.len()));
+}
+
+fn registered() -> std::sync::RwLockReadGuard<'static, Vec<Hidden>> {
+    HIDDEN.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Registers the API key, so that no output shows it from now on.
+pub fn hide_key(key: &str) {
+    register(key, "the API key");
+}
+
+/// Registers a secret part of a monitor's URL (a check id, token or key),
+/// unless it is too short to be one.
+pub fn hide_monitor_secret(part: &str) {
+    if part.len() >= MIN_SECRET_LEN {
+        register(part, "a monitor's secret");
+    }
+}
+
+/// Registers a proxy's credentials, decoded (as sent): the password
+/// whatever its length, as the key is, and the user name unless it is too
+/// short to be more than a word.
+pub fn hide_proxy_credentials(username: Option<&str>, password: Option<&str>) {
+    if let Some(password) = password {
+        register(password, "a proxy credential");
+    }
+    if let Some(username) = username.filter(|u| u.len() >= MIN_SECRET_LEN) {
+        register(username, "a proxy credential");
+    }
 }
 
 /// Sanitises outside text for a log line: removes escape sequences and
 /// control and invisible characters, reduces an HTML page to its title (or
-/// first heading), folds runs of white space into one space, replaces the
-/// key (also percent-encoded) with `(redacted)`, and cuts the result to
-/// `max_chars` characters, marking the cut with `…`.
+/// first heading), folds runs of white space into one space, replaces every
+/// registered secret (also percent-encoded) with [`MASK`], and cuts the
+/// result to `max_chars` characters, marking the cut with `…`.
 pub fn for_log(text: &str, max_chars: usize) -> String {
-    for_log_hiding(text, max_chars, SECRET.get().map(String::as_str))
+    for_log_hiding(text, max_chars, &registered())
 }
 
-/// `text` with the registered key replaced by `(redacted)`; borrowed when
+/// `text` with every registered secret replaced by [`MASK`]; borrowed when
 /// there is nothing to replace.
 pub fn redact(text: &str) -> Cow<'_, str> {
-    match SECRET.get() {
-        Some(secret) => redact_secret(text, secret),
-        None => Cow::Borrowed(text),
-    }
+    redact_all(text, &registered())
 }
 
-fn for_log_hiding(text: &str, max_chars: usize, secret: Option<&str>) -> String {
+fn for_log_hiding(text: &str, max_chars: usize, secrets: &[Hidden]) -> String {
     let text = if looks_like_html(text) {
         Cow::Owned(html_summary(text))
     } else {
         Cow::Borrowed(text)
     };
-    // Cleaned a little past the cut, so that a key starting before the cut
-    // is whole when it is looked for (percent-encoded, up to three
+    // Cleaned a little past the cut, so that a secret starting before the
+    // cut is whole when it is looked for (percent-encoded, up to three
     // characters a byte), and so that the cut knows there was more.
     // Six: the longest escape of one byte (`\u002d`, `&#x2d;`).
-    let slack = secret.map_or(0, |s| 6 * s.len());
+    let slack = secrets.iter().map(|s| 6 * s.value.len()).max().unwrap_or(0);
     let clean = clean(&text, max_chars.saturating_add(slack).saturating_add(1));
-    let clean = match secret {
-        Some(secret) => {
-            let redacted = redact_secret(&clean, secret).into_owned();
-            // The key spelled with escapes (a JSON `\u002d` or `\"`, an
-            // HTML `&#45;`) cannot be cut out where it stands: the whole
-            // text is withheld rather than guessed at.
-            if unescape(&redacted).contains(secret) {
-                return WITHHELD.to_owned();
-            }
-            redacted
-        }
-        None => clean,
-    };
-    cut(clean, max_chars)
+    // A secret spelled with escapes (a JSON `\u002d` or `\"`, an HTML
+    // `&#45;`) cannot be cut out where it stands: the whole text is
+    // withheld rather than guessed at. Each secret is looked for with only
+    // its own plain forms masked, so that a shorter one masked inside it
+    // does not hide the rest.
+    let spelled = secrets.iter().find(|secret| {
+        let masked = redact_all(&clean, std::slice::from_ref(secret));
+        unescape(&masked).contains(&secret.value)
+    });
+    if let Some(secret) = spelled {
+        return withheld(secret.what);
+    }
+    cut(redact_all(&clean, secrets).into_owned(), max_chars)
 }
 
-/// What stands instead of outside text that spelled the key in escapes.
-pub const WITHHELD: &str = "(text withheld: it spelled the API key in escaped form)";
+/// What stands instead of outside text that spelled `what` (a secret) in
+/// escaped form.
+fn withheld(what: &str) -> String {
+    format!("(text withheld: it spelled {what} in escaped form)")
+}
 
 /// `text` with JSON string escapes and HTML character references decoded,
 /// for spotting the key behind them. Anything malformed stays as it is.
@@ -240,26 +297,32 @@ fn skip_string(chars: &mut Chars<'_>) {
 /// Whether `text` spells `secret`, as itself or percent-encoded: for
 /// settings that must not carry the key (a URL would print and send it).
 pub fn spells(text: &str, secret: &str) -> bool {
-    matches!(redact_secret(text, secret), Cow::Owned(_))
+    let secret = Hidden {
+        value: secret.to_owned(),
+        what: "",
+    };
+    matches!(redact_all(text, &[secret]), Cow::Owned(_))
 }
 
-/// `text` with every occurrence of `secret` replaced by `(redacted)`,
+/// `text` with every occurrence of each of `secrets` replaced by [`MASK`],
 /// including forms where any of its bytes is percent-encoded (`%6B` or
-/// `%6b`), as in a redirect's query string.
-fn redact_secret<'t>(text: &'t str, secret: &str) -> Cow<'t, str> {
-    let (bytes, key) = (text.as_bytes(), secret.as_bytes());
-    if key.is_empty() {
-        return Cow::Borrowed(text);
-    }
+/// `%6b`), as in a redirect's query string. Where several match at one
+/// place, the first (the longest) is masked.
+fn redact_all<'t>(text: &'t str, secrets: &[Hidden]) -> Cow<'t, str> {
+    let bytes = text.as_bytes();
     let mut out: Option<String> = None;
     let (mut copied, mut i) = (0, 0);
     while i < bytes.len() {
-        match match_encoded(&bytes[i..], key) {
+        // An empty secret matches nowhere (it would match everywhere).
+        let found = secrets.iter().find_map(|secret| {
+            match_encoded(&bytes[i..], secret.value.as_bytes()).filter(|&len| len > 0)
+        });
+        match found {
             Some(len) => {
                 let out = out.get_or_insert_with(String::new);
                 // Both ends are ASCII bytes, hence character boundaries.
                 out.push_str(&text[copied..i]);
-                out.push_str(REDACTED);
+                out.push_str(MASK);
                 i += len;
                 copied = i;
             }
@@ -423,6 +486,25 @@ fn decode_entities(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// `value` registered as what `what` says, for the pure functions.
+    fn secret(value: &str, what: &'static str) -> Hidden {
+        Hidden {
+            value: value.to_owned(),
+            what,
+        }
+    }
+
+    fn key(value: &str) -> [Hidden; 1] {
+        [secret(value, "the API key")]
+    }
+
+    /// `want` with `{M}` standing for the mask.
+    fn masked(want: &str) -> String {
+        want.replace("{M}", MASK)
+    }
+
+    const KEY_WITHHELD: &str = "(text withheld: it spelled the API key in escaped form)";
+
     #[test]
     fn named_references_and_spelled_keys() {
         assert_eq!(unescape("&quot;&amp;&lt;&gt;&apos;&nbsp;"), "\"&<>'&nbsp;");
@@ -433,25 +515,25 @@ mod tests {
 
     #[test]
     fn a_key_spelled_in_escapes_withholds_the_text() {
-        let key = "s3cr3t-K3Y-0000";
+        let k = "s3cr3t-K3Y-0000";
         for text in [
             r#"["s3cr3t\u002dK3Y-0000"]"#,
             "bad key s3cr3t&#45;K3Y&#x2d;0000 here",
             "bad key s3cr3t&#x2D;K3Y-0000",
         ] {
-            assert_eq!(for_log_hiding(text, 300, Some(key)), WITHHELD, "{text}");
+            assert_eq!(for_log_hiding(text, 300, &key(k)), KEY_WITHHELD, "{text}");
         }
         // Escaped whole, six characters a byte, across the 300-character
         // cut: still found, so nothing of it is shown.
-        let escaped: String = key.bytes().map(|b| format!("\\u{b:04x}")).collect();
+        let escaped: String = k.bytes().map(|b| format!("\\u{b:04x}")).collect();
         let text = format!("{} {escaped}", "x".repeat(280));
-        assert_eq!(for_log_hiding(&text, 300, Some(key)), WITHHELD);
+        assert_eq!(for_log_hiding(&text, 300, &key(k)), KEY_WITHHELD);
         let quoted = r#"Ab"cd\ef-12345678"#;
         let echoed = r#"{"errors": "Ab\"cd\\ef-12345678"}"#;
-        assert_eq!(for_log_hiding(echoed, 300, Some(quoted)), WITHHELD);
+        assert_eq!(for_log_hiding(echoed, 300, &key(quoted)), KEY_WITHHELD);
         // Escapes that spell something else are shown as they are.
         assert_eq!(
-            for_log_hiding(r#"a\u002db &amp; c &#45; \x"#, 300, Some(key)),
+            for_log_hiding(r#"a\u002db &amp; c &#45; \x"#, 300, &key(k)),
             r#"a\u002db &amp; c &#45; \x"#
         );
         assert_eq!(
@@ -585,27 +667,27 @@ mod tests {
     const KEY: &str = "k3y-S3cr3t/v";
 
     fn hiding(text: &str, max: usize) -> String {
-        for_log_hiding(text, max, Some(KEY))
+        for_log_hiding(text, max, &key(KEY))
     }
 
     #[test]
     fn the_key_is_redacted_in_every_form() {
         for (text, want) in [
-            ("bad key k3y-S3cr3t/v", "bad key (redacted)"),
+            ("bad key k3y-S3cr3t/v", "bad key {M}"),
             (
                 "/login?key=k3y-S3cr3t%2Fv&next=k3y-S3cr3t%2fv",
-                "/login?key=(redacted)&next=(redacted)",
+                "/login?key={M}&next={M}",
             ),
-            ("%6B%33%79%2D%53%33%63%72%33%74%2F%76!", "(redacted)!"),
-            ("%6b3y-S3cr3t/v", "(redacted)"),
-            ("k3y\x1b[0m-S3cr\u{200b}3t/v", "(redacted)"),
-            ("<title>bad key k3y-S3cr3t/v</title>", "bad key (redacted)"),
-            ("k3y-S3cr3t/vk3y-S3cr3t/v", "(redacted)(redacted)"),
+            ("%6B%33%79%2D%53%33%63%72%33%74%2F%76!", "{M}!"),
+            ("%6b3y-S3cr3t/v", "{M}"),
+            ("k3y\x1b[0m-S3cr\u{200b}3t/v", "{M}"),
+            ("<title>bad key k3y-S3cr3t/v</title>", "bad key {M}"),
+            ("k3y-S3cr3t/vk3y-S3cr3t/v", "{M}{M}"),
             ("k3y-S3cr3t/", "k3y-S3cr3t/"),
             ("k3y-S3cr3t%2", "k3y-S3cr3t%2"),
             ("K3Y-S3CR3T/V", "K3Y-S3CR3T/V"),
         ] {
-            assert_eq!(hiding(text, 300), want, "{text:?}");
+            assert_eq!(hiding(text, 300), masked(want), "{text:?}");
         }
     }
 
@@ -614,41 +696,90 @@ mod tests {
         let text = format!("{}{KEY}", "a".repeat(295));
         let s = hiding(&text, 300);
         assert!(!s.contains("k3y"), "{s}");
-        assert_eq!(s, format!("{}(reda…", "a".repeat(295)));
+        assert_eq!(s, format!("{}{}…", "a".repeat(295), &MASK[..5]));
         let encoded = format!("{}k3y-S3cr3t%2Fv", "a".repeat(299));
-        assert_eq!(hiding(&encoded, 300), format!("{}(…", "a".repeat(299)));
+        assert_eq!(
+            hiding(&encoded, 300),
+            format!("{}{}…", "a".repeat(299), &MASK[..1])
+        );
         // Every byte encoded: three characters each must fit in the slack,
         // or the cut would show the first bytes of the key.
         let all_encoded: String = KEY.bytes().map(|b| format!("%{b:02X}")).collect();
         let text = format!("{}{all_encoded}", "a".repeat(285));
-        assert_eq!(hiding(&text, 300), format!("{}(redacted)", "a".repeat(285)));
+        assert_eq!(hiding(&text, 300), format!("{}{MASK}", "a".repeat(285)));
     }
 
     #[test]
     fn redact_leaves_other_text_alone() {
         assert!(matches!(
-            redact_secret("nothing here", KEY),
+            redact_all("nothing here", &key(KEY)),
             Cow::Borrowed(_)
         ));
-        assert_eq!(redact_secret("x", ""), "x");
+        assert!(!spells("x", ""));
+        assert_eq!(redact_all("x", &[secret("", "nothing")]), "x");
         assert_eq!(
-            redact_secret("Location: /a?k=k3y-S3cr3t%2fv é", KEY),
-            "Location: /a?k=(redacted) é"
+            redact_all("Location: /a?k=k3y-S3cr3t%2fv é", &key(KEY)),
+            masked("Location: /a?k={M} é")
         );
     }
 
     #[test]
-    fn a_hidden_key_is_redacted_from_then_on() {
-        // The only test that registers a key (the process keeps the first),
-        // one no other test's text contains.
-        const HIDDEN: &str = "h1dd3n-Unit-K3y";
-        hide(HIDDEN);
+    fn every_secret_is_masked_the_longest_first() {
+        let secrets = [
+            secret("0f7a1c2e-9b1d-longer", "a monitor's secret"),
+            secret("k3y-S3cr3t/v", "the API key"),
+            secret("0f7a1c2e", "a proxy credential"),
+        ];
         assert_eq!(
-            for_log(&format!("bad key {HIDDEN}"), 100),
-            "bad key (redacted)"
+            redact_all(
+                "k3y-S3cr3t%2Fv 0f7a1c2e-9b1d-longer 0f7a1c2e-9b1d 0f7a%31c2e%2D9b1d-longer",
+                &secrets
+            ),
+            masked("{M} {M} {M}-9b1d {M}")
         );
-        assert_eq!(redact(&format!("?k={HIDDEN}")), "?k=(redacted)");
+        // What the withheld text names is the secret it spelled.
+        let json = r#"{"error": "no check 0f7a1c2e\u002d9b1d-longer"}"#;
+        assert_eq!(
+            for_log_hiding(json, 300, &secrets),
+            "(text withheld: it spelled a monitor's secret in escaped form)"
+        );
+        // The slack is the longest secret's: a proxy password of 40
+        // characters across the cut, every byte escaped, is still found.
+        let long = "p".repeat(40);
+        let escaped: String = long.bytes().map(|b| format!("\\u{b:04x}")).collect();
+        let text = format!("{} {escaped}", "x".repeat(50));
+        let secrets = [secret(&long, "a proxy credential"), secret("short", "x")];
+        assert_eq!(
+            for_log_hiding(&text, 60, &secrets),
+            "(text withheld: it spelled a proxy credential in escaped form)"
+        );
+    }
+
+    #[test]
+    fn hidden_secrets_are_masked_from_then_on() {
+        // Values no other test's text contains: the registry is the
+        // process's, shared by every test.
+        const KEY: &str = "h1dd3n-Unit-K3y";
+        hide_key(KEY);
+        assert_eq!(
+            for_log(&format!("bad key {KEY}"), 100),
+            masked("bad key {M}")
+        );
+        assert_eq!(redact(&format!("?k={KEY}")), masked("?k={M}"));
         assert!(matches!(redact("nothing here"), Cow::Borrowed(_)));
+
+        hide_monitor_secret("m0n-1234");
+        hide_monitor_secret("m0n-123");
+        assert_eq!(redact("/m0n-1234 /m0n-123"), masked("/{M} /m0n-123"));
+        assert_eq!(redact("/m0n%2D1234"), masked("/{M}"));
+
+        hide_proxy_credentials(Some("pr0xyus3"), Some("Zq9"));
+        hide_proxy_credentials(Some("pr0xyu7"), None);
+        assert_eq!(redact("pr0xyus3:Zq9 pr0xyu7"), masked("{M}:{M} pr0xyu7"));
+        // An empty password (`http://user:@proxy`) masks nothing, and
+        // withholds nothing.
+        hide_proxy_credentials(None, Some(""));
+        assert_eq!(for_log("a plain line", 100), "a plain line");
     }
 
     mod property {
@@ -667,12 +798,12 @@ mod tests {
             ) {
                 let lossy = String::from_utf8_lossy(&bytes).into_owned();
                 for text in [text, html, lossy] {
-                    let key = "k3y%";
-                    let with_key = format!("{text}{key}{text}");
+                    let key_text = "k3y%";
+                    let with_key = format!("{text}{key_text}{text}");
                     for input in [&text, &with_key] {
-                        let out = for_log_hiding(input, max, Some(key));
+                        let out = for_log_hiding(input, max, &key(key_text));
                         prop_assert!(!out.contains(['\n', '\r', '\x1b', '\u{202e}']), "{:?}", out);
-                        prop_assert!(!out.contains(key), "{:?} -> {:?}", input, out);
+                        prop_assert!(!out.contains(key_text), "{:?} -> {:?}", input, out);
                         prop_assert!(out.chars().count() <= max + 1, "{:?}", out);
                     }
                 }

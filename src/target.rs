@@ -120,6 +120,9 @@ pub fn check(
             ) {
                 return Err(invalid("is a SOCKS proxy, which ocd-cron does not speak"));
             }
+            // Whoever quotes its credentials from here on (the proxy's own
+            // error page, the HTTP library's log) shows them masked.
+            crate::sanitize::hide_proxy_credentials(proxy.username(), proxy.password());
             Some(proxy)
         }
     };

@@ -7,9 +7,9 @@ use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 
 use super::Settings;
-use super::secret::Secret;
 use crate::error::Error;
 use crate::files;
+use crate::secret::Secret;
 use crate::setting::{APP_DIR, KEY, KEY_FILE};
 
 /// Values the OCD documentation uses as examples. A key still set to one of

@@ -5,7 +5,7 @@
 //! precedence (flag > real environment > env files > default) lives in
 //! [`chosen`] and [`Settings`] and nowhere else, the settings' names in
 //! [`crate::setting`]; each concern it draws on
-//! has its own file: the key and its type ([`key`], [`secret`]), URLs
+//! has its own file: the key ([`key`]; its type is [`crate::secret`]), URLs
 //! ([`crate::target`]) and their proxies ([`crate::proxy`]), the monitors'
 //! entries ([`monitor`]), the env files ([`env_file`]),
 //! what Next.js makes of them ([`expand`]) and the CA bundle ([`ca`]). Error messages name both the flag and the variable, and say
@@ -17,7 +17,6 @@ mod environment;
 mod expand;
 mod key;
 pub(crate) mod monitor;
-mod secret;
 mod shared_file;
 
 use std::fmt;
@@ -27,12 +26,12 @@ use std::time::Duration;
 use ureq::tls::Certificate;
 
 pub use monitor::Monitor;
-pub use secret::Secret;
 
 use crate::cli::{Cli, DEFAULT_PING_TIMEOUT, Output, parse_ping_timeout};
 use crate::error::Error;
 use crate::fleet::{self, Jitter};
 use crate::job::{self, Job, Mode, Selection};
+use crate::secret::Secret;
 use crate::setting::{self, Setting};
 use crate::target::{self, Target};
 use crate::trace::Trace;
@@ -334,7 +333,7 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
         // The key, if there is one, is scrubbed from whatever is shown.
         let from_env = environment_only(&env);
         if let Ok(key) = key::resolve(settings.unwrap_or(&from_env), &mut Vec::new()) {
-            crate::sanitize::hide(key.expose());
+            crate::sanitize::hide_key(key.expose());
         }
         let monitors = match settings {
             Some(settings) => usable_monitors(cli, &env, settings),
@@ -390,7 +389,7 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
         .map_err(|error| refuse(error, Some(&settings)))?;
     let config = resolve(cli, &env, &settings).map_err(|error| refuse(error, Some(&settings)))?;
     // From here on no text from outside can show the key.
-    crate::sanitize::hide(config.key.expose());
+    crate::sanitize::hide_key(config.key.expose());
     Ok(config)
 }
 

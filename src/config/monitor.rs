@@ -22,8 +22,12 @@
 
 use super::environment::not_text;
 use crate::error::Error;
-use crate::sanitize::for_log;
+use crate::sanitize::{MASK, for_log};
 use crate::target::{self, Target};
+
+/// Query parameters of a pasted URL whose values the dry run may show; the
+/// values of any others are masked, as they might be credentials.
+pub const HARMLESS_PARAMS: &[&str] = &["environment", "create"];
 
 /// A monitoring service's ping protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,9 +49,6 @@ pub const KINDS: [Kind; 6] = [
     Kind::BetterStack,
     Kind::DeadMansSnitch,
 ];
-
-/// Stands in for a secret path segment wherever a URL is shown.
-pub const MASK: &str = "***";
 
 impl Kind {
     /// The name used in the `<kind>+` prefix and in log lines.
@@ -211,27 +212,29 @@ impl Monitor {
             target,
             extra,
         };
-        // Whatever logs this URL from here on (the HTTP library does at
-        // trace level) shows it masked.
+        // Whatever shows this URL or a part of it from here on (the HTTP
+        // library's log at trace level, the monitor's own error page,
+        // plainly or percent-encoded) shows it masked.
         for secret in monitor.secrets() {
-            crate::logging::redact(secret);
+            crate::sanitize::hide_monitor_secret(secret);
         }
         Ok(monitor)
     }
 
-    /// The secret parts of the URL worth scrubbing from text: path
-    /// segments, and the values of query parameters the user added, except
-    /// the few too short to be secrets (`ping` in `/ping/<uuid>`).
-    pub fn secrets(&self) -> Vec<&str> {
-        let query_values = self
-            .extra
-            .iter()
-            .filter_map(|pair| pair.split_once('=').map(|(_, v)| v));
+    /// The secret parts of the URL: path segments, and the values of query
+    /// parameters the user added, except those the dry run shows (the
+    /// redactor skips the few too short to be secrets, `ping` in
+    /// `/ping/<uuid>`).
+    fn secrets(&self) -> Vec<&str> {
+        let query_values = self.extra.iter().filter_map(|pair| {
+            pair.split_once('=')
+                .filter(|(name, _)| !HARMLESS_PARAMS.contains(name))
+                .map(|(_, value)| value)
+        });
         self.kind
             .secrets(&self.path)
             .into_iter()
             .chain(query_values)
-            .filter(|s| s.len() >= crate::logging::MIN_REDACTED_LEN)
             .collect()
     }
 
@@ -506,6 +509,7 @@ mod tests {
 
     #[test]
     fn masks_exactly_the_secret_segments() {
+        // `***` stands for the mask.
         for (kind, path, shown) in [
             (Kind::Healthchecks, "/0f7a-uuid", "/***"),
             (Kind::Healthchecks, "/ping/key/slug", "/***/***/***"),
@@ -535,6 +539,7 @@ mod tests {
             (Kind::UptimeKuma, "/hook/key", "/***/***"),
             (Kind::BetterStack, "/hook/key", "/***/***"),
         ] {
+            let shown = shown.replace("***", MASK);
             assert_eq!(kind.masked_path(path), shown, "{kind:?} {path}");
         }
         assert_eq!(Kind::Cronitor.secrets("/p/apikey/rewards"), ["apikey"]);

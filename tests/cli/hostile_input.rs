@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::common::{
-    KEY, REWARDS_OK, Server, closed_port, respond, respond_with, run, run_against,
+    KEY, REWARDS_OK, Server, closed_port, percent_decoded, respond, respond_with, run, run_against,
 };
 
 /// A wait no clock can add to the current time.
@@ -141,29 +141,6 @@ fn a_huge_retry_after_on_the_last_attempt_ends_with_the_servers_status() {
 /// The test key with every byte percent-encoded, as a redirect may carry it.
 fn percent_encoded_key() -> String {
     KEY.bytes().map(|b| format!("%{b:02X}")).collect()
-}
-
-/// `text` with every `%XX` replaced by the byte it encodes.
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-            Some(b) if bytes[i] == b'%' => {
-                out.push(b);
-                i += 3;
-            }
-            _ => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Runs `args` against `api` with a monitor and a metrics file, and checks

@@ -339,7 +339,7 @@ fn each_monitor_gets_its_own_start_and_finish_on_success() {
     let cronitor_port = monitors.cronitor.port();
     assert!(
         run.stderr.contains(&format!(
-            "ping (cronitor, 127.0.0.1:{cronitor_port}): finish accepted (GET http://127.0.0.1:{cronitor_port}/p/***/rewards)"
+            "ping (cronitor, 127.0.0.1:{cronitor_port}): finish accepted (GET http://127.0.0.1:{cronitor_port}/p/(redacted)/rewards)"
         )),
         "{}",
         run.stderr
@@ -490,15 +490,40 @@ fn dead_monitors_are_warnings_and_cost_one_ping_time_not_six() {
         run.elapsed
     );
     for (kind, port, event, shown) in [
-        ("healthchecks", ports[0], "start", "/***/***/start"),
-        ("healthchecks", ports[0], "finish", "/***/***/0"),
-        ("cronitor", ports[1], "start", "/p/***/rewards"),
-        ("cronitor", ports[1], "finish", "/p/***/rewards"),
-        ("sentry", ports[2], "start", "/api/42/cron/rewards/***/"),
-        ("sentry", ports[2], "finish", "/api/42/cron/rewards/***/"),
-        ("uptime-kuma", ports[3], "finish", "/api/push/***"),
-        ("betterstack", ports[4], "finish", "/api/v1/heartbeat/***"),
-        ("deadmanssnitch", ports[5], "finish", "/***"),
+        (
+            "healthchecks",
+            ports[0],
+            "start",
+            "/(redacted)/(redacted)/start",
+        ),
+        (
+            "healthchecks",
+            ports[0],
+            "finish",
+            "/(redacted)/(redacted)/0",
+        ),
+        ("cronitor", ports[1], "start", "/p/(redacted)/rewards"),
+        ("cronitor", ports[1], "finish", "/p/(redacted)/rewards"),
+        (
+            "sentry",
+            ports[2],
+            "start",
+            "/api/42/cron/rewards/(redacted)/",
+        ),
+        (
+            "sentry",
+            ports[2],
+            "finish",
+            "/api/42/cron/rewards/(redacted)/",
+        ),
+        ("uptime-kuma", ports[3], "finish", "/api/push/(redacted)"),
+        (
+            "betterstack",
+            ports[4],
+            "finish",
+            "/api/v1/heartbeat/(redacted)",
+        ),
+        ("deadmanssnitch", ports[5], "finish", "/(redacted)"),
     ] {
         let line = format!(
             "WARN ] ping ({kind}, 127.0.0.1:{port}): {event}: cannot reach http://127.0.0.1:{port}{shown}: connection refused; the exit status is not affected"
@@ -543,7 +568,7 @@ fn a_monitor_that_never_answers_is_cut_off_at_the_ping_time_limit() {
         run.elapsed
     );
     let line = format!(
-        "WARN ] ping (uptime-kuma, 127.0.0.1:{port}): finish: no answer from http://127.0.0.1:{port}/api/push/*** within the ping time limit (2 s); the exit status is not affected",
+        "WARN ] ping (uptime-kuma, 127.0.0.1:{port}): finish: no answer from http://127.0.0.1:{port}/api/push/(redacted) within the ping time limit (2 s); the exit status is not affected",
         port = slow.port()
     );
     assert!(run.stderr.contains(&line), "{line}\n{}", run.stderr);
@@ -609,17 +634,19 @@ fn dry_run_shows_each_monitor_and_its_pings_with_secrets_masked() {
     let port = monitors.cronitor.port();
     for line in [
         format!("ping cronitor (127.0.0.1:{port})"),
-        format!("start: GET http://127.0.0.1:{port}/p/***/rewards?state=run&series="),
-        format!("finish, failure: GET http://127.0.0.1:{port}/p/***/rewards?state=fail&series="),
+        format!("start: GET http://127.0.0.1:{port}/p/(redacted)/rewards?state=run&series="),
+        format!(
+            "finish, failure: GET http://127.0.0.1:{port}/p/(redacted)/rewards?state=fail&series="
+        ),
         format!("ping uptime-kuma (127.0.0.1:{})", monitors.kuma.port()),
         "start: none".into(),
         format!(
-            "finish, failure: POST http://127.0.0.1:{}/api/v1/heartbeat/***/1",
+            "finish, failure: POST http://127.0.0.1:{}/api/v1/heartbeat/(redacted)/1",
             monitors.better.port()
         ),
         "  rewards: dry run, nothing sent".into(),
         format!(
-            "finish, success: GET http://127.0.0.1:{}/api/42/cron/rewards/***/?environment=production&status=ok&check_in_id=",
+            "finish, success: GET http://127.0.0.1:{}/api/42/cron/rewards/(redacted)/?environment=production&status=ok&check_in_id=",
             monitors.sentry.port()
         ),
     ] {
@@ -648,7 +675,7 @@ fn dry_run_shows_each_monitor_and_its_pings_with_secrets_masked() {
     let hc = pings[0]["start"]["url"].as_str().unwrap();
     assert!(
         hc.starts_with(&format!(
-            "http://127.0.0.1:{}/***/***/start?rid=",
+            "http://127.0.0.1:{}/(redacted)/(redacted)/start?rid=",
             monitors.hc.port()
         )),
         "{hc}"

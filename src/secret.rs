@@ -1,9 +1,12 @@
 //! The API key's type. It cannot be printed by accident: `Debug` and
-//! `Display` show `(redacted)`, and the only way to the value is
-//! [`Secret::expose`], used where the header is set and where text from
-//! outside is scrubbed of it.
+//! `Display` show the one mask ([`MASK`]), and the only way to the value is
+//! [`Secret::expose`], used where the header is set and where the key is
+//! registered with the redactor. A leaf, so that what carries the key
+//! (the configuration, the request) need not import each other for it.
 
 use std::fmt;
+
+use crate::sanitize::MASK;
 
 /// The API key.
 pub struct Secret(String);
@@ -20,13 +23,13 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("(redacted)")
+        f.write_str(MASK)
     }
 }
 
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("(redacted)")
+        f.write_str(MASK)
     }
 }
 
@@ -37,8 +40,8 @@ mod tests {
     #[test]
     fn formatting_never_shows_the_value() {
         let secret = Secret::new("s3cr3t-value".into());
-        assert_eq!(format!("{secret}"), "(redacted)");
-        assert_eq!(format!("{secret:?}"), "(redacted)");
+        assert_eq!(format!("{secret}"), MASK);
+        assert_eq!(format!("{secret:?}"), MASK);
         assert_eq!(secret.expose(), "s3cr3t-value");
     }
 }
