@@ -59,7 +59,9 @@ fn imports() -> BTreeMap<String, Vec<String>> {
                 }
             }
         }
-        names.retain(|name| *name != module);
+        // What the crate root re-exports (a function, not a module) is
+        // the crate's, not a module's.
+        names.retain(|name| *name != module && is_module(&root, name));
         names.sort();
         names.dedup();
     }
@@ -99,6 +101,10 @@ fn named(path: &str) -> Vec<String> {
             .filter(|n| !n.is_empty())
             .collect(),
     }
+}
+
+fn is_module(root: &Path, name: &str) -> bool {
+    root.join(format!("{name}.rs")).is_file() || root.join(name).join("mod.rs").is_file()
 }
 
 fn collect(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
