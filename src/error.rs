@@ -18,6 +18,7 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use crate::duration::format_duration;
+use crate::setting;
 
 /// The numeric exit statuses; sysexits(3) names where one fits.
 pub mod code {
@@ -105,7 +106,8 @@ pub enum Error {
     /// No connection could be made or it broke before a complete answer:
     /// DNS failure, refused, reset, connect timeout, a proxy that failed.
     #[error(
-        "cannot reach {url}: {reason}; check that the OCD app is running and that --base-url / API_BASE_URL points at it"
+        "cannot reach {url}: {reason}; check that the OCD app is running and that {} points at it",
+        setting::BASE_URL
     )]
     Connect { url: String, reason: String },
 
@@ -151,7 +153,8 @@ pub enum Error {
     /// HTTP (what Node's and most HTTP servers send to bytes they cannot
     /// parse). Not retried: the scheme is wrong, and no retry changes it.
     #[error(
-        "{url} answered the TLS handshake in plain HTTP: this port speaks http, not https; use http:// in --base-url / API_BASE_URL, or the port that serves https"
+        "{url} answered the TLS handshake in plain HTTP: this port speaks http, not https; use http:// in {}, or the port that serves https",
+        setting::BASE_URL
     )]
     PlainHttp { url: String },
 
@@ -214,7 +217,8 @@ pub enum Error {
     /// The answer cannot be understood: a 2xx whose body is not a JSON object,
     /// a body over the size limit, or broken HTTP.
     #[error(
-        "{url} answered {what}; expected a JSON object from the OCD API, check that --base-url / API_BASE_URL points at the OCD app"
+        "{url} answered {what}; expected a JSON object from the OCD API, check that {} points at the OCD app",
+        setting::BASE_URL
     )]
     BadResponse { url: String, what: String },
 
@@ -222,7 +226,8 @@ pub enum Error {
     /// defines (`success`, a count) has the wrong type or an impossible
     /// value: the answer cannot be trusted either way.
     #[error(
-        "{url} answered {what}; an answer that breaks the API contract is not trusted, check that --base-url / API_BASE_URL points at the OCD app and that the app follows docs/api-contract.md"
+        "{url} answered {what}; an answer that breaks the API contract is not trusted, check that {} points at the OCD app and that the app follows docs/api-contract.md",
+        setting::BASE_URL
     )]
     Contract { url: String, what: String },
 
@@ -309,7 +314,8 @@ pub struct HttpStatus {
 
 /// What to check after a status, per route, appended to the message
 /// (empty: nothing more specific than the status itself). `{peer}` stands
-/// for who answered ([`Route::peer`]).
+/// for who answered ([`Route::peer`]); `{base_url}` and `{key}` for the
+/// settings' names ([`setting`]), which no hint spells itself.
 #[derive(Debug)]
 struct Hint {
     job: &'static str,
@@ -342,17 +348,19 @@ impl HttpStatus {
             Route::Ping => self.hint.ping,
         };
         hint.replace("{peer}", route.peer())
+            .replace("{base_url}", setting::BASE_URL.name)
+            .replace("{key}", setting::KEY.name)
     }
 }
 
 /// A monitor's ping URL is pasted from its page; a 4xx says it is not that one.
 const WRONG_PING_URL: &str = "; check the URL against the one the monitor's page shows";
-const CHECK_BASE_URL: &str = "; check --base-url / API_BASE_URL, including any path prefix";
+const CHECK_BASE_URL: &str = "; check {base_url}, including any path prefix";
 /// The key, on the app's routes. Stock OCD accepts only a browser session
 /// on the status (GET) route (see the API contract).
 const KEY_REFUSED: Hint = Hint {
-    job: "; check that INTERNAL_API_KEY matches the server's",
-    status: "; check INTERNAL_API_KEY, and that this deployment's GET route accepts the key: stock OCD accepts only a browser session on GET, so --pending needs the route changed to let the key through",
+    job: "; check that {key} matches the server's",
+    status: "; check {key}, and that this deployment's GET route accepts the key: stock OCD accepts only a browser session on GET, so --pending needs the route changed to let the key through",
     ping: WRONG_PING_URL,
 };
 /// Not the URL's fault: the app or the monitor is busy or limits requests.
@@ -377,7 +385,7 @@ pub const HTTP_STATUSES: &[HttpStatus] = &[
         retryable: false,
         exit: code::PROTOCOL,
         hint: Hint::app(
-            "; redirects are not followed so the key stays with the configured host: set --base-url / API_BASE_URL to the final address",
+            "; redirects are not followed so the key stays with the configured host: set {base_url} to the final address",
             ", a redirect, which is not followed; paste the URL it leads to (https?)",
         ),
     },
@@ -511,11 +519,14 @@ fn proxy_refusal_hint(reason: &str, target: &str) -> String {
 /// What to check after a failed TLS handshake. rustls names an
 /// unrecognised CA `UnknownIssuer`: an internal CA the system store does
 /// not hold, or a bundle that lacks it.
-fn tls_hint(reason: &str) -> &'static str {
+fn tls_hint(reason: &str) -> String {
+    let ca = setting::CA_CERT;
     if reason.contains("UnknownIssuer") {
-        "the certificate's issuer is not trusted: for an internal CA, give its PEM bundle with --ca-cert / OCD_CRON_CA_CERT"
+        format!(
+            "the certificate's issuer is not trusted: for an internal CA, give its PEM bundle with {ca}"
+        )
     } else {
-        "check the server's certificate chain and this machine's trust store (or --ca-cert / OCD_CRON_CA_CERT)"
+        format!("check the server's certificate chain and this machine's trust store (or {ca})")
     }
 }
 

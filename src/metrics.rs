@@ -80,11 +80,11 @@ pub fn update(path: &Path, records: &[JobRecord], now: SystemTime) -> io::Result
         // Anything else at the path (the app's .env given by mistake, a
         // file another tool writes) is not ours to replace.
         Ok(_) => {
-            return Err(io::Error::other(
+            return Err(io::Error::other(format!(
                 "it exists and is not an ocd-cron metrics file (it does not start with \
-                 `# HELP ocd_cron_`); nothing was written, point --metrics-file / \
-                 OCD_CRON_METRICS_FILE at a file of its own",
-            ));
+                 `# HELP ocd_cron_`); nothing was written, point {} at a file of its own",
+                crate::setting::METRICS_FILE
+            )));
         }
         Err(ReadError::Missing(_)) => Series::new(),
         Err(e) => return Err(io::Error::other(format!("it {e}; nothing was written"))),

@@ -454,7 +454,10 @@ mod tests {
                     "00-0af7651916cd43dd8448eb211c80319c-0102030405060708-01".into()
                 ),
                 ("tracestate", "v=1".into()),
-                ("x-internal-api-key", format!("(redacted) as {KEY}")),
+                (
+                    "x-internal-api-key",
+                    format!("{} as {KEY}", crate::sanitize::MASK)
+                ),
             ]
         );
         let error = Error::Config("x".into());

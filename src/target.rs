@@ -188,11 +188,11 @@ fn parse_base(base: &str, not_text: fn(&str) -> bool) -> Result<Target, String> 
     }
     let (authority, prefix) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     if authority.contains('@') {
-        return Err(
+        return Err(format!(
             "has credentials (user:password@) in it, which ocd-cron never sends; remove them \
-             (the OCD app's key belongs in INTERNAL_API_KEY)"
-                .into(),
-        );
+             (the OCD app's key belongs in {})",
+            crate::setting::KEY
+        ));
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (host, after) = v6.split_once(']').ok_or("has an unclosed IPv6 bracket")?;

@@ -18,6 +18,8 @@
 
 use std::fmt::Write;
 
+use crate::setting;
+
 /// The longest `tracestate` passed on: the specification asks every
 /// participant to propagate at least 512 characters, and lets it drop
 /// what is longer.
@@ -76,9 +78,12 @@ impl Trace {
             state: None,
         };
         let ignored = parsed.and_then(|(value, result)| {
-            result
-                .err()
-                .map(|why| format!("TRACEPARENT {value:?} ignored ({why}); starting a new trace"))
+            result.err().map(|why| {
+                format!(
+                    "{} {value:?} ignored ({why}); starting a new trace",
+                    setting::TRACEPARENT
+                )
+            })
         });
         (trace, ignored)
     }
