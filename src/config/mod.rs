@@ -4,12 +4,15 @@
 //! any socket is opened: a run with a bad key or URL must send nothing. The
 //! precedence (flag > real environment > env files > default) lives in
 //! [`chosen`] and [`Settings`] and nowhere else, the settings' names in
-//! [`crate::setting`]; each concern it draws on
-//! has its own file: the key ([`key`]; its type is [`crate::secret`]), URLs
-//! ([`crate::target`]) and their proxies ([`crate::proxy`]), the monitors'
-//! entries ([`monitor`]), the env files ([`env_file`]),
-//! what Next.js makes of them ([`expand`]) and the CA bundle ([`ca`]). Error messages name both the flag and the variable, and say
-//! where a bad value came from, but never echo the key.
+//! [`crate::setting`]. Each concern it draws on has its own file: the key
+//! ([`key`]; its type is [`crate::secret`]), URLs ([`crate::target`]) and
+//! their proxies ([`crate::proxy`]), the monitors' entries ([`monitor`]),
+//! the env files ([`env_file`]), what Next.js makes of them ([`expand`])
+//! and the CA bundle ([`ca`]). Error messages name both the flag and the
+//! variable, and say where a bad value came from, but never echo the key.
+//!
+//! Below everything that reads it: it imports the command line and leaves
+//! only, never the modules that run the jobs or send pings.
 
 mod ca;
 mod env_file;
