@@ -478,6 +478,21 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_is_named_by_its_variables() {
+        let names: Vec<String> = ENVIRONMENT.iter().map(EnvEntry::names).collect();
+        assert_eq!(names[0], "INTERNAL_API_KEY");
+        assert!(
+            names.contains(&"OCD_CRON_JITTER, OCD_CRON_JITTER_SEED, OCD_CRON_SLOT_PERIOD".into())
+        );
+        assert!(names.contains(&"RUST_LOG".into()));
+        assert!(
+            names
+                .iter()
+                .any(|n| n.starts_with("http_proxy, https_proxy"))
+        );
+    }
+
+    #[test]
     fn the_note_names_the_settings_where_empty_is_unset() {
         assert!(environment_note().contains(
             "An empty API_BASE_URL, OCD_CRON_CA_CERT, OCD_CRON_PING_URL or \
