@@ -24,6 +24,7 @@ mod shared_file;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ureq::tls::Certificate;
@@ -58,7 +59,9 @@ pub struct Config {
     output: Output,
     /// Where the OCD app listens.
     api: Target,
-    key: Secret,
+    /// Shared with a refusal found after the key was read, which needs it
+    /// to keep the monitors that spell it from being told.
+    key: Arc<Secret>,
     body: String,
     timeout: Duration,
     connect_timeout: Duration,
@@ -332,18 +335,25 @@ pub struct Refusal {
 /// run of the job tells, `Mode::runs_the_job`) and their time limit.
 pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
     let env = without_empty_optional(&real_env);
-    let refuse = |error: Error, settings: Option<&Settings>| {
-        // The key, if there is one, is scrubbed from whatever is shown.
+    let refuse = |error: Error, settings: Option<&Settings>, key: KeyRead| {
         let from_env = environment_only(&env);
-        if let Ok(key) = key::resolve(settings.unwrap_or(&from_env), &mut Vec::new()) {
+        let settings = settings.unwrap_or(&from_env);
+        // The key, if there is one, is scrubbed from whatever is shown; it
+        // is read here only if the refusal came before it was.
+        let unread;
+        let key = match key {
+            KeyRead::Yes(key) => Some(key),
+            KeyRead::Refused => None,
+            KeyRead::Not => {
+                unread = key::resolve(settings, &mut Vec::new()).ok();
+                unread.as_ref()
+            }
+        };
+        if let Some(key) = key {
             crate::sanitize::hide_key(key.expose());
         }
-        let monitors = match settings {
-            Some(settings) => usable_monitors(cli, &env, settings),
-            None => usable_monitors(cli, &env, &environment_only(&env)),
-        };
-        let ping_timeout = resolve_ping_timeout(cli, settings.unwrap_or(&from_env))
-            .unwrap_or(DEFAULT_PING_TIMEOUT);
+        let monitors = usable_monitors(cli, &env, settings, key);
+        let ping_timeout = resolve_ping_timeout(cli, settings).unwrap_or(DEFAULT_PING_TIMEOUT);
         Box::new(Refusal {
             error,
             selection: cli.job,
@@ -357,7 +367,7 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
         &env_place(cli),
         real_env(setting::NODE_ENV.variable).as_deref() == Some("test"),
     )
-    .map_err(|error| refuse(error, None))?;
+    .map_err(|error| refuse(error, None, KeyRead::Not))?;
     for warning in &files.warnings {
         log::warn!("{}: {warning}", cli.job.name());
     }
@@ -368,7 +378,7 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
         .map(|f| f.path.display().to_string())
         .collect();
     let merged = expand::merge(&pairs, &env)
-        .map_err(|failure| refuse(expansion_error(&failure, &paths), None))?;
+        .map_err(|failure| refuse(expansion_error(&failure, &paths), None, KeyRead::Not))?;
     let settings = Settings {
         env: &env,
         merged,
@@ -389,11 +399,23 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
         })
         .collect();
     shared_file::refuse_shared(&named_files(cli, &settings, env_files))
-        .map_err(|error| refuse(error, Some(&settings)))?;
-    let config = resolve(cli, &env, &settings).map_err(|error| refuse(error, Some(&settings)))?;
+        .map_err(|error| refuse(error, Some(&settings), KeyRead::Not))?;
+    let mut warnings = Vec::new();
+    let key = key::resolve(&settings, &mut warnings)
+        .map_err(|error| refuse(error, Some(&settings), KeyRead::Refused))?;
     // From here on no text from outside can show the key.
-    crate::sanitize::hide_key(config.key.expose());
-    Ok(config)
+    crate::sanitize::hide_key(key.expose());
+    let key = Arc::new(key);
+    build(cli, &env, &settings, key.clone(), warnings)
+        .map_err(|error| refuse(error, Some(&settings), KeyRead::Yes(&key)))
+}
+
+/// Whether the key had been read when the configuration was refused: a
+/// refusal never reads it a second time.
+enum KeyRead<'a> {
+    Not,
+    Refused,
+    Yes(&'a Secret),
 }
 
 /// Every file a setting names, with the setting's name: the lock file, the
@@ -494,9 +516,12 @@ fn expansion_error(failure: &expand::Failure, paths: &[String]) -> Error {
 /// The monitors to tell of a refused configuration, from these sources:
 /// every entry that parses and does not spell the key (if there is one),
 /// and none if there are more entries than [`MAX_MONITORS`].
-fn usable_monitors(cli: &Cli, env: Lookup, settings: &Settings) -> Vec<Monitor> {
-    let key = key::resolve(settings, &mut Vec::new()).ok();
-    let key = key.as_ref();
+fn usable_monitors(
+    cli: &Cli,
+    env: Lookup,
+    settings: &Settings,
+    key: Option<&Secret>,
+) -> Vec<Monitor> {
     let entries = ping_entries(cli, settings);
     // Over the cap the list is the configuration error being reported.
     if entries.len() > MAX_MONITORS {
@@ -528,10 +553,22 @@ fn real_env(name: &str) -> Option<String> {
 }
 
 /// Applies precedence and validates: flag > `env` > `file` > default.
+#[cfg(test)]
 pub(crate) fn resolve(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Config, Error> {
     let mut warnings = Vec::new();
     let key = key::resolve(settings, &mut warnings)?;
+    build(cli, env, settings, Arc::new(key), warnings)
+}
 
+/// The checked configuration, from the key (read and checked) and its
+/// warnings.
+fn build(
+    cli: &Cli,
+    env: Lookup,
+    settings: &Settings,
+    key: Arc<Secret>,
+    mut warnings: Vec<String>,
+) -> Result<Config, Error> {
     let (base, source) = chosen(
         cli.base_url.clone(),
         &setting::BASE_URL,
@@ -1131,7 +1168,8 @@ pub(crate) mod tests {
                 "INTERNAL_API_KEY" => Some("k3y-k3y-k3y".to_owned()),
                 _ => None,
             };
-            usable_monitors(&cli(&[]), &env, &settings_with(&env, &[]))
+            let key = Secret::new("k3y-k3y-k3y".into());
+            usable_monitors(&cli(&[]), &env, &settings_with(&env, &[]), Some(&key))
                 .iter()
                 .map(|m| m.address())
                 .collect::<Vec<_>>()
