@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::cli::Cli;
-use crate::config::{self, Config};
+use crate::config::{self, Config, Monitor};
 use crate::duration::format_duration;
 use crate::error::{Error, code};
 use crate::interrupt::{Phase, Watch};
@@ -172,7 +172,7 @@ struct Finish {
     metrics: Option<(PathBuf, Vec<JobRecord>)>,
     /// The monitors to tell how the invocation ended, and what to tell
     /// them but the status.
-    monitors: Vec<ping::Monitor>,
+    monitors: Vec<Monitor>,
     invocation_id: String,
     summary: String,
     counts: (Option<u64>, Option<u64>),
@@ -243,7 +243,7 @@ fn wait_jitter(watch: &Watch, phase: &Phase, config: &Config) -> Result<(), Erro
 fn start_ping(
     watch: &Watch,
     phase: &Phase,
-    monitors: &[ping::Monitor],
+    monitors: &[Monitor],
     invocation_id: &str,
     limit: Duration,
 ) -> Result<(), Error> {
@@ -275,7 +275,7 @@ fn finish_ping(
     watch: &Watch,
     phase: &Phase,
     name: &str,
-    monitors: Vec<ping::Monitor>,
+    monitors: Vec<Monitor>,
     invocation_id: String,
     ending: Ending,
     limit: Duration,

@@ -70,9 +70,17 @@ pub fn hide_key(key: &str) {
 }
 
 /// Registers a secret part of a monitor's URL (a check id, token or key),
-/// unless it is too short to be one.
+/// unless it is too short to be one or is made of lowercase words only
+/// (`calculate-pending`, a healthchecks slug): every output goes through the
+/// redactor, so such a part would mask the job's own route and ordinary
+/// text wherever it appears, and the ids, tokens and keys monitors issue
+/// all carry digits or capitals. (The dry run still masks such a part where
+/// it stands in the monitor's URL, by position.)
 pub fn hide_monitor_secret(part: &str) {
-    if part.len() >= MIN_SECRET_LEN {
+    let words = part
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_');
+    if part.len() >= MIN_SECRET_LEN && !words {
         register(part, "a monitor's secret");
     }
 }
@@ -772,6 +780,15 @@ mod tests {
         hide_monitor_secret("m0n-123");
         assert_eq!(redact("/m0n-1234 /m0n-123"), masked("/{M} /m0n-123"));
         assert_eq!(redact("/m0n%2D1234"), masked("/{M}"));
+        // Lowercase words are a slug or a route, not an issued secret.
+        hide_monitor_secret("calculate-pending");
+        hide_monitor_secret("nightly_rewards");
+        assert_eq!(
+            redact("/calculate-pending nightly_rewards"),
+            "/calculate-pending nightly_rewards"
+        );
+        hide_monitor_secret("Nightlyrewards");
+        assert_eq!(redact("Nightlyrewards"), masked("{M}"));
 
         hide_proxy_credentials(Some("pr0xyus3"), Some("Zq9"));
         hide_proxy_credentials(Some("pr0xyu7"), None);

@@ -18,7 +18,7 @@ mod protocol;
 
 use std::time::{Duration, Instant};
 
-pub use crate::config::Monitor;
+use crate::config::Monitor;
 pub use protocol::Finish;
 
 use crate::client::{self, Budget, HeaderValue, Method, Request, USER_AGENT};

@@ -40,3 +40,33 @@ fn dry_run_prints_the_request_and_sends_nothing() {
     )
     .assert_code(78);
 }
+
+#[test]
+fn a_monitor_slug_named_like_the_route_does_not_mask_the_route() {
+    // healthchecks' /ping/<ping key>/<slug>: the dry run masks both where
+    // they stand in the monitor's URL, but a slug of lowercase words is no
+    // issued secret, and the job's own route must stay readable.
+    let server = Server::start(vec![respond(200, REWARDS_OK)]);
+    let run = run_against(
+        &server,
+        &[
+            "--job",
+            "rewards",
+            "--dry-run",
+            "--ping-url",
+            "https://hc-ping.com/ping/Xk2v9QwErTy7uIoPaS1dFg/calculate-pending",
+        ],
+    );
+    run.assert_code(0);
+    run.assert_stdout_contains(&format!(
+        "POST {}/api/training/calculate-pending",
+        server.url()
+    ));
+    run.assert_stdout_contains("GET https://hc-ping.com/(redacted)/(redacted)/(redacted)/start");
+    assert!(
+        !run.stdout.contains("Xk2v9QwErTy7uIoPaS1dFg"),
+        "{}",
+        run.stdout
+    );
+    server.assert_connections(0);
+}

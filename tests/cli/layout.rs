@@ -48,15 +48,16 @@ fn imports() -> BTreeMap<String, Vec<String>> {
             None => &text[..],
         };
         let names = graph.entry(module.clone()).or_default();
-        for line in code.lines() {
-            let line = line.trim_start();
-            if line.starts_with("//") {
-                continue;
-            }
-            for prefix in ["crate::", "ocd_cron::"] {
-                for (at, _) in line.match_indices(prefix) {
-                    names.extend(named(&line[at + prefix.len()..]));
-                }
+        // The code without its comment lines, as one text: a `use` group
+        // that rustfmt wraps spans several lines.
+        let code: String = code
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for prefix in ["crate::", "ocd_cron::"] {
+            for (at, _) in code.match_indices(prefix) {
+                names.extend(named(&code[at + prefix.len()..]));
             }
         }
         // What the crate root re-exports (a function, not a module) is
@@ -160,4 +161,8 @@ fn the_import_reader_sees_braces_and_paths() {
         ["interrupt", "lock", "metrics"]
     );
     assert_eq!(named("{self, x}"), ["x"]);
+    assert_eq!(
+        named("{\n    a::B,\n    c::{d, e},\n};\nfn f() {}"),
+        ["a", "c"]
+    );
 }
