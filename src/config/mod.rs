@@ -387,7 +387,7 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
     };
     // Before any of them is opened for its role: no two settings may name
     // one file.
-    let env_files = files
+    let env_files: Vec<(String, PathBuf)> = files
         .read
         .iter()
         .map(|f| {
@@ -398,7 +398,8 @@ pub fn load(cli: &Cli) -> Result<Config, Box<Refusal>> {
             (setting, f.path.clone())
         })
         .collect();
-    shared_file::refuse_shared(&named_files(cli, &settings, env_files))
+    let chain = env_files.len();
+    shared_file::refuse_shared(&named_files(cli, &settings, env_files), chain)
         .map_err(|error| refuse(error, Some(&settings), KeyRead::Not))?;
     let mut warnings = Vec::new();
     let key = key::resolve(&settings, &mut warnings)

@@ -23,12 +23,18 @@ enum Identity {
 }
 
 /// Refuses any two of `files` (the setting's name for messages, the path)
-/// that are the same file, naming both settings.
-pub(super) fn refuse_shared(files: &[(String, PathBuf)]) -> Result<(), Error> {
-    let mut seen: HashMap<Identity, &(String, PathBuf)> = HashMap::new();
-    for named in files {
+/// that are the same file, naming both settings. The first `env_files` are
+/// the app's env files, which may be one another: a chain such as
+/// `.env.production -> .env` is only read, as Next reads it.
+pub(super) fn refuse_shared(files: &[(String, PathBuf)], env_files: usize) -> Result<(), Error> {
+    let mut seen: HashMap<Identity, (usize, &(String, PathBuf))> = HashMap::new();
+    for (i, named) in files.iter().enumerate() {
         let (setting, path) = named;
-        if let Some((first, first_path)) = seen.insert(identity(path), named) {
+        let id = identity(path);
+        if let Some(&(first_at, (first, first_path))) = seen.get(&id) {
+            if first_at < env_files && i < env_files {
+                continue;
+            }
             let how = if first_path == path {
                 format!("both name {}", path.display())
             } else {
@@ -42,6 +48,7 @@ pub(super) fn refuse_shared(files: &[(String, PathBuf)]) -> Result<(), Error> {
                 "{first} and {setting} name one file ({how}); each needs a file of its own"
             )));
         }
+        seen.insert(id, (i, named));
     }
     Ok(())
 }
@@ -96,7 +103,7 @@ mod tests {
             .iter()
             .map(|(name, path)| (name.to_string(), path.to_path_buf()))
             .collect();
-        refuse_shared(&files).err().map(|e| e.to_string())
+        refuse_shared(&files, 0).err().map(|e| e.to_string())
     }
 
     #[test]
@@ -126,6 +133,27 @@ mod tests {
         let error = refused(&[("a", &file), ("b", &dir.path().join("x")), ("c", &link)]).unwrap();
         assert!(error.contains("a and c name one file"), "{error}");
         assert!(error.contains("are the same file"), "{error}");
+    }
+
+    #[test]
+    fn env_files_may_be_one_another_but_no_other_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join(".env");
+        std::fs::write(&env, "").unwrap();
+        let production = dir.path().join(".env.production");
+        std::os::unix::fs::symlink(&env, &production).unwrap();
+        let files = |names: &[(&str, &Path)]| -> Vec<(String, PathBuf)> {
+            names
+                .iter()
+                .map(|(n, p)| (n.to_string(), p.to_path_buf()))
+                .collect()
+        };
+        let chain = files(&[("env a", &production), ("env b", &env)]);
+        assert!(refuse_shared(&chain, 2).is_ok());
+        let with_key = files(&[("env a", &production), ("env b", &env), ("key", &env)]);
+        let error = refuse_shared(&with_key, 2).unwrap_err().to_string();
+        assert!(error.contains("env a and key name one file"), "{error}");
+        assert!(refuse_shared(&chain, 1).is_err());
     }
 
     #[test]

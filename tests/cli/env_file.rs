@@ -134,6 +134,24 @@ fn a_line_that_is_not_an_assignment_is_skipped_as_next_skips_it() {
 }
 
 #[test]
+fn a_file_of_the_chain_that_links_to_another_is_read_as_next_reads_it() {
+    // `.env.production -> .env` is a common layout: Next reads the one file
+    // twice and the first sets the key; neither is another setting's file.
+    let server = Server::start(vec![respond(200, REWARDS_OK)]);
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join(".env"),
+        &format!("API_BASE_URL={}\nINTERNAL_API_KEY={KEY}\n", server.url()),
+        0o600,
+    );
+    std::os::unix::fs::symlink(".env", dir.path().join(".env.production")).unwrap();
+    std::os::unix::fs::symlink(".env", dir.path().join(".env.local")).unwrap();
+    run_in(dir.path(), &["--job", "rewards"], &[]).assert_code(0);
+    let requests = server.assert_requests(1);
+    assert_eq!(requests[0].header("x-internal-api-key"), Some(KEY));
+}
+
+#[test]
 fn the_app_dir_is_read_from_anywhere_and_its_local_file_wins() {
     let server = Server::start(vec![respond(200, REWARDS_OK)]);
     let app = tempfile::tempdir().unwrap();
