@@ -155,8 +155,17 @@ pub fn parse_rfc3339(text: &str) -> Result<u64, String> {
     // A leap second is the last second of its minute.
     let second = i64::from(second.min(59));
     let local = days * 86_400 + i64::from(hour * 3600 + minute * 60) + second;
-    u64::try_from(local - offset * 60).map_err(|_| format!("'{text}' is before 1970"))
+    let utc = u64::try_from(local - offset * 60).map_err(|_| format!("'{text}' is before 1970"))?;
+    // The slot key prints the time back in RFC 3339, whose year has four
+    // digits: a local time late on 9999-12-31 west of UTC is past it.
+    if utc > LAST_SECOND {
+        return Err(format!("'{text}' is after 9999 in UTC"));
+    }
+    Ok(utc)
 }
+
+/// 9999-12-31T23:59:59Z, the last time RFC 3339 can write.
+const LAST_SECOND: u64 = 253_402_300_799;
 
 #[cfg(test)]
 mod tests {
@@ -167,6 +176,16 @@ mod tests {
             window: Duration::from_millis(window),
             seed: seed.map(str::to_owned),
         }
+    }
+
+    #[test]
+    fn a_time_rfc_3339_cannot_write_back_is_refused() {
+        assert_eq!(parse_rfc3339("9999-12-31T23:59:59Z"), Ok(LAST_SECOND));
+        assert_eq!(time::rfc3339_seconds(LAST_SECOND), "9999-12-31T23:59:59Z");
+        assert_eq!(
+            parse_rfc3339("9999-12-31T23:59:59-00:01"),
+            Err("'9999-12-31T23:59:59-00:01' is after 9999 in UTC".into())
+        );
     }
 
     #[test]

@@ -326,6 +326,48 @@ fn jitter_settings_are_checked_before_anything_is_sent() {
         .assert_code(78)
         .assert_stderr_contains(says);
     }
+    // A scheduled time past what RFC 3339 writes, a huge one (shown cut
+    // short), one that is the key (shown masked), and a huge jitter seed
+    // (taken: it only seeds the delay).
+    let huge = "2".repeat(120_000);
+    for (value, says) in [
+        (
+            "9999-12-31T23:59:59-23:59",
+            "OCD_CRON_SCHEDULED_TIME: '9999-12-31T23:59:59-23:59' is after 9999 in UTC\n",
+        ),
+        (huge.as_str(), "OCD_CRON_SCHEDULED_TIME: '2222"),
+        (
+            KEY,
+            "OCD_CRON_SCHEDULED_TIME: '(redacted)' is not an RFC 3339",
+        ),
+    ] {
+        let run = run(
+            &["--job", "rewards", "--slot-period", "1h"],
+            &[
+                ("INTERNAL_API_KEY", KEY),
+                ("API_BASE_URL", &url),
+                ("OCD_CRON_SCHEDULED_TIME", value),
+            ],
+        );
+        run.assert_code(78).assert_stderr_contains(says);
+        assert!(run.stderr.len() < 2_000, "{}", run.stderr.len());
+    }
+    server.assert_connections(0);
+    let seed = "s".repeat(120_000);
+    let dry = run_against(
+        &server,
+        &[
+            "--job",
+            "rewards",
+            "--dry-run",
+            "--jitter",
+            "1s",
+            "--jitter-seed",
+            &seed,
+        ],
+    );
+    dry.assert_code(0);
+    assert!(dry.stderr.len() + dry.stdout.len() < 4_000);
     server.assert_connections(0);
 }
 
