@@ -177,3 +177,41 @@ fn the_dry_run_shows_the_traceparent_it_would_send() {
         .unwrap_or_else(|| panic!("{run}"));
     assert_eq!(well_formed(line).0, PARENT_TRACE);
 }
+
+#[test]
+fn a_hostile_trace_context_is_dropped_and_never_floods_the_log() {
+    let server = Server::start(vec![respond(200, REWARDS_OK)]);
+    // tracestate the W3C rules refuse: too long, a line break (a header
+    // injection), bytes beyond ASCII. The parent stays, the state goes.
+    let long = format!("a={}", "b".repeat(600));
+    for state in [long.as_str(), "a=1\r\nx-evil: 1", "a=é"] {
+        traced(
+            &server,
+            &["--job", "rewards"],
+            &[("TRACEPARENT", PARENT), ("TRACESTATE", state)],
+        )
+        .assert_code(0);
+        let request = server.requests().pop().unwrap();
+        assert_eq!(
+            well_formed(request.header("traceparent").unwrap()).0,
+            PARENT_TRACE
+        );
+        assert_eq!(request.header("tracestate"), None, "{state:?}");
+        assert_eq!(request.header("x-evil"), None);
+    }
+    // A huge traceparent: ignored, and its debug line cut short.
+    let huge = "0".repeat(100_000);
+    let run = traced(
+        &server,
+        &["--job", "rewards", "-v"],
+        &[("TRACEPARENT", &huge)],
+    );
+    run.assert_code(0)
+        .assert_stderr_contains("DEBUG] rewards: TRACEPARENT \"0000");
+    assert!(run.stderr.len() < 10_000, "{}", run.stderr.len());
+    let request = server.requests().pop().unwrap();
+    assert_ne!(
+        well_formed(request.header("traceparent").unwrap()).0,
+        huge[..32]
+    );
+}
