@@ -152,7 +152,7 @@ fn invoke(cli: &Cli, started: Instant) -> Ended {
             metrics,
             monitors,
             invocation_id,
-            summary: crate::sanitize::redact(&summary).into_owned(),
+            summary,
             counts,
             started,
             ping_timeout: config.ping_timeout(),
@@ -333,8 +333,7 @@ fn refuse_configuration(refusal: config::Refusal, started: Instant) -> Ended {
             metrics: None,
             monitors,
             invocation_id: random::uuid_v4(),
-            summary: crate::sanitize::redact(&format!("{}: {error}", selection.name()))
-                .into_owned(),
+            summary: format!("{}: {error}", selection.name()),
             counts: (None, None),
             started,
             ping_timeout,

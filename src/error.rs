@@ -290,16 +290,6 @@ pub enum Route {
     Ping,
 }
 
-impl Route {
-    /// Who answers on this route, as hints name it.
-    fn peer(self) -> &'static str {
-        match self {
-            Route::Job | Route::Status => "server",
-            Route::Ping => "monitor",
-        }
-    }
-}
-
 /// What an HTTP status outside 2xx means, whichever request got it.
 #[derive(Debug)]
 pub struct HttpStatus {
@@ -313,9 +303,9 @@ pub struct HttpStatus {
 }
 
 /// What to check after a status, per route, appended to the message
-/// (empty: nothing more specific than the status itself). `{peer}` stands
-/// for who answered ([`Route::peer`]); `{base_url}` and `{key}` for the
-/// settings' names ([`setting`]), which no hint spells itself.
+/// (empty: nothing more specific than the status itself). `{base_url}`
+/// and `{key}` stand for the settings' names ([`setting`]), which no hint
+/// spells itself.
 #[derive(Debug)]
 struct Hint {
     job: &'static str,
@@ -347,8 +337,7 @@ impl HttpStatus {
             Route::Status => self.hint.status,
             Route::Ping => self.hint.ping,
         };
-        hint.replace("{peer}", route.peer())
-            .replace("{base_url}", setting::BASE_URL.name)
+        hint.replace("{base_url}", setting::BASE_URL.name)
             .replace("{key}", setting::KEY.name)
     }
 }
@@ -364,7 +353,10 @@ const KEY_REFUSED: Hint = Hint {
     ping: WRONG_PING_URL,
 };
 /// Not the URL's fault: the app or the monitor is busy or limits requests.
-const COME_BACK_LATER: Hint = Hint::every_route("; the {peer} asked to come back later");
+const COME_BACK_LATER: Hint = Hint::app(
+    "; the server asked to come back later",
+    "; the monitor asked to come back later",
+);
 /// A monitor's 5xx is its own business: the ping is a warning either way.
 const SERVER_FAILED: Hint = Hint {
     job: "; the job failed on the server, see the OCD app's logs",

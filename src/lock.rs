@@ -56,9 +56,9 @@ fn config_error(path: &Path, why: String) -> Error {
 /// Why the lock file could not be opened: a missing directory by name,
 /// anything else as the system says it.
 fn open_failure(path: &Path, error: &std::io::Error) -> String {
-    let directory = path.parent().filter(|d| !d.as_os_str().is_empty());
-    match directory {
-        Some(directory) if error.kind() == std::io::ErrorKind::NotFound && !directory.exists() => {
+    let directory = files::directory(path);
+    match error.kind() {
+        std::io::ErrorKind::NotFound if !directory.exists() => {
             format!(
                 "cannot be created: its directory {} does not exist",
                 directory.display()

@@ -69,13 +69,10 @@ pub enum Format {
     Json,
 }
 
-/// The variable that sets the format when `--log-format` does not.
-pub const FORMAT_VARIABLE: &str = crate::setting::LOG_FORMAT.variable;
-
 /// The format `OCD_CRON_LOG_FORMAT` asks for: `None` when unset or empty,
 /// the bad value when it is neither `text` nor `json`.
 pub fn format_from_env() -> Result<Option<Format>, String> {
-    let value = std::env::var(FORMAT_VARIABLE).unwrap_or_default();
+    let value = std::env::var(crate::setting::LOG_FORMAT.variable).unwrap_or_default();
     match value.as_str() {
         "" => Ok(None),
         "text" => Ok(Some(Format::Text)),

@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         log::error!(
             "{}: configuration: {} '{value}' is neither text nor json; nothing was sent",
             cli.job.name(),
-            logging::FORMAT_VARIABLE
+            ocd_cron::setting::LOG_FORMAT.variable
         );
         return ExitCode::from(code::CONFIG);
     }

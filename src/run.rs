@@ -144,11 +144,12 @@ pub fn request<'a>(config: &'a Config, job: Job, request_id: &str, span: [u8; 8]
         headers.push(("tracestate", HeaderValue::Plain(state.to_owned())));
     }
     headers.push(("x-internal-api-key", HeaderValue::Secret(config.key())));
+    let url = config.url(job);
     Request {
         label: job.name().into(),
         method,
-        url: config.url(job),
-        shown: config.url(job),
+        shown: url.clone(),
+        url,
         host: config.api().host.clone(),
         headers,
         body: (method == Method::Post).then(|| config.body().to_owned()),
