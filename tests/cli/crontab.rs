@@ -89,6 +89,18 @@ fn judge(installed: &str, shown: &[Vec<String>]) -> Vec<String> {
             shown.len()
         ));
     }
+    for line in &jobs {
+        // cron turns an unescaped % into a line break and feeds the rest to
+        // the command's stdin; `crontab` accepts it without a word.
+        let unescaped = line
+            .char_indices()
+            .any(|(i, c)| c == '%' && !line[..i].ends_with('\\'));
+        if unescaped {
+            problems.push(format!(
+                "an unescaped % (cron cuts the line there): {line:?}"
+            ));
+        }
+    }
     for (line, options) in jobs.iter().zip(shown) {
         let words: Vec<&str> = line.split_whitespace().collect();
         for option in options {
@@ -220,6 +232,16 @@ fn every_shown_crontab_job_is_one_line() {
         assert!(problems.is_empty(), "{}: {problems:#?}", block.origin);
     }
     assert!(!judge(CONTINUED, &shown_jobs(CONTINUED)).is_empty());
+    let dated = "0 * * * * ocd-cron --job=rewards --jitter-seed=$(date +%F)\n";
+    assert_eq!(
+        judge(dated, &shown_jobs(dated)),
+        [format!(
+            "an unescaped % (cron cuts the line there): {:?}",
+            dated.trim_end()
+        )]
+    );
+    let escaped = dated.replace('%', "\\%");
+    assert!(judge(&escaped, &shown_jobs(&escaped)).is_empty());
     // The check reads a continued job as its reader would.
     assert_eq!(
         shown_jobs(CONTINUED),
