@@ -42,13 +42,13 @@ macro_rules! flagged {
 
 /// A setting only a variable gives.
 macro_rules! variable {
-    ($variable:literal, $files:expr) => {
+    ($variable:literal, $files:expr, $empty:expr) => {
         Setting {
             flag: None,
             variable: $variable,
             name: $variable,
             in_env_files: $files,
-            empty_is_unset: false,
+            empty_is_unset: $empty,
         }
     };
 }
@@ -66,8 +66,8 @@ const REAL_ONLY: bool = false;
 const EMPTY_IS_UNSET: bool = true;
 const EMPTY_IS_A_VALUE: bool = false;
 
-pub const KEY: Setting = variable!("INTERNAL_API_KEY", FILES);
-pub const KEY_FILE: Setting = variable!("INTERNAL_API_KEY_FILE", FILES);
+pub const KEY: Setting = variable!("INTERNAL_API_KEY", FILES, EMPTY_IS_A_VALUE);
+pub const KEY_FILE: Setting = variable!("INTERNAL_API_KEY_FILE", FILES, EMPTY_IS_A_VALUE);
 pub const BASE_URL: Setting = flagged!("--base-url", "API_BASE_URL", FILES, EMPTY_IS_UNSET);
 pub const CA_CERT: Setting = flagged!("--ca-cert", "OCD_CRON_CA_CERT", FILES, EMPTY_IS_UNSET);
 pub const PING_URL: Setting = flagged!("--ping-url", "OCD_CRON_PING_URL", FILES, EMPTY_IS_UNSET);
@@ -84,7 +84,7 @@ pub const METRICS_FILE: Setting = flagged!(
     EMPTY_IS_UNSET
 );
 pub const APP_DIR: Setting = flagged!("--app-dir", "OCD_CRON_APP_DIR", REAL_ONLY, EMPTY_IS_UNSET);
-pub const NODE_ENV: Setting = variable!("NODE_ENV", REAL_ONLY);
+pub const NODE_ENV: Setting = variable!("NODE_ENV", REAL_ONLY, EMPTY_IS_A_VALUE);
 pub const JITTER: Setting = flagged!("--jitter", "OCD_CRON_JITTER", FILES, EMPTY_IS_A_VALUE);
 pub const JITTER_SEED: Setting = flagged!(
     "--jitter-seed",
@@ -98,15 +98,15 @@ pub const SLOT_PERIOD: Setting = flagged!(
     FILES,
     EMPTY_IS_A_VALUE
 );
-pub const SCHEDULED_TIME: Setting = variable!("OCD_CRON_SCHEDULED_TIME", REAL_ONLY);
+pub const SCHEDULED_TIME: Setting = variable!("OCD_CRON_SCHEDULED_TIME", REAL_ONLY, EMPTY_IS_UNSET);
 pub const LOG_FORMAT: Setting = flagged!(
     "--log-format",
     "OCD_CRON_LOG_FORMAT",
     REAL_ONLY,
     EMPTY_IS_A_VALUE
 );
-pub const TRACEPARENT: Setting = variable!("TRACEPARENT", REAL_ONLY);
-pub const TRACESTATE: Setting = variable!("TRACESTATE", REAL_ONLY);
+pub const TRACEPARENT: Setting = variable!("TRACEPARENT", REAL_ONLY, EMPTY_IS_UNSET);
+pub const TRACESTATE: Setting = variable!("TRACESTATE", REAL_ONLY, EMPTY_IS_UNSET);
 
 /// Every setting in the table, in the order `--help` lists them.
 pub const ALL: &[&Setting] = &[
@@ -155,7 +155,7 @@ mod tests {
     }
 
     #[test]
-    fn empty_means_unset_only_for_the_optional_url_and_file_settings() {
+    fn empty_means_unset_for_the_optional_settings_not_the_key() {
         let unset: Vec<&str> = ALL
             .iter()
             .filter(|s| Setting::empty_is_unset(s.variable))
@@ -168,7 +168,10 @@ mod tests {
                 "OCD_CRON_CA_CERT",
                 "OCD_CRON_PING_URL",
                 "OCD_CRON_METRICS_FILE",
-                "OCD_CRON_APP_DIR"
+                "OCD_CRON_APP_DIR",
+                "OCD_CRON_SCHEDULED_TIME",
+                "TRACEPARENT",
+                "TRACESTATE"
             ]
         );
         assert!(!Setting::empty_is_unset("PATH"));

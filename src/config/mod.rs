@@ -580,8 +580,9 @@ fn build(
     let what = format!("{} ({source})", setting::BASE_URL);
     refuse_key_in(&base, &key, &what)?;
     let api = target::check(&base, &what, env, environment::not_text).map_err(Error::Config)?;
-    for (entry, what) in ping_entries(cli, settings) {
-        refuse_key_in(&entry, &key, &what)?;
+    let ping_entries = ping_entries(cli, settings);
+    for (entry, what) in &ping_entries {
+        refuse_key_in(entry, &key, what)?;
     }
     let dry_run_warnings = cleartext_warning(&api).into_iter().collect();
     let first_route = cli.job.jobs()[0].path();
@@ -596,14 +597,13 @@ fn build(
     if let Some(path) = &metrics_file {
         check_metrics_dir(path)?;
     }
-    let monitors = resolve_ping(cli, env, settings)?;
+    let monitors = resolve_ping(&ping_entries, env)?;
     let ping_timeout = resolve_ping_timeout(cli, settings)?;
     let jitter = resolve_jitter(cli, settings)?;
     let slot = resolve_slot(cli, env, settings, std::time::SystemTime::now())?;
-    let nonempty = |name| env(name).filter(|v| !v.is_empty());
     let (trace, ignored) = Trace::from_env(
-        nonempty(setting::TRACEPARENT.variable).as_deref(),
-        nonempty(setting::TRACESTATE.variable).as_deref(),
+        env(setting::TRACEPARENT.variable).as_deref(),
+        env(setting::TRACESTATE.variable).as_deref(),
         random::random_bytes(),
     );
     if let Some(why) = ignored {
@@ -737,7 +737,7 @@ fn resolve_slot(
         fleet::parse_period,
     )?
     .map(|(period, _)| period);
-    let explicit = match env(setting::SCHEDULED_TIME.variable).filter(|v| !v.is_empty()) {
+    let explicit = match env(setting::SCHEDULED_TIME.variable) {
         Some(text) => Some(fleet::parse_rfc3339(text.trim()).map_err(|why| {
             Error::Config(format!(
                 "{}: {}",
@@ -823,9 +823,8 @@ fn parsed<T, E: fmt::Display>(
     }
 }
 
-/// `--ping-url` (repeatable) > `OCD_CRON_PING_URL`, each entry checked.
-fn resolve_ping(cli: &Cli, env: Lookup, settings: &Settings) -> Result<Vec<Monitor>, Error> {
-    let entries = ping_entries(cli, settings);
+/// The monitors of the ping entries ([`ping_entries`]), each checked.
+fn resolve_ping(entries: &[(String, String)], env: Lookup) -> Result<Vec<Monitor>, Error> {
     // Each monitor is pinged on a thread of its own, all at once: a list
     // this long is a mistake (a pasted file), not a set of monitors.
     if entries.len() > MAX_MONITORS {
