@@ -41,7 +41,6 @@
 //! they are capped at warn (a broken system trust store still shows), and
 //! their errors are dropped.
 
-use std::borrow::Cow;
 use std::io::Write;
 use std::time::SystemTime;
 
@@ -311,20 +310,19 @@ impl Log for Guarded {
         // response's Location at `RUST_LOG=ureq=debug`, a monitor's URL at
         // trace) has not passed through `sanitize::for_log`, so every
         // secret is masked here too.
+        // The message is formatted once, here; the logger gets the text.
         let text = record.args().to_string();
-        match sanitize::redact(&text) {
-            Cow::Borrowed(_) => self.logger.log(record),
-            Cow::Owned(clean) => self.logger.log(
-                &Record::builder()
-                    .metadata(record.metadata().clone())
-                    .module_path(record.module_path())
-                    .file(record.file())
-                    .line(record.line())
-                    .key_values(record.key_values())
-                    .args(format_args!("{clean}"))
-                    .build(),
-            ),
-        }
+        let clean = sanitize::redact(&text);
+        self.logger.log(
+            &Record::builder()
+                .metadata(record.metadata().clone())
+                .module_path(record.module_path())
+                .file(record.file())
+                .line(record.line())
+                .key_values(record.key_values())
+                .args(format_args!("{clean}"))
+                .build(),
+        );
     }
 
     fn flush(&self) {
