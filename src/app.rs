@@ -185,24 +185,45 @@ impl Finish {
         if let Some((path, records)) = &self.metrics {
             write_metrics(self.name, path, records);
         }
-        if self.monitors.is_empty() {
-            return;
+        if !self.monitors.is_empty() {
+            self.ping(exit);
         }
-        let ending = Ending {
-            exit_code: exit,
-            summary: self.summary,
-            duration: self.started.elapsed(),
-            counts: self.counts,
-        };
-        finish_ping(
-            &self.watch,
-            &self.phase,
-            self.name,
-            self.monitors,
-            self.invocation_id,
-            ending,
-            self.ping_timeout,
-        );
+    }
+
+    /// Tells each monitor how the invocation ended, within the ping time
+    /// limit. The jobs are over and reported (log, JSON, metrics), so a
+    /// signal meanwhile only cuts the ping short, with a warning: the exit
+    /// status stays the jobs', so that nothing disagrees with it.
+    fn ping(self, exit: u8) {
+        let Finish {
+            watch,
+            phase,
+            name,
+            monitors,
+            invocation_id,
+            summary,
+            counts: (processed, errors),
+            started,
+            ping_timeout,
+            ..
+        } = self;
+        phase.set("sending the finish ping");
+        let on_worker = phase.clone();
+        let duration = started.elapsed();
+        let sent = watch.run(&phase, move || {
+            let event = ping::Finish {
+                exit_code: exit,
+                summary: &summary,
+                duration,
+                processed,
+                errors,
+                hostname: None,
+            };
+            ping::finish(&monitors, &invocation_id, &event, ping_timeout, &on_worker);
+        });
+        if let Err(error) = sent {
+            log::warn!("{name}: {error}; the finish ping was cut short, the exit status stands");
+        }
     }
 }
 
@@ -255,47 +276,6 @@ fn start_ping(
     watch.run(phase, move || {
         ping::start(&monitors, &id, limit, &on_worker)
     })
-}
-
-/// How the invocation ended, as the finish ping tells it.
-struct Ending {
-    exit_code: u8,
-    /// One line per job, or one for the whole invocation.
-    summary: String,
-    duration: Duration,
-    /// Decisions processed and failed, summed over the jobs that said.
-    counts: (Option<u64>, Option<u64>),
-}
-
-/// Tells each monitor how the invocation ended, within `limit`. The jobs
-/// are over and reported (log, JSON, metrics), so a signal meanwhile only
-/// cuts the ping short, with a warning: the exit status stays the jobs',
-/// so that nothing disagrees with it.
-fn finish_ping(
-    watch: &Watch,
-    phase: &Phase,
-    name: &str,
-    monitors: Vec<Monitor>,
-    invocation_id: String,
-    ending: Ending,
-    limit: Duration,
-) {
-    phase.set("sending the finish ping");
-    let on_worker = phase.clone();
-    let sent = watch.run(phase, move || {
-        let event = ping::Finish {
-            exit_code: ending.exit_code,
-            summary: &ending.summary,
-            duration: ending.duration,
-            processed: ending.counts.0,
-            errors: ending.counts.1,
-            hostname: None,
-        };
-        ping::finish(&monitors, &invocation_id, &event, limit, &on_worker);
-    });
-    if let Err(error) = sent {
-        log::warn!("{name}: {error}; the finish ping was cut short, the exit status stands");
-    }
 }
 
 /// Decisions processed and failed, summed over the jobs that reported them.
