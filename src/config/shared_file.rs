@@ -27,12 +27,13 @@ enum Identity {
 /// the app's env files, which may be one another: a chain such as
 /// `.env.production -> .env` is only read, as Next reads it.
 pub(super) fn refuse_shared(files: &[(String, PathBuf)], env_files: usize) -> Result<(), Error> {
-    let mut seen: HashMap<Identity, (usize, &(String, PathBuf))> = HashMap::new();
+    let mut seen: HashMap<Identity, &(String, PathBuf)> = HashMap::new();
     for (i, named) in files.iter().enumerate() {
         let (setting, path) = named;
         let id = identity(path);
-        if let Some(&(first_at, (first, first_path))) = seen.get(&id) {
-            if first_at < env_files && i < env_files {
+        if let Some(&(first, first_path)) = seen.get(&id) {
+            // The first of a pair comes before it: both are env files.
+            if i < env_files {
                 continue;
             }
             let how = if first_path == path {
@@ -48,7 +49,7 @@ pub(super) fn refuse_shared(files: &[(String, PathBuf)], env_files: usize) -> Re
                 "{first} and {setting} name one file ({how}); each needs a file of its own"
             )));
         }
-        seen.insert(id, (i, named));
+        seen.insert(id, named);
     }
     Ok(())
 }
