@@ -76,6 +76,14 @@ const cases = [
   { name: "a space in the key", files: { ".env": `${K}="k3y with space"\n` } },
   { name: "a non-ASCII key", files: { ".env": `${K}=k3y-clé\n` } },
   { name: "a key that expands to nothing", files: { ".env": `${K}=$NOTHING\n` } },
+  // White space Node's trim() removes and dotenv's line breaks, beyond ASCII.
+  { name: "no-break and ideographic spaces around the key", files: { ".env": `${K}=\u00a0k3y-nbsp\u3000\n` } },
+  { name: "vertical tab, form feed, ogham and en quad around the key", files: { ".env": `${K}=\v\u1680k3y-ws\u2000\f\n` } },
+  { name: "a paragraph separator ends a value", files: { ".env": `${K}=k3y-para\u2029B=b\n` } },
+  { name: "a byte-order mark inside the file", files: { ".env": `A=1\n\ufeff${K}=k3y-bom\n` } },
+  { name: "names with dots, dashes, accents, spaces, none, and integer-like names", files: { ".env": `x.y-z=1\nclé=2\nTWO WORDS=3\n=v\n01=zero-one\n4294967295=max\n4294967294=below\n${K}=k3y-$01-$4294967295-$4294967294\n` } },
+  { name: "an escaped backslash before n in double quotes", files: { ".env": `${K}="k3y\\\\nb"\n` } },
+  { name: "escaped single quotes inside single quotes", files: { ".env": `${K}='k3y\\'a\\'b'\n` } },
   // The classes of dotenv-expand's own test file, in lines of our own.
   { name: "nested defaults, defaults with colons and slashes, dotted names, a lone $", env: { HOSTNAME_ENV: "h-env" }, files: { ".env": [
     "BASE=base", "NESTED_SET=${BASE:-${NOPE:-d}}", "NESTED_UNSET=${NOPE:-${BASE:-d}}",
